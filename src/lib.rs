@@ -1,0 +1,32 @@
+//! yamux-perf: a throughput benchmark for libp2p stream multiplexing.
+//!
+//! It speaks the real libp2p wire protocols (TCP, multistream-select 1.0, Noise XX with the libp2p
+//! handshake payload, yamux 1.0.0 and `/perf/1.0.0`) with its own implementation of each layer, so
+//! it can measure itself and any other libp2p implementation.
+//!
+//! # Layout
+//!
+//! In stack order, each layer only uses the one below it:
+//!
+//! - [`transport`]: TCP sockets (dial, listen) with socket options set through socket2.
+//! - [`multistream`]: multistream-select 1.0, used on the raw TCP connection (to pick `/noise`),
+//!   inside Noise (to pick `/yamux/1.0.0`) and on every yamux stream (to pick `/perf/1.0.0`).
+//! - [`identity`]: Ed25519 identity keys and peer ids (through libp2p-identity).
+//! - [`noise`]: the Noise XX handshake with the libp2p payload and the transport cipher.
+//! - [`yamux`]: a sans-IO yamux session ([`yamux::Session`]) and its tokio driver
+//!   ([`yamux::Connection`]).
+//! - [`connection`]: the full upgrade of a TCP socket into an authenticated yamux connection.
+//! - [`perf`]: the `/perf/1.0.0` client and server.
+//! - [`units`]: byte sizes and rates as engineers write them (`1GiB`, `2.5 Gbit/s`).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod bufio;
+pub mod connection;
+pub mod identity;
+pub mod multistream;
+pub mod noise;
+pub mod perf;
+pub mod transport;
+pub mod units;
+pub mod yamux;

@@ -1,0 +1,172 @@
+//! Byte sizes and rates as network engineers write them.
+//!
+//! Sizes accept binary units (`KiB`, `MiB`, `GiB`, `TiB`), decimal units (`KB`, `MB`, `GB`, `TB`),
+//! `B`, and plain byte counts; a fraction is allowed (`1.5GiB`). Case of the unit does not matter
+//! except that `b` alone means bytes (there is no bit size).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A number of bytes, parsed from `1GiB`, `64 KiB`, `100MB` or `4096`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ByteSize(pub u64);
+
+/// Why a size did not parse.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ByteSizeError {
+    /// Nothing to parse.
+    #[error("empty size")]
+    Empty,
+    /// The number part is not a number.
+    #[error("invalid number in size {0:?}")]
+    Number(String),
+    /// The unit is not one of B, KB, MB, GB, TB, KiB, MiB, GiB, TiB.
+    #[error("unknown unit {0:?} (use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)")]
+    Unit(String),
+    /// The value does not fit in 64 bits or is negative.
+    #[error("size {0:?} is out of range")]
+    Range(String),
+}
+
+impl ByteSize {
+    /// The size in bytes.
+    pub const fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for ByteSize {
+    type Err = ByteSizeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(ByteSizeError::Empty);
+        }
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+            .unwrap_or(s.len());
+        let (number, unit) = (s[..split].replace('_', ""), s[split..].trim());
+        let multiplier: u64 = match unit.to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" => 1_000,
+            "m" | "mb" => 1_000_000,
+            "g" | "gb" => 1_000_000_000,
+            "t" | "tb" => 1_000_000_000_000,
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            "tib" => 1 << 40,
+            _ => return Err(ByteSizeError::Unit(unit.to_string())),
+        };
+        if number.is_empty() {
+            return Err(ByteSizeError::Number(s.to_string()));
+        }
+        // Integers are parsed exactly; only fractions go through f64.
+        if let Ok(n) = number.parse::<u64>() {
+            return n
+                .checked_mul(multiplier)
+                .map(ByteSize)
+                .ok_or_else(|| ByteSizeError::Range(s.to_string()));
+        }
+        let value: f64 = number
+            .parse()
+            .map_err(|_| ByteSizeError::Number(s.to_string()))?;
+        let bytes = (value * multiplier as f64).round();
+        if !bytes.is_finite() || bytes < 0.0 || bytes >= u64::MAX as f64 {
+            return Err(ByteSizeError::Range(s.to_string()));
+        }
+        Ok(ByteSize(bytes as u64))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    /// The largest binary unit that divides the size exactly, else bytes with a readable unit.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [(&str, u64); 4] = [
+            ("TiB", 1 << 40),
+            ("GiB", 1 << 30),
+            ("MiB", 1 << 20),
+            ("KiB", 1 << 10),
+        ];
+        for (name, size) in UNITS {
+            if self.0 >= size && self.0 % size == 0 {
+                return write!(f, "{}{}", self.0 / size, name);
+            }
+        }
+        for (name, size) in UNITS {
+            if self.0 >= size {
+                return write!(f, "{:.2}{}", self.0 as f64 / size as f64, name);
+            }
+        }
+        write!(f, "{}B", self.0)
+    }
+}
+
+/// Bits per second from a byte count and a duration; 0 for a zero duration.
+pub fn bits_per_second(bytes: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        bytes as f64 * 8.0 / seconds
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_binary_decimal_and_plain_sizes() {
+        let cases = [
+            ("1GiB", 1u64 << 30),
+            ("64 KiB", 64 << 10),
+            ("16MiB", 16 << 20),
+            ("1.5KiB", 1536),
+            ("100MB", 100_000_000),
+            ("1GB", 1_000_000_000),
+            ("2kb", 2000),
+            ("4096", 4096),
+            ("4096B", 4096),
+            ("0", 0),
+            ("1_000", 1000),
+        ];
+        for (text, bytes) in cases {
+            assert_eq!(text.parse::<ByteSize>(), Ok(ByteSize(bytes)), "{text}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_sizes() {
+        assert_eq!("".parse::<ByteSize>(), Err(ByteSizeError::Empty));
+        assert!(matches!(
+            "1 parsec".parse::<ByteSize>(),
+            Err(ByteSizeError::Unit(_))
+        ));
+        assert!(matches!(
+            "GiB".parse::<ByteSize>(),
+            Err(ByteSizeError::Number(_))
+        ));
+        assert!(matches!(
+            "1.2.3MiB".parse::<ByteSize>(),
+            Err(ByteSizeError::Number(_))
+        ));
+        assert!(matches!(
+            "99999999999TiB".parse::<ByteSize>(),
+            Err(ByteSizeError::Range(_))
+        ));
+        assert!(matches!(
+            "-1".parse::<ByteSize>(),
+            Err(ByteSizeError::Unit(_))
+        ));
+    }
+
+    #[test]
+    fn displays_exact_binary_units() {
+        assert_eq!(ByteSize(1 << 30).to_string(), "1GiB");
+        assert_eq!(ByteSize(256 << 10).to_string(), "256KiB");
+        assert_eq!(ByteSize(1536).to_string(), "1.50KiB");
+        assert_eq!(ByteSize(12).to_string(), "12B");
+    }
+}
