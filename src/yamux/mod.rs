@@ -1,1 +1,27 @@
-//! (being written)
+//! yamux 1.0.0 (`/yamux/1.0.0`): a sans-IO session and its tokio driver.
+//!
+//! Spec: <https://github.com/libp2p/specs/blob/master/yamux/README.md>. Behaviour where the spec
+//! is silent follows go-yamux v5 (the implementation every libp2p peer is tested against), with
+//! one correction: window updates carry the full delta ([`flow`]).
+//!
+//! - [`frame`]: the 12-byte header codec.
+//! - [`flow`]: receive window auto-tuning and send credit, pure arithmetic on a given clock.
+//! - [`stream`]: per-stream state inside the session.
+//! - [`session`]: the protocol state machine: bytes and `Instant`s in, frames, events and a timer
+//!   deadline out.
+//! - [`driver`]: the tokio side: one reader task, one writer task, stream handles.
+
+pub mod driver;
+pub mod flow;
+pub mod frame;
+pub mod session;
+pub mod stream;
+
+pub use driver::{Connection, ConnectionError, StreamHandle};
+pub use flow::{DEFAULT_MAX_WINDOW, DEFAULT_WINDOW, WindowAccounting};
+pub use frame::{Flags, FrameType, Header};
+pub use session::{Config, Event, ReadOutcome, Role, Session, SessionError, Stats, TraceEvent};
+pub use stream::StreamError;
+
+/// The multistream-select protocol id of yamux.
+pub const PROTOCOL_ID: &str = "/yamux/1.0.0";
