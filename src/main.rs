@@ -1,1 +1,304 @@
-fn main() {}
+//! `yamux-perf`: the command line. Library errors become `anyhow` errors here, printed with
+//! their causes; the exit code is non-zero on any failure.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use multiaddr::Multiaddr;
+use yamux_perf::connection::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT};
+use yamux_perf::identity::{self, Keypair};
+use yamux_perf::perf::client::{self, ClientConfig};
+use yamux_perf::perf::report::{self, final_line};
+use yamux_perf::perf::server::{self, ServerConfig};
+use yamux_perf::perf::{Payload, Progress};
+use yamux_perf::transport::{self, TcpAddr, TcpConfig};
+use yamux_perf::units::ByteSize;
+use yamux_perf::yamux::{self, WindowAccounting};
+
+/// Throughput benchmark for libp2p's yamux over Noise over TCP, speaking `/perf/1.0.0`.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve `/perf/1.0.0`; prints the listen multiaddr (with /p2p/) as the first stdout line.
+    Server(ServerOpt),
+    /// Run one perf transfer; JSON lines on stdout (test-plans format), a summary on stderr.
+    Client(ClientOpt),
+}
+
+#[derive(Debug, Args)]
+struct ServerOpt {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4001")]
+    listen: Multiaddr,
+    /// Largest download a single request may ask for.
+    #[arg(long, default_value = "1TiB")]
+    max_download: ByteSize,
+    #[command(flatten)]
+    identity: IdentityOpt,
+    #[command(flatten)]
+    common: CommonOpt,
+}
+
+#[derive(Debug, Args)]
+struct ClientOpt {
+    /// Server multiaddr, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…; a /p2p/ id is verified.
+    /// Without it, an in-process server on a free loopback port is started and used.
+    #[arg(long)]
+    server: Option<Multiaddr>,
+    /// Bytes to upload (B, KiB, MiB, GiB, KB, MB, GB or a plain count).
+    #[arg(long, default_value = "0")]
+    upload: ByteSize,
+    /// Bytes to request back from the server.
+    #[arg(long, default_value = "0")]
+    download: ByteSize,
+    /// Seconds between intermediary JSON lines.
+    #[arg(long, default_value_t = 1.0)]
+    interval: f64,
+    /// Give up after this many seconds (0 = never).
+    #[arg(long, default_value_t = 0.0)]
+    timeout: f64,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    no_progress: bool,
+    #[command(flatten)]
+    identity: IdentityOpt,
+    #[command(flatten)]
+    common: CommonOpt,
+}
+
+#[derive(Debug, Args)]
+struct IdentityOpt {
+    /// Ed25519 key from a seed: 8 little-endian bytes of N, then zeros. Seed 0 is go
+    /// test-plans' server key, 12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN.
+    #[arg(long, conflicts_with = "key")]
+    key_seed: Option<u64>,
+    /// A libp2p protobuf-encoded private key file. Default: a fresh random key.
+    #[arg(long)]
+    key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CommonOpt {
+    /// Receive window each stream starts with (at least 256KiB; more is advertised on SYN/ACK).
+    #[arg(long, default_value = "256KiB")]
+    initial_window: ByteSize,
+    /// Largest receive window auto-tuning may reach.
+    #[arg(long, default_value = "16MiB")]
+    max_window: ByteSize,
+    /// Keep the receive window at its initial size.
+    #[arg(long)]
+    no_autotune: bool,
+    /// Window update arithmetic: `full` (correct) or `go` (go-yamux v5's lost delta).
+    #[arg(long, value_enum, default_value_t = AccountingOpt::Full)]
+    window_accounting: AccountingOpt,
+    /// Largest yamux DATA frame sent, 12-byte header included (go's MaxMessageSize).
+    #[arg(long, default_value = "64KiB")]
+    max_frame: ByteSize,
+    /// TCP send buffer (SO_SNDBUF); default: kernel autotuning.
+    #[arg(long)]
+    send_buffer: Option<ByteSize>,
+    /// TCP receive buffer (SO_RCVBUF); default: kernel autotuning.
+    #[arg(long)]
+    recv_buffer: Option<ByteSize>,
+    /// Send a checkable byte pattern and verify every received byte (both ends must be
+    /// yamux-perf with --verify; other peers send zeros).
+    #[arg(long)]
+    verify: bool,
+    /// Seconds allowed for TCP connect plus the Noise and muxer handshakes.
+    #[arg(long, default_value_t = DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64())]
+    handshake_timeout: f64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AccountingOpt {
+    Full,
+    Go,
+}
+
+impl IdentityOpt {
+    fn keypair(&self) -> Result<Keypair> {
+        Ok(match (&self.key, self.key_seed) {
+            (Some(path), _) => identity::load_keypair(path).with_context(|| format!("reading key {}", path.display()))?,
+            (None, Some(seed)) => identity::keypair_from_seed(seed),
+            (None, None) => identity::generate(),
+        })
+    }
+}
+
+fn seconds(value: f64, what: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(value).with_context(|| format!("{what} must be a non-negative number of seconds"))
+}
+
+fn window_size(size: ByteSize, what: &str) -> Result<u32> {
+    u32::try_from(size.bytes()).ok().filter(|w| *w >= yamux::DEFAULT_WINDOW).with_context(|| {
+        format!("{what} must be between 256KiB and 4GiB - 1 (yamux windows are 32-bit), got {size}")
+    })
+}
+
+impl CommonOpt {
+    fn connection(&self, identity: Keypair) -> Result<ConnectionConfig> {
+        let initial_window = window_size(self.initial_window, "--initial-window")?;
+        let max_window = window_size(self.max_window, "--max-window")?;
+        if max_window < initial_window {
+            bail!("--max-window ({}) is below --initial-window ({})", self.max_window, self.initial_window);
+        }
+        let max_frame = usize::try_from(self.max_frame.bytes()).unwrap_or(usize::MAX);
+        if !(yamux::session::MIN_MAX_FRAME..=16 << 20).contains(&max_frame) {
+            bail!("--max-frame must be between 1KiB and 16MiB, got {}", self.max_frame);
+        }
+        let buffer = |size: Option<ByteSize>| size.map(|s| s.bytes() as usize);
+        Ok(ConnectionConfig {
+            identity,
+            yamux: yamux::Config {
+                initial_window,
+                max_window,
+                autotune: !self.no_autotune,
+                accounting: match self.window_accounting {
+                    AccountingOpt::Full => WindowAccounting::Full,
+                    AccountingOpt::Go => WindowAccounting::Go,
+                },
+                max_frame,
+                ..yamux::Config::default()
+            },
+            tcp: TcpConfig { send_buffer: buffer(self.send_buffer), recv_buffer: buffer(self.recv_buffer), ..TcpConfig::default() },
+            handshake_timeout: seconds(self.handshake_timeout, "--handshake-timeout")?,
+        })
+    }
+
+    fn payload(&self) -> Payload {
+        if self.verify { Payload::Pattern } else { Payload::Zeros }
+    }
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run_server(opt: ServerOpt) -> Result<()> {
+    let config = opt.common.connection(opt.identity.keypair()?)?;
+    let addr = TcpAddr::from_multiaddr(&opt.listen)?;
+    if addr.peer.is_some() {
+        bail!("--listen takes no /p2p/ part: the peer id comes from the key");
+    }
+    let listener = transport::listen(addr.socket, &config.tcp).with_context(|| format!("listening on {}", opt.listen))?;
+    let local = TcpAddr { socket: listener.local_addr()?, peer: Some(config.identity.public().to_peer_id()) };
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", local.to_multiaddr())?;
+    stdout.flush()?;
+    tracing::info!("listening on {}", local.to_multiaddr());
+    let config = Arc::new(ServerConfig { connection: config, max_download: opt.max_download.bytes(), payload: opt.common.payload() });
+    server::run(listener, config, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+/// Starts a server on a free loopback port inside this process; returns its address.
+fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
+    let config = opt.common.connection(identity::generate())?;
+    let listener = transport::listen("127.0.0.1:0".parse()?, &config.tcp)?;
+    let addr = TcpAddr { socket: listener.local_addr()?, peer: Some(config.identity.public().to_peer_id()) };
+    let config = Arc::new(ServerConfig { connection: config, max_download: u64::MAX, payload: opt.common.payload() });
+    tokio::spawn(server::run(listener, config, std::future::pending()));
+    tracing::info!("in-process server at {}", addr.to_multiaddr());
+    Ok(addr)
+}
+
+async fn run_client(opt: ClientOpt) -> Result<()> {
+    let server = match &opt.server {
+        Some(addr) => TcpAddr::from_multiaddr(addr)?,
+        None => start_embedded_server(&opt)?,
+    };
+    let config = ClientConfig {
+        server,
+        upload: opt.upload.bytes(),
+        download: opt.download.bytes(),
+        payload: opt.common.payload(),
+        connection: opt.common.connection(opt.identity.keypair()?)?,
+    };
+    let interval = seconds(opt.interval, "--interval")?;
+    if interval.is_zero() {
+        bail!("--interval must be above 0");
+    }
+    let progress = Arc::new(Progress::default());
+    let bar = (!opt.no_progress && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(config.upload + config.download);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}")
+                .expect("valid template"),
+        );
+        bar
+    });
+    let tick_bar = bar.clone();
+    let reporter = report::spawn_intervals(progress.clone(), interval, std::io::stdout(), move |up, down| {
+        if let Some(bar) = &tick_bar {
+            bar.set_position(up + down);
+        }
+    });
+    let run = client::run(&config, progress);
+    let result = if opt.timeout > 0.0 {
+        let limit = seconds(opt.timeout, "--timeout")?;
+        match tokio::time::timeout(limit, run).await {
+            Ok(result) => result,
+            Err(_) => {
+                reporter.abort();
+                bail!("timed out after {limit:?}");
+            }
+        }
+    } else {
+        run.await
+    };
+    reporter.abort();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = result.with_context(|| format!("perf run against {}", config.server.to_multiaddr()))?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", final_line(&report).to_json())?;
+    stdout.flush()?;
+    eprint!("{}", report::summary(&report));
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Server(opt) => {
+            init_logging("info");
+            runtime.block_on(run_server(opt))
+        }
+        Command::Client(opt) => {
+            init_logging("warn");
+            runtime.block_on(run_client(opt))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

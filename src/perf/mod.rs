@@ -1,1 +1,224 @@
-//! (being written)
+//! `/perf/1.0.0`: the libp2p perf protocol, client and server side of one stream.
+//!
+//! Spec: <https://github.com/libp2p/specs/blob/master/perf/perf.md>. The client writes the number
+//! of bytes it wants back as a big-endian u64, then its upload, then half-closes; the server
+//! drains to EOF, only then sends the requested bytes, and closes. This module runs that
+//! exchange on one yamux stream; [`client`] and [`server`] add connections, timing and output.
+//!
+//! The client negotiates lazily (as rust-libp2p's `V1Lazy`): the multistream-select header, the
+//! `/perf/1.0.0` proposal and the u64 leave in the same DATA frame as the first upload bytes, so a
+//! run costs no extra round trip and the 8-byte header is never split (js reads it from the
+//! first chunk it receives).
+
+pub mod client;
+pub mod payload;
+pub mod report;
+pub mod server;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, BytesMut};
+use tokio::io::AsyncWriteExt;
+
+use crate::bufio::BufferedIo;
+use crate::connection::UpgradeError;
+use crate::multistream::{self, NegotiationError};
+use crate::yamux::{ConnectionError, StreamHandle};
+pub use payload::Payload;
+
+/// The protocol id.
+pub const PROTOCOL_ID: &str = "/perf/1.0.0";
+
+/// Why a perf run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PerfError {
+    /// Setting up the connection failed.
+    #[error("connection setup: {0}")]
+    Upgrade(#[from] UpgradeError),
+    /// The connection failed.
+    #[error("connection: {0}")]
+    Connection(#[from] ConnectionError),
+    /// Protocol negotiation on the stream failed.
+    #[error("negotiating {PROTOCOL_ID}: {0}")]
+    Negotiation(#[from] NegotiationError),
+    /// Reading or writing the stream failed.
+    #[error("stream i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// The stream ended before the requested bytes arrived.
+    #[error("download ended after {received} of {expected} bytes")]
+    ShortDownload {
+        /// Bytes requested.
+        expected: u64,
+        /// Bytes received.
+        received: u64,
+    },
+    /// The server sent more than requested.
+    #[error("server sent more than the {expected} bytes requested")]
+    ExtraDownload {
+        /// Bytes requested.
+        expected: u64,
+    },
+    /// A received byte was not what the sender must have sent (`--verify`).
+    #[error("payload corrupted at or after byte {offset}")]
+    Corrupt {
+        /// Offset of the first bad chunk.
+        offset: u64,
+    },
+    /// The client asked for more than the server allows.
+    #[error("requested {requested} bytes, more than the {max} bytes allowed (--max-download)")]
+    RequestTooLarge {
+        /// Bytes requested.
+        requested: u64,
+        /// The server's limit.
+        max: u64,
+    },
+    /// The stream ended before the 8-byte request header.
+    #[error("stream ended before the 8-byte request header")]
+    ShortHeader,
+}
+
+/// Byte counters that a progress reporter reads while a run is going on.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Upload bytes handed to the stream so far.
+    pub uploaded: AtomicU64,
+    /// Download bytes received so far.
+    pub downloaded: AtomicU64,
+}
+
+/// What one perf stream measured, from the client's side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StreamReport {
+    /// Bytes uploaded.
+    pub upload_bytes: u64,
+    /// Bytes downloaded.
+    pub download_bytes: u64,
+    /// From opening the stream until the server had all of the upload: the first download byte
+    /// (or the server's FIN), since the server sends nothing before it has drained the upload.
+    pub upload_duration: Duration,
+    /// From then until the last download byte.
+    pub download_duration: Duration,
+    /// From opening the stream to the first download byte (or FIN).
+    pub time_to_first_byte: Duration,
+}
+
+impl StreamReport {
+    /// Upload goodput in bits per second.
+    pub fn upload_bits_per_second(&self) -> f64 {
+        crate::units::bits_per_second(self.upload_bytes, self.upload_duration.as_secs_f64())
+    }
+
+    /// Download goodput in bits per second.
+    pub fn download_bits_per_second(&self) -> f64 {
+        crate::units::bits_per_second(self.download_bytes, self.download_duration.as_secs_f64())
+    }
+}
+
+/// Runs the client side of one perf stream: request `download` bytes, upload `upload` bytes,
+/// half-close, read to EOF and check the count (and the payload with [`Payload::Pattern`]).
+pub async fn run_stream(
+    mut stream: StreamHandle,
+    upload: u64,
+    download: u64,
+    payload: Payload,
+    progress: &Arc<Progress>,
+) -> Result<StreamReport, PerfError> {
+    let start = Instant::now();
+    let mut first = BytesMut::with_capacity(64);
+    multistream::encode_proposal(PROTOCOL_ID, &mut first);
+    first.put_u64(download);
+    stream.write_bytes(first.freeze()).await?;
+    for chunk in payload.chunks(upload) {
+        let n = chunk.len() as u64;
+        stream.write_bytes(chunk).await?;
+        progress.uploaded.fetch_add(n, Ordering::Relaxed);
+    }
+    stream.shutdown().await?;
+
+    let mut io = BufferedIo::new(stream);
+    multistream::dialer_expect_echo(&mut io, PROTOCOL_ID).await?;
+    let (mut stream, leftover) = io.into_parts();
+    let mut received = 0u64;
+    let mut first_byte: Option<Instant> = None;
+    let mut next = if leftover.is_empty() { None } else { Some(leftover.freeze()) };
+    loop {
+        let chunk = match next.take() {
+            Some(chunk) => Some(chunk),
+            None => stream.read_chunk().await?,
+        };
+        first_byte.get_or_insert_with(Instant::now);
+        let Some(chunk) = chunk else { break };
+        if received + chunk.len() as u64 > download {
+            return Err(PerfError::ExtraDownload { expected: download });
+        }
+        if !payload.verify(received, &chunk) {
+            return Err(PerfError::Corrupt { offset: received });
+        }
+        received += chunk.len() as u64;
+        progress.downloaded.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+    }
+    let end = Instant::now();
+    if received != download {
+        return Err(PerfError::ShortDownload { expected: download, received });
+    }
+    let first_byte = first_byte.unwrap_or(end);
+    Ok(StreamReport {
+        upload_bytes: upload,
+        download_bytes: download,
+        upload_duration: first_byte - start,
+        download_duration: end - first_byte,
+        time_to_first_byte: first_byte - start,
+    })
+}
+
+/// What the server saw on one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServedStream {
+    /// Bytes the client uploaded.
+    pub uploaded: u64,
+    /// Bytes sent back.
+    pub downloaded: u64,
+}
+
+/// Serves one inbound stream whose protocol is already `/perf/1.0.0`; `io` holds the bytes
+/// that arrived behind the proposal (usually the u64 and the start of the upload).
+pub async fn serve_stream(
+    mut io: BufferedIo<StreamHandle>,
+    max_download: u64,
+    payload: Payload,
+) -> Result<ServedStream, PerfError> {
+    if io.fill_to(8).await.is_err() {
+        return Err(PerfError::ShortHeader);
+    }
+    let requested = u64::from_be_bytes(io.read_buf.split_to(8)[..].try_into().expect("8 bytes"));
+    let (mut stream, leftover) = io.into_parts();
+    if requested > max_download {
+        // An RST tells the client at once; draining a large upload first would only waste time.
+        stream.reset(0);
+        return Err(PerfError::RequestTooLarge { requested, max: max_download });
+    }
+    let mut uploaded = 0u64;
+    let mut next = if leftover.is_empty() { None } else { Some(leftover.freeze()) };
+    loop {
+        let chunk = match next.take() {
+            Some(chunk) => chunk,
+            None => match stream.read_chunk().await? {
+                Some(chunk) => chunk,
+                None => break,
+            },
+        };
+        if !payload.verify(uploaded, &chunk) {
+            stream.reset(0);
+            return Err(PerfError::Corrupt { offset: uploaded });
+        }
+        uploaded += chunk.len() as u64;
+    }
+    for chunk in payload.chunks(requested) {
+        stream.write_bytes(chunk).await?;
+    }
+    stream.shutdown().await?;
+    Ok(ServedStream { uploaded, downloaded: requested })
+}

@@ -628,3 +628,149 @@ impl Drop for StreamHandle {
         self.shared.after_command(&mut inner);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yamux::session::{Config, Role};
+    use tokio::io::AsyncReadExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// Two connected yamux connections over loopback TCP, without encryption.
+    async fn pair(config: Config) -> (Connection, Connection) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, server) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let spawn = |tcp: TcpStream, role| {
+            let (reader, writer) = tcp.into_split();
+            let transport = Transport {
+                reader,
+                writer,
+                seal: Identity,
+                open: Identity,
+                read_buf: BytesMut::new(),
+                plaintext: BytesMut::new(),
+                expect_prefix: Vec::new(),
+            };
+            Connection::spawn(Session::new(role, config.clone(), Instant::now()), transport).0
+        };
+        (spawn(client.unwrap(), Role::Client), spawn(server.unwrap().0, Role::Server))
+    }
+
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
+    }
+
+    /// Echo-free exchange on one stream: each side writes `len` bytes, half-closes, and reads
+    /// the other's bytes to EOF; both directions run at once.
+    async fn exchange(mut stream: StreamHandle, send: Vec<u8>) -> Vec<u8> {
+        let (mut received, mut write_result) = (Vec::new(), Ok(()));
+        // Writes and reads interleave through the same handle, so drive them by hand.
+        let mut sent = 0;
+        let mut closed = false;
+        let mut buf = vec![0u8; 64 * 1024];
+        std::future::poll_fn(|cx| {
+            loop {
+                let mut progress = false;
+                if sent < send.len() {
+                    if let Poll::Ready(r) = Pin::new(&mut stream).poll_write(cx, &send[sent..]) {
+                        match r {
+                            Ok(n) => sent += n,
+                            Err(e) => write_result = Err(e),
+                        }
+                        progress = true;
+                    }
+                } else if !closed {
+                    let _ = Pin::new(&mut stream).poll_shutdown(cx);
+                    closed = true;
+                    progress = true;
+                }
+                let mut rb = ReadBuf::new(&mut buf);
+                match Pin::new(&mut stream).poll_read(cx, &mut rb) {
+                    Poll::Ready(Ok(())) if rb.filled().is_empty() => {
+                        if closed {
+                            return Poll::Ready(());
+                        }
+                    }
+                    Poll::Ready(Ok(())) => {
+                        received.extend_from_slice(rb.filled());
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => panic!("read failed: {e}"),
+                    Poll::Pending => {}
+                }
+                if write_result.is_err() {
+                    return Poll::Ready(());
+                }
+                if !progress {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await;
+        write_result.unwrap();
+        received
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn transfers_both_ways_on_one_stream() {
+        let (client, server) = pair(Config::default()).await;
+        let len = 16 << 20;
+        let server_task = tokio::spawn(async move {
+            let stream = server.accept_stream().await.unwrap();
+            exchange(stream, pattern(len, 0x55)).await
+        });
+        let stream = client.open_stream().await.unwrap();
+        let got = exchange(stream, pattern(len, 0xaa)).await;
+        assert!(got == pattern(len, 0x55), "client received corrupted data");
+        assert!(server_task.await.unwrap() == pattern(len, 0xaa), "server received corrupted data");
+        assert!(client.rtt().is_some(), "the session-start ping was answered");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_concurrent_streams_stay_separate() {
+        let (client, server) = pair(Config::default()).await;
+        let streams = 16;
+        let len = 1 << 20;
+        let server_task = tokio::spawn(async move {
+            let mut tasks = Vec::new();
+            for _ in 0..streams {
+                let mut stream = server.accept_stream().await.unwrap();
+                tasks.push(tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    stream.read_to_end(&mut got).await.unwrap();
+                    // Echo back what arrived, then close.
+                    stream.write_all(&got).await.unwrap();
+                    stream.shutdown().await.unwrap();
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        let mut tasks = Vec::new();
+        for i in 0..streams {
+            let mut stream = client.open_stream().await.unwrap();
+            tasks.push(tokio::spawn(async move {
+                let data = pattern(len, i as u8);
+                stream.write_all(&data).await.unwrap();
+                stream.shutdown().await.unwrap();
+                let mut got = Vec::new();
+                stream.read_to_end(&mut got).await.unwrap();
+                assert!(got == data, "stream {i} got another stream's bytes");
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        server_task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn close_ends_the_peer_accept_loop() {
+        let (client, server) = pair(Config::default()).await;
+        client.close();
+        assert!(server.accept_stream().await.is_none());
+        assert!(matches!(client.open_stream().await, Err(ConnectionError::Session(SessionError::Closed) | ConnectionError::Closed)));
+    }
+}

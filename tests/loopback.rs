@@ -1,0 +1,103 @@
+//! End to end on loopback through the library: our client against our server, with the payload
+//! checked byte for byte.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use yamux_perf::connection::{ConnectionConfig, UpgradeError};
+use yamux_perf::identity;
+use yamux_perf::noise::NoiseError;
+use yamux_perf::perf::client::{self, ClientConfig};
+use yamux_perf::perf::server::{self, ServerConfig};
+use yamux_perf::perf::{Payload, PerfError, Progress};
+use yamux_perf::transport::{self, TcpAddr, TcpConfig};
+
+const MIB: u64 = 1 << 20;
+
+/// A server on 127.0.0.1:0 with the given limit; dropping the sender stops it.
+async fn start_server(max_download: u64) -> (TcpAddr, oneshot::Sender<()>) {
+    let connection = ConnectionConfig::new(identity::generate());
+    let listener = transport::listen("127.0.0.1:0".parse().unwrap(), &TcpConfig::default()).unwrap();
+    let addr = TcpAddr { socket: listener.local_addr().unwrap(), peer: Some(connection.identity.public().to_peer_id()) };
+    let config = Arc::new(ServerConfig { connection, max_download, payload: Payload::Pattern });
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server::run(listener, config, async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+fn client_config(server: TcpAddr, upload: u64, download: u64) -> ClientConfig {
+    ClientConfig {
+        server,
+        upload,
+        download,
+        payload: Payload::Pattern,
+        connection: ConnectionConfig::new(identity::generate()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_64_mib_each_way_with_payload_checked() {
+    let (addr, _stop) = start_server(u64::MAX).await;
+    let progress = Arc::new(Progress::default());
+    let report = client::run(&client_config(addr, 64 * MIB, 64 * MIB), progress.clone()).await.unwrap();
+    assert_eq!(report.stream.upload_bytes, 64 * MIB);
+    assert_eq!(report.stream.download_bytes, 64 * MIB);
+    assert_eq!(progress.downloaded.load(std::sync::atomic::Ordering::Relaxed), 64 * MIB);
+    assert_eq!(Some(report.remote_peer), addr.peer);
+    assert!(report.rtt.is_some(), "the server answered our RTT ping");
+    assert!(report.stats.data_bytes_sent >= 64 * MIB);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_concurrent_clients() {
+    let (addr, _stop) = start_server(u64::MAX).await;
+    let runs = (0..6u64).map(|i| {
+        let config = client_config(addr, (i + 1) * MIB, (6 - i) * MIB);
+        tokio::spawn(async move { client::run(&config, Arc::default()).await.map(|r| (i, r)) })
+    });
+    for run in runs.collect::<Vec<_>>() {
+        let (i, report) = run.await.unwrap().unwrap();
+        assert_eq!(report.stream.upload_bytes, (i + 1) * MIB);
+        assert_eq!(report.stream.download_bytes, (6 - i) * MIB);
+    }
+}
+
+#[tokio::test]
+async fn zero_byte_run_completes() {
+    let (addr, _stop) = start_server(u64::MAX).await;
+    let report = client::run(&client_config(addr, 0, 0), Arc::default()).await.unwrap();
+    assert_eq!((report.stream.upload_bytes, report.stream.download_bytes), (0, 0));
+}
+
+#[tokio::test]
+async fn wrong_peer_id_is_rejected() {
+    let (mut addr, _stop) = start_server(u64::MAX).await;
+    addr.peer = Some(identity::keypair_from_seed(0).public().to_peer_id());
+    let err = client::run(&client_config(addr, MIB, MIB), Arc::default()).await.unwrap_err();
+    assert!(
+        matches!(err, PerfError::Upgrade(UpgradeError::Noise(NoiseError::PeerIdMismatch { .. }))),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn download_above_the_server_limit_fails_cleanly() {
+    let (addr, _stop) = start_server(MIB).await;
+    let err = tokio::time::timeout(Duration::from_secs(20), client::run(&client_config(addr, 0, 2 * MIB), Arc::default()))
+        .await
+        .expect("no hang")
+        .unwrap_err();
+    assert!(matches!(err, PerfError::Io(_)), "the server reset the stream: {err}");
+}
+
+#[tokio::test]
+async fn dialing_a_closed_port_fails() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = TcpAddr { socket: listener.local_addr().unwrap(), peer: None };
+    drop(listener);
+    let err = client::run(&client_config(addr, MIB, MIB), Arc::default()).await.unwrap_err();
+    assert!(matches!(err, PerfError::Upgrade(UpgradeError::Io(_))), "{err}");
+}
