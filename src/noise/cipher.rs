@@ -1,0 +1,457 @@
+//! The Noise transport cipher: framing plus ChaCha20-Poly1305, one direction per type.
+//!
+//! Spec: <https://github.com/libp2p/specs/blob/master/noise/README.md#wire-format> and the Noise
+//! spec's `CipherState` (<https://noiseprotocol.org/noise.html#the-cipherstate-object>).
+//!
+//! Every transport message on the wire is `[u16 BE length][ciphertext][16-byte tag]`, the length
+//! counting ciphertext and tag (at most [`MAX_MESSAGE_LEN`]). The nonce is 4 zero bytes followed
+//! by a 64-bit little-endian counter that starts at 0 in each direction; associated data is empty.
+//!
+//! This is the hot path of the whole tool, so [`Sealer::seal`] and [`Opener::open`] work in place
+//! on the caller's buffers and allocate nothing per message (only the caller's `BytesMut` may
+//! grow). The cipher itself is ring's, not snow's: snow's transport mode copies through a
+//! separate output slice and checks lengths we already guarantee.
+//!
+//! Not done here: reading from or writing to a socket (see [`NoiseStream`](super::NoiseStream)),
+//! rekeying (libp2p Noise does not rekey).
+
+use bytes::{Buf, BufMut, BytesMut};
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+
+use super::{LENGTH_PREFIX_LEN, MAX_MESSAGE_LEN, MAX_PLAINTEXT_LEN, NoiseError, TAG_LEN};
+
+/// Length of a ChaCha20-Poly1305 key as produced by the handshake split.
+pub const KEY_LEN: usize = 32;
+
+/// Bytes on the wire for `plaintext_len` bytes passed to one [`Sealer::seal`] call: each message
+/// adds the length prefix and the tag, and an empty plaintext still makes one message.
+pub const fn sealed_len(plaintext_len: usize) -> usize {
+    let messages = if plaintext_len == 0 {
+        1
+    } else {
+        plaintext_len.div_ceil(MAX_PLAINTEXT_LEN)
+    };
+    plaintext_len + messages * (LENGTH_PREFIX_LEN + TAG_LEN)
+}
+
+/// The 96-bit ChaCha20-Poly1305 nonce for message `counter`: 4 zero bytes, then the counter
+/// little-endian (Noise's `ENCRYPT(k, n, ad, plaintext)` for ChaChaPoly).
+fn nonce(counter: u64) -> Nonce {
+    let mut bytes = [0u8; 12];
+    bytes[4..].copy_from_slice(&counter.to_le_bytes());
+    Nonce::assume_unique_for_key(bytes)
+}
+
+fn less_safe_key(key: &[u8; KEY_LEN]) -> LessSafeKey {
+    match UnboundKey::new(&CHACHA20_POLY1305, key) {
+        Ok(key) => LessSafeKey::new(key),
+        // ring only checks the key length, which the type fixes at 32.
+        Err(_) => unreachable!("a 32-byte key is a valid ChaCha20-Poly1305 key"),
+    }
+}
+
+/// Encrypts outgoing application bytes into framed Noise transport messages.
+pub struct Sealer {
+    key: LessSafeKey,
+    /// The nonce of the next message. Noise reserves 2^64 - 1, so `u64::MAX` means exhausted.
+    nonce: u64,
+}
+
+impl Sealer {
+    /// A sealer with a raw key from the handshake split, starting at nonce 0.
+    pub fn new(key: &[u8; KEY_LEN]) -> Self {
+        Self {
+            key: less_safe_key(key),
+            nonce: 0,
+        }
+    }
+
+    /// How many messages this sealer has produced (the next nonce).
+    pub fn nonce(&self) -> u64 {
+        self.nonce
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_nonce(&mut self, nonce: u64) {
+        self.nonce = nonce;
+    }
+
+    /// Encrypts `plaintext` and appends it to `out` as messages of at most [`MAX_PLAINTEXT_LEN`]
+    /// plaintext bytes each (so at most [`MAX_MESSAGE_LEN`] bytes on the wire, the most any peer
+    /// accepts). An empty `plaintext` produces one message holding only the tag.
+    ///
+    /// `out` grows by exactly [`sealed_len`]`(plaintext.len())` bytes, reserved once; each
+    /// message is encrypted in place inside `out`. On error nothing is appended: the only errors
+    /// are running out of nonces, which is checked for the whole call up front, and
+    /// [`NoiseError::Encrypt`], which ring cannot return for messages this small.
+    pub fn seal(&mut self, plaintext: &[u8], out: &mut BytesMut) -> Result<(), NoiseError> {
+        let messages = plaintext.len().div_ceil(MAX_PLAINTEXT_LEN).max(1) as u64;
+        if u64::MAX - self.nonce < messages {
+            return Err(NoiseError::NonceExhausted);
+        }
+        let start = out.len();
+        out.reserve(sealed_len(plaintext.len()));
+        let result = if plaintext.is_empty() {
+            self.seal_one(&[], out)
+        } else {
+            plaintext
+                .chunks(MAX_PLAINTEXT_LEN)
+                .try_for_each(|chunk| self.seal_one(chunk, out))
+        };
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn seal_one(&mut self, chunk: &[u8], out: &mut BytesMut) -> Result<(), NoiseError> {
+        debug_assert!(chunk.len() + TAG_LEN <= MAX_MESSAGE_LEN);
+        // Fits: chunk.len() + TAG_LEN <= MAX_MESSAGE_LEN = u16::MAX.
+        out.put_u16((chunk.len() + TAG_LEN) as u16);
+        let body = out.len();
+        out.extend_from_slice(chunk);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(nonce(self.nonce), Aad::empty(), &mut out[body..])
+            .map_err(|_| NoiseError::Encrypt)?;
+        out.extend_from_slice(tag.as_ref());
+        self.nonce += 1;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer")
+            .field("nonce", &self.nonce)
+            .finish()
+    }
+}
+
+/// Decrypts incoming framed Noise transport messages into application bytes.
+pub struct Opener {
+    key: LessSafeKey,
+    /// The nonce of the next message. Noise reserves 2^64 - 1, so `u64::MAX` means exhausted.
+    nonce: u64,
+}
+
+impl Opener {
+    /// An opener with a raw key from the handshake split, starting at nonce 0.
+    pub fn new(key: &[u8; KEY_LEN]) -> Self {
+        Self {
+            key: less_safe_key(key),
+            nonce: 0,
+        }
+    }
+
+    /// How many messages this opener has decrypted (the next nonce).
+    pub fn nonce(&self) -> u64 {
+        self.nonce
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_nonce(&mut self, nonce: u64) {
+        self.nonce = nonce;
+    }
+
+    /// Decrypts every complete message at the front of `input`, consuming it, and appends the
+    /// plaintext to `out`. Returns the number of plaintext bytes appended.
+    ///
+    /// A trailing partial message stays in `input` for the next call. A message with an empty
+    /// plaintext is valid and appends nothing (it is not an end of stream). Each message is
+    /// decrypted in place inside `input`, then its plaintext is copied once into `out`.
+    ///
+    /// On error ([`NoiseError::Decrypt`] for a message that fails authentication or is shorter
+    /// than a tag, [`NoiseError::NonceExhausted`]) the messages before the bad one have been
+    /// consumed and appended; the connection must be closed anyway.
+    pub fn open(&mut self, input: &mut BytesMut, out: &mut BytesMut) -> Result<usize, NoiseError> {
+        let mut appended = 0;
+        // The plaintext is never longer than the input; one reservation covers the whole call.
+        out.reserve(input.len());
+        while let [high, low, ..] = input[..] {
+            let len = usize::from(u16::from_be_bytes([high, low]));
+            let frame = LENGTH_PREFIX_LEN + len;
+            if input.len() < frame {
+                // Make room for the rest so the socket read that completes it need not grow
+                // `input` (a no-op when the capacity is already there).
+                input.reserve(frame - input.len());
+                break;
+            }
+            if len < TAG_LEN {
+                return Err(NoiseError::Decrypt);
+            }
+            if self.nonce == u64::MAX {
+                return Err(NoiseError::NonceExhausted);
+            }
+            let plaintext = self
+                .key
+                .open_in_place(
+                    nonce(self.nonce),
+                    Aad::empty(),
+                    &mut input[LENGTH_PREFIX_LEN..frame],
+                )
+                .map_err(|_| NoiseError::Decrypt)?;
+            out.extend_from_slice(plaintext);
+            appended += plaintext.len();
+            self.nonce += 1;
+            input.advance(frame);
+        }
+        Ok(appended)
+    }
+}
+
+impl std::fmt::Debug for Opener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opener")
+            .field("nonce", &self.nonce)
+            .finish()
+    }
+}
+
+/// A pair of ciphers that talk to each other (same key), for tests in this crate.
+#[cfg(test)]
+pub(crate) fn test_pair(key: &[u8; KEY_LEN]) -> (Sealer, Opener) {
+    (Sealer::new(key), Opener::new(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEY: [u8; KEY_LEN] = [7; KEY_LEN];
+
+    /// Splits a sealed buffer into its framed messages, checking the framing.
+    fn frames(wire: &[u8]) -> Vec<&[u8]> {
+        let mut rest = wire;
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+            assert!(len <= MAX_MESSAGE_LEN);
+            assert!(len >= TAG_LEN);
+            out.push(&rest[..2 + len]);
+            rest = &rest[2 + len..];
+        }
+        out
+    }
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 31 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn seal_open_round_trip_at_boundaries() {
+        let cases = [
+            (0, 1),
+            (1, 1),
+            (65518, 1),
+            (65519, 1),
+            (65520, 2),
+            (131038, 2),
+            (131039, 3),
+            ((1 << 20) + 3, 17),
+        ];
+        for (size, expected_messages) in cases {
+            let (mut sealer, mut opener) = test_pair(&KEY);
+            let plaintext = pattern(size);
+            let mut wire = BytesMut::new();
+            sealer.seal(&plaintext, &mut wire).unwrap();
+            assert_eq!(wire.len(), sealed_len(size), "size {size}");
+            let messages = frames(&wire);
+            assert_eq!(messages.len(), expected_messages, "size {size}");
+            assert!(messages.iter().all(|m| m.len() <= 2 + MAX_MESSAGE_LEN));
+            assert_eq!(sealer.nonce(), expected_messages as u64);
+
+            let mut out = BytesMut::new();
+            assert_eq!(opener.open(&mut wire, &mut out).unwrap(), size);
+            assert!(wire.is_empty());
+            assert_eq!(&out[..], &plaintext[..], "size {size}");
+            assert_eq!(opener.nonce(), expected_messages as u64);
+        }
+    }
+
+    #[test]
+    fn empty_plaintext_is_one_tag_only_message() {
+        let (mut sealer, mut opener) = test_pair(&KEY);
+        let mut wire = BytesMut::new();
+        sealer.seal(&[], &mut wire).unwrap();
+        assert_eq!(wire.len(), 2 + TAG_LEN);
+        assert_eq!(wire[..2], [0, 16]);
+        // Followed by a real message: the empty one must not be mistaken for the end.
+        sealer.seal(b"after", &mut wire).unwrap();
+        let mut out = BytesMut::new();
+        assert_eq!(opener.open(&mut wire, &mut out).unwrap(), 5);
+        assert_eq!(&out[..], b"after");
+        assert_eq!(opener.nonce(), 2);
+    }
+
+    #[test]
+    fn noise_plaintext_never_exceeds_65519_per_message() {
+        // Regression: an auto-tuned yamux wrote 16 MiB frames in one write, and the peer's Noise
+        // rejected the single oversized message. Every message must carry at most 65519 bytes.
+        let (mut sealer, mut opener) = test_pair(&KEY);
+        let frame = pattern(16 << 20);
+        let mut wire = BytesMut::new();
+        sealer.seal(&frame, &mut wire).unwrap();
+        let messages = frames(&wire);
+        assert_eq!(messages.len(), (16usize << 20).div_ceil(MAX_PLAINTEXT_LEN));
+        for message in &messages {
+            assert!(message.len() - 2 - TAG_LEN <= 65519);
+            assert!(message.len() - 2 <= 65535);
+        }
+        let mut out = BytesMut::new();
+        opener.open(&mut wire, &mut out).unwrap();
+        assert!(out[..] == frame[..]);
+    }
+
+    #[test]
+    fn partial_input_stays_buffered() {
+        let (mut sealer, mut opener) = test_pair(&KEY);
+        let mut wire = BytesMut::new();
+        sealer.seal(&pattern(100), &mut wire).unwrap();
+        sealer.seal(&pattern(200), &mut wire).unwrap();
+        let total = wire.len();
+        let first = 2 + 100 + TAG_LEN;
+        let mut out = BytesMut::new();
+        // Feed the bytes one at a time: only complete messages come out.
+        let mut input = BytesMut::new();
+        for (i, byte) in wire.iter().enumerate() {
+            input.put_u8(*byte);
+            let appended = opener.open(&mut input, &mut out).unwrap();
+            let fed = i + 1;
+            if fed == first {
+                assert_eq!(appended, 100);
+                assert!(input.is_empty());
+            } else if fed == total {
+                assert_eq!(appended, 200);
+                assert!(input.is_empty());
+            } else {
+                assert_eq!(appended, 0);
+                let buffered = if fed < first { fed } else { fed - first };
+                assert_eq!(input.len(), buffered);
+            }
+        }
+        assert_eq!(out.len(), 300);
+    }
+
+    #[test]
+    fn flipped_bit_fails_to_decrypt() {
+        for position in [2, 10, 2 + 50 + TAG_LEN - 1] {
+            let (mut sealer, mut opener) = test_pair(&KEY);
+            let mut wire = BytesMut::new();
+            sealer.seal(&pattern(50), &mut wire).unwrap();
+            wire[position] ^= 0x01;
+            let mut out = BytesMut::new();
+            assert!(matches!(
+                opener.open(&mut wire, &mut out),
+                Err(NoiseError::Decrypt)
+            ));
+            assert!(out.is_empty());
+        }
+    }
+
+    #[test]
+    fn wrong_key_or_replay_fails() {
+        let mut sealer = Sealer::new(&KEY);
+        let mut wire = BytesMut::new();
+        sealer.seal(b"x", &mut wire).unwrap();
+        let mut out = BytesMut::new();
+        let mut other = Opener::new(&[8; KEY_LEN]);
+        assert!(matches!(
+            other.open(&mut wire.clone(), &mut out),
+            Err(NoiseError::Decrypt)
+        ));
+        // A message replayed with the next nonce does not authenticate.
+        let mut opener = Opener::new(&KEY);
+        let mut twice = wire.clone();
+        twice.extend_from_slice(&wire);
+        assert!(matches!(
+            opener.open(&mut twice, &mut out),
+            Err(NoiseError::Decrypt)
+        ));
+        assert_eq!(&out[..], b"x");
+    }
+
+    #[test]
+    fn frame_shorter_than_tag_is_rejected() {
+        let mut opener = Opener::new(&KEY);
+        let mut wire = BytesMut::from(&[0x00, 0x0f][..]);
+        wire.extend_from_slice(&[0; 15]);
+        let mut out = BytesMut::new();
+        assert!(matches!(
+            opener.open(&mut wire, &mut out),
+            Err(NoiseError::Decrypt)
+        ));
+    }
+
+    #[test]
+    fn nonce_exhaustion() {
+        let (mut sealer, mut opener) = test_pair(&KEY);
+        sealer.set_nonce(u64::MAX - 2);
+        opener.set_nonce(u64::MAX - 2);
+        let mut wire = BytesMut::new();
+        // Two messages needed, two nonces left (MAX - 2 and MAX - 1): fine.
+        sealer
+            .seal(&pattern(MAX_PLAINTEXT_LEN + 1), &mut wire)
+            .unwrap();
+        let mut out = BytesMut::new();
+        opener.open(&mut wire, &mut out).unwrap();
+        assert_eq!(sealer.nonce(), u64::MAX);
+        let before = wire.len();
+        assert!(matches!(
+            sealer.seal(b"", &mut wire),
+            Err(NoiseError::NonceExhausted)
+        ));
+        assert_eq!(wire.len(), before);
+        // The whole call is checked up front: nothing is appended when some messages would fit.
+        sealer.set_nonce(u64::MAX - 1);
+        assert!(matches!(
+            sealer.seal(&pattern(MAX_PLAINTEXT_LEN + 1), &mut wire),
+            Err(NoiseError::NonceExhausted)
+        ));
+        assert!(wire.is_empty());
+        let mut forged = BytesMut::from(&[0x00, 0x10][..]);
+        forged.extend_from_slice(&[0; TAG_LEN]);
+        assert!(matches!(
+            opener.open(&mut forged, &mut out),
+            Err(NoiseError::NonceExhausted)
+        ));
+    }
+
+    #[test]
+    fn seal_appends_to_existing_bytes() {
+        let (mut sealer, mut opener) = test_pair(&KEY);
+        let mut wire = BytesMut::from(&b"prefix"[..]);
+        sealer.seal(b"hello", &mut wire).unwrap();
+        assert_eq!(&wire[..6], b"prefix");
+        let mut input = wire.split_off(6);
+        let mut out = BytesMut::from(&b">"[..]);
+        assert_eq!(opener.open(&mut input, &mut out).unwrap(), 5);
+        assert_eq!(&out[..], b">hello");
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip_any_writes_any_split(
+            writes in proptest::collection::vec(0usize..70_000, 1..6),
+            cut in 0usize..400_000,
+        ) {
+            let (mut sealer, mut opener) = test_pair(&KEY);
+            let mut wire = BytesMut::new();
+            let mut expected = Vec::new();
+            for (i, len) in writes.iter().enumerate() {
+                let data: Vec<u8> = pattern(*len).into_iter().map(|b| b ^ i as u8).collect();
+                sealer.seal(&data, &mut wire).unwrap();
+                expected.extend_from_slice(&data);
+            }
+            let cut = cut.min(wire.len());
+            let rest = wire.split_off(cut);
+            let mut out = BytesMut::new();
+            opener.open(&mut wire, &mut out).unwrap();
+            wire.extend_from_slice(&rest);
+            opener.open(&mut wire, &mut out).unwrap();
+            prop_assert!(wire.is_empty());
+            prop_assert_eq!(&out[..], &expected[..]);
+        }
+    }
+}
