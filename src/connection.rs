@@ -87,7 +87,9 @@ impl Seal for noise::Sealer {
 
 impl Open for noise::Opener {
     fn open(&mut self, input: &mut BytesMut, out: &mut BytesMut) -> std::io::Result<()> {
-        noise::Opener::open(self, input, out).map(drop).map_err(std::io::Error::other)
+        noise::Opener::open(self, input, out)
+            .map(drop)
+            .map_err(std::io::Error::other)
     }
 }
 
@@ -95,7 +97,9 @@ async fn with_timeout<T>(
     limit: Duration,
     fut: impl Future<Output = Result<T, UpgradeError>>,
 ) -> Result<T, UpgradeError> {
-    tokio::time::timeout(limit, fut).await.unwrap_or(Err(UpgradeError::Timeout(limit)))
+    tokio::time::timeout(limit, fut)
+        .await
+        .unwrap_or(Err(UpgradeError::Timeout(limit)))
 }
 
 /// Dials `addr` and upgrades the connection. A `/p2p/` id in the address must match the peer.
@@ -108,7 +112,10 @@ pub async fn dial(addr: &TcpAddr, config: &ConnectionConfig) -> Result<Establish
 }
 
 /// Upgrades an accepted TCP connection.
-pub async fn accept(tcp: TcpStream, config: &ConnectionConfig) -> Result<Established, UpgradeError> {
+pub async fn accept(
+    tcp: TcpStream,
+    config: &ConnectionConfig,
+) -> Result<Established, UpgradeError> {
     transport::configure_accepted(&tcp, &config.tcp)?;
     with_timeout(config.handshake_timeout, upgrade_inbound(tcp, config)).await
 }
@@ -146,10 +153,21 @@ async fn upgrade_outbound(
     };
     io.write_all(&out).await?;
     let (tcp, read_buf) = io.into_parts();
-    Ok(start_yamux(Role::Client, tcp, established, read_buf, BytesMut::new(), expect_prefix, config))
+    Ok(start_yamux(
+        Role::Client,
+        tcp,
+        established,
+        read_buf,
+        BytesMut::new(),
+        expect_prefix,
+        config,
+    ))
 }
 
-async fn upgrade_inbound(tcp: TcpStream, config: &ConnectionConfig) -> Result<Established, UpgradeError> {
+async fn upgrade_inbound(
+    tcp: TcpStream,
+    config: &ConnectionConfig,
+) -> Result<Established, UpgradeError> {
     let mut io = BufferedIo::new(tcp);
     // go dialers propose `/tls/1.0.0` first; listener_select answers `na` and waits for `/noise`.
     multistream::listener_select(&mut io, &[noise::PROTOCOL_ID]).await?;
@@ -157,18 +175,49 @@ async fn upgrade_inbound(tcp: TcpStream, config: &ConnectionConfig) -> Result<Es
     let established = noise::upgrade(&mut io, handshake, BytesMut::new()).await?;
     let (tcp, read_buf) = io.into_parts();
     if established.muxer.is_some() {
-        return Ok(start_yamux(Role::Server, tcp, established, read_buf, BytesMut::new(), Vec::new(), config));
+        return Ok(start_yamux(
+            Role::Server,
+            tcp,
+            established,
+            read_buf,
+            BytesMut::new(),
+            Vec::new(),
+            config,
+        ));
     }
     // The dialer sent no muxer list (rust-libp2p never does): negotiate inside the channel.
-    let noise::Established { remote_peer, remote_key, muxer, sealer, opener } = established;
+    let noise::Established {
+        remote_peer,
+        remote_key,
+        muxer,
+        sealer,
+        opener,
+    } = established;
     let mut io = BufferedIo::new(NoiseStream::new(tcp, read_buf, sealer, opener));
     multistream::listener_select(&mut io, &[yamux::PROTOCOL_ID]).await?;
     let (stream, mut plaintext) = io.into_parts();
     let parts = stream.into_parts();
-    debug_assert!(parts.write_buf.is_empty(), "listener_select flushes its answer");
+    debug_assert!(
+        parts.write_buf.is_empty(),
+        "listener_select flushes its answer"
+    );
     plaintext.extend_from_slice(&parts.plaintext);
-    let established = noise::Established { remote_peer, remote_key, muxer, sealer: parts.sealer, opener: parts.opener };
-    Ok(start_yamux(Role::Server, parts.io, established, parts.read_buf, plaintext, Vec::new(), config))
+    let established = noise::Established {
+        remote_peer,
+        remote_key,
+        muxer,
+        sealer: parts.sealer,
+        opener: parts.opener,
+    };
+    Ok(start_yamux(
+        Role::Server,
+        parts.io,
+        established,
+        parts.read_buf,
+        plaintext,
+        Vec::new(),
+        config,
+    ))
 }
 
 fn start_yamux(
@@ -194,5 +243,9 @@ fn start_yamux(
         expect_prefix,
     };
     let (connection, tasks) = Connection::spawn(session, transport);
-    Established { connection, tasks, remote_peer }
+    Established {
+        connection,
+        tasks,
+        remote_peer,
+    }
 }

@@ -130,7 +130,8 @@ enum AccountingOpt {
 impl IdentityOpt {
     fn keypair(&self) -> Result<Keypair> {
         Ok(match (&self.key, self.key_seed) {
-            (Some(path), _) => identity::load_keypair(path).with_context(|| format!("reading key {}", path.display()))?,
+            (Some(path), _) => identity::load_keypair(path)
+                .with_context(|| format!("reading key {}", path.display()))?,
             (None, Some(seed)) => identity::keypair_from_seed(seed),
             (None, None) => identity::generate(),
         })
@@ -138,13 +139,19 @@ impl IdentityOpt {
 }
 
 fn seconds(value: f64, what: &str) -> Result<Duration> {
-    Duration::try_from_secs_f64(value).with_context(|| format!("{what} must be a non-negative number of seconds"))
+    Duration::try_from_secs_f64(value)
+        .with_context(|| format!("{what} must be a non-negative number of seconds"))
 }
 
 fn window_size(size: ByteSize, what: &str) -> Result<u32> {
-    u32::try_from(size.bytes()).ok().filter(|w| *w >= yamux::DEFAULT_WINDOW).with_context(|| {
-        format!("{what} must be between 256KiB and 4GiB - 1 (yamux windows are 32-bit), got {size}")
-    })
+    u32::try_from(size.bytes())
+        .ok()
+        .filter(|w| *w >= yamux::DEFAULT_WINDOW)
+        .with_context(|| {
+            format!(
+                "{what} must be between 256KiB and 4GiB - 1 (yamux windows are 32-bit), got {size}"
+            )
+        })
 }
 
 impl CommonOpt {
@@ -152,11 +159,18 @@ impl CommonOpt {
         let initial_window = window_size(self.initial_window, "--initial-window")?;
         let max_window = window_size(self.max_window, "--max-window")?;
         if max_window < initial_window {
-            bail!("--max-window ({}) is below --initial-window ({})", self.max_window, self.initial_window);
+            bail!(
+                "--max-window ({}) is below --initial-window ({})",
+                self.max_window,
+                self.initial_window
+            );
         }
         let max_frame = usize::try_from(self.max_frame.bytes()).unwrap_or(usize::MAX);
         if !(yamux::session::MIN_MAX_FRAME..=16 << 20).contains(&max_frame) {
-            bail!("--max-frame must be between 1KiB and 16MiB, got {}", self.max_frame);
+            bail!(
+                "--max-frame must be between 1KiB and 16MiB, got {}",
+                self.max_frame
+            );
         }
         let buffer = |size: Option<ByteSize>| size.map(|s| s.bytes() as usize);
         Ok(ConnectionConfig {
@@ -172,20 +186,31 @@ impl CommonOpt {
                 max_frame,
                 ..yamux::Config::default()
             },
-            tcp: TcpConfig { send_buffer: buffer(self.send_buffer), recv_buffer: buffer(self.recv_buffer), ..TcpConfig::default() },
+            tcp: TcpConfig {
+                send_buffer: buffer(self.send_buffer),
+                recv_buffer: buffer(self.recv_buffer),
+                ..TcpConfig::default()
+            },
             handshake_timeout: seconds(self.handshake_timeout, "--handshake-timeout")?,
         })
     }
 
     fn payload(&self) -> Payload {
-        if self.verify { Payload::Pattern } else { Payload::Zeros }
+        if self.verify {
+            Payload::Pattern
+        } else {
+            Payload::Zeros
+        }
     }
 }
 
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn run_server(opt: ServerOpt) -> Result<()> {
@@ -194,13 +219,21 @@ async fn run_server(opt: ServerOpt) -> Result<()> {
     if addr.peer.is_some() {
         bail!("--listen takes no /p2p/ part: the peer id comes from the key");
     }
-    let listener = transport::listen(addr.socket, &config.tcp).with_context(|| format!("listening on {}", opt.listen))?;
-    let local = TcpAddr { socket: listener.local_addr()?, peer: Some(config.identity.public().to_peer_id()) };
+    let listener = transport::listen(addr.socket, &config.tcp)
+        .with_context(|| format!("listening on {}", opt.listen))?;
+    let local = TcpAddr {
+        socket: listener.local_addr()?,
+        peer: Some(config.identity.public().to_peer_id()),
+    };
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{}", local.to_multiaddr())?;
     stdout.flush()?;
     tracing::info!("listening on {}", local.to_multiaddr());
-    let config = Arc::new(ServerConfig { connection: config, max_download: opt.max_download.bytes(), payload: opt.common.payload() });
+    let config = Arc::new(ServerConfig {
+        connection: config,
+        max_download: opt.max_download.bytes(),
+        payload: opt.common.payload(),
+    });
     server::run(listener, config, async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -212,8 +245,15 @@ async fn run_server(opt: ServerOpt) -> Result<()> {
 fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
     let config = opt.common.connection(identity::generate())?;
     let listener = transport::listen("127.0.0.1:0".parse()?, &config.tcp)?;
-    let addr = TcpAddr { socket: listener.local_addr()?, peer: Some(config.identity.public().to_peer_id()) };
-    let config = Arc::new(ServerConfig { connection: config, max_download: u64::MAX, payload: opt.common.payload() });
+    let addr = TcpAddr {
+        socket: listener.local_addr()?,
+        peer: Some(config.identity.public().to_peer_id()),
+    };
+    let config = Arc::new(ServerConfig {
+        connection: config,
+        max_download: u64::MAX,
+        payload: opt.common.payload(),
+    });
     tokio::spawn(server::run(listener, config, std::future::pending()));
     tracing::info!("in-process server at {}", addr.to_multiaddr());
     Ok(addr)
@@ -239,17 +279,24 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
     let bar = (!opt.no_progress && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(config.upload + config.download);
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}")
-                .expect("valid template"),
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
+            )
+            .expect("valid template"),
         );
         bar
     });
     let tick_bar = bar.clone();
-    let reporter = report::spawn_intervals(progress.clone(), interval, std::io::stdout(), move |up, down| {
-        if let Some(bar) = &tick_bar {
-            bar.set_position(up + down);
-        }
-    });
+    let reporter = report::spawn_intervals(
+        progress.clone(),
+        interval,
+        std::io::stdout(),
+        move |up, down| {
+            if let Some(bar) = &tick_bar {
+                bar.set_position(up + down);
+            }
+        },
+    );
     let run = client::run(&config, progress);
     let result = if opt.timeout > 0.0 {
         let limit = seconds(opt.timeout, "--timeout")?;
@@ -267,7 +314,8 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let report = result.with_context(|| format!("perf run against {}", config.server.to_multiaddr()))?;
+    let report =
+        result.with_context(|| format!("perf run against {}", config.server.to_multiaddr()))?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{}", final_line(&report).to_json())?;
     stdout.flush()?;
@@ -277,7 +325,10 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the runtime: {e}");

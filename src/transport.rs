@@ -27,7 +27,11 @@ pub struct TcpConfig {
 
 impl Default for TcpConfig {
     fn default() -> Self {
-        Self { nodelay: true, send_buffer: None, recv_buffer: None }
+        Self {
+            nodelay: true,
+            send_buffer: None,
+            recv_buffer: None,
+        }
     }
 }
 
@@ -71,7 +75,10 @@ impl TcpAddr {
         if parts.next().is_some() {
             return Err(unsupported());
         }
-        Ok(Self { socket: SocketAddr::new(ip, port), peer })
+        Ok(Self {
+            socket: SocketAddr::new(ip, port),
+            peer,
+        })
     }
 
     /// The multiaddr form, with `/p2p/` when a peer id is known.
@@ -80,7 +87,9 @@ impl TcpAddr {
             IpAddr::V4(ip) => Protocol::Ip4(ip),
             IpAddr::V6(ip) => Protocol::Ip6(ip),
         };
-        let addr = Multiaddr::empty().with(ip).with(Protocol::Tcp(self.socket.port()));
+        let addr = Multiaddr::empty()
+            .with(ip)
+            .with(Protocol::Tcp(self.socket.port()));
         match self.peer {
             Some(peer) => addr.with(Protocol::P2p(peer)),
             None => addr,
@@ -130,7 +139,9 @@ mod tests {
 
     #[test]
     fn parses_tcp_multiaddrs() {
-        let a: Multiaddr = format!("/ip4/127.0.0.1/tcp/4001/p2p/{GO_PEER}").parse().unwrap();
+        let a: Multiaddr = format!("/ip4/127.0.0.1/tcp/4001/p2p/{GO_PEER}")
+            .parse()
+            .unwrap();
         let t = TcpAddr::from_multiaddr(&a).unwrap();
         assert_eq!(t.socket, "127.0.0.1:4001".parse().unwrap());
         assert_eq!(t.peer.unwrap().to_string(), GO_PEER);
@@ -141,7 +152,12 @@ mod tests {
 
     #[test]
     fn rejects_non_tcp_multiaddrs() {
-        for text in ["/ip4/1.2.3.4/udp/1", "/dns4/example.com/tcp/1", "/ip4/1.2.3.4", "/ip4/1.2.3.4/tcp/1/ws"] {
+        for text in [
+            "/ip4/1.2.3.4/udp/1",
+            "/dns4/example.com/tcp/1",
+            "/ip4/1.2.3.4",
+            "/ip4/1.2.3.4/tcp/1/ws",
+        ] {
             let a: Multiaddr = text.parse().unwrap();
             assert!(TcpAddr::from_multiaddr(&a).is_err(), "{text}");
         }
@@ -149,7 +165,11 @@ mod tests {
 
     #[tokio::test]
     async fn dials_a_listener_with_buffer_sizes() {
-        let config = TcpConfig { send_buffer: Some(1 << 20), recv_buffer: Some(1 << 20), ..Default::default() };
+        let config = TcpConfig {
+            send_buffer: Some(1 << 20),
+            recv_buffer: Some(1 << 20),
+            ..Default::default()
+        };
         let listener = listen("127.0.0.1:0".parse().unwrap(), &config).unwrap();
         let addr = listener.local_addr().unwrap();
         let (client, server) = tokio::join!(dial(addr, &config), listener.accept());

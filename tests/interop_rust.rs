@@ -14,28 +14,42 @@ const SIZE: u64 = 64 << 20;
 
 #[test]
 fn ours_client_to_rust_libp2p_server() {
-    let Some(peer) = interop_peer(PEER, BUILD) else { return };
+    let Some(peer) = interop_peer(PEER, BUILD) else {
+        return;
+    };
     let mut server = std::process::Command::new(peer);
     server.args(["--run-server", "--server-address", "127.0.0.1:0"]);
     let (_server, addr) = start_server(server);
-    assert!(addr.contains("/p2p/"), "rust peer prints its full address: {addr}");
-    let mut client = yamux_perf();
-    client.args(["client", "--server", &addr, "--upload", "64MiB", "--download", "64MiB"]);
-    let out = run_with_timeout(client, Duration::from_secs(180));
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    assert_final(&out.stdout, SIZE, SIZE);
+    assert!(
+        addr.contains("/p2p/"),
+        "rust peer prints its full address: {addr}"
+    );
+    assert_our_client_succeeds(&addr, 64 << 20);
 }
 
 #[test]
 fn rust_libp2p_client_to_ours_server() {
-    let Some(peer) = interop_peer(PEER, BUILD) else { return };
+    let Some(peer) = interop_peer(PEER, BUILD) else {
+        return;
+    };
     let mut server = yamux_perf();
     server.args(["server", "--listen", "/ip4/127.0.0.1/tcp/0"]);
     let (_server, addr) = start_server(server);
     let mut client = std::process::Command::new(peer);
-    client.args(["--server-address", &addr, "--upload-bytes", &SIZE.to_string(), "--download-bytes", &SIZE.to_string()]);
+    client.args([
+        "--server-address",
+        &addr,
+        "--upload-bytes",
+        &SIZE.to_string(),
+        "--download-bytes",
+        &SIZE.to_string(),
+    ]);
     client.args(["--timeout", "150"]);
     let out = run_with_timeout(client, Duration::from_secs(180));
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_final(&out.stdout, SIZE, SIZE);
 }

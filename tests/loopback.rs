@@ -18,9 +18,17 @@ const MIB: u64 = 1 << 20;
 /// A server on 127.0.0.1:0 with the given limit; dropping the sender stops it.
 async fn start_server(max_download: u64) -> (TcpAddr, oneshot::Sender<()>) {
     let connection = ConnectionConfig::new(identity::generate());
-    let listener = transport::listen("127.0.0.1:0".parse().unwrap(), &TcpConfig::default()).unwrap();
-    let addr = TcpAddr { socket: listener.local_addr().unwrap(), peer: Some(connection.identity.public().to_peer_id()) };
-    let config = Arc::new(ServerConfig { connection, max_download, payload: Payload::Pattern });
+    let listener =
+        transport::listen("127.0.0.1:0".parse().unwrap(), &TcpConfig::default()).unwrap();
+    let addr = TcpAddr {
+        socket: listener.local_addr().unwrap(),
+        peer: Some(connection.identity.public().to_peer_id()),
+    };
+    let config = Arc::new(ServerConfig {
+        connection,
+        max_download,
+        payload: Payload::Pattern,
+    });
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server::run(listener, config, async move {
         let _ = stopped.await;
@@ -42,10 +50,17 @@ fn client_config(server: TcpAddr, upload: u64, download: u64) -> ClientConfig {
 async fn transfers_64_mib_each_way_with_payload_checked() {
     let (addr, _stop) = start_server(u64::MAX).await;
     let progress = Arc::new(Progress::default());
-    let report = client::run(&client_config(addr, 64 * MIB, 64 * MIB), progress.clone()).await.unwrap();
+    let report = client::run(&client_config(addr, 64 * MIB, 64 * MIB), progress.clone())
+        .await
+        .unwrap();
     assert_eq!(report.stream.upload_bytes, 64 * MIB);
     assert_eq!(report.stream.download_bytes, 64 * MIB);
-    assert_eq!(progress.downloaded.load(std::sync::atomic::Ordering::Relaxed), 64 * MIB);
+    assert_eq!(
+        progress
+            .downloaded
+            .load(std::sync::atomic::Ordering::Relaxed),
+        64 * MIB
+    );
     assert_eq!(Some(report.remote_peer), addr.peer);
     assert!(report.rtt.is_some(), "the server answered our RTT ping");
     assert!(report.stats.data_bytes_sent >= 64 * MIB);
@@ -68,17 +83,27 @@ async fn serves_concurrent_clients() {
 #[tokio::test]
 async fn zero_byte_run_completes() {
     let (addr, _stop) = start_server(u64::MAX).await;
-    let report = client::run(&client_config(addr, 0, 0), Arc::default()).await.unwrap();
-    assert_eq!((report.stream.upload_bytes, report.stream.download_bytes), (0, 0));
+    let report = client::run(&client_config(addr, 0, 0), Arc::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.stream.upload_bytes, report.stream.download_bytes),
+        (0, 0)
+    );
 }
 
 #[tokio::test]
 async fn wrong_peer_id_is_rejected() {
     let (mut addr, _stop) = start_server(u64::MAX).await;
     addr.peer = Some(identity::keypair_from_seed(0).public().to_peer_id());
-    let err = client::run(&client_config(addr, MIB, MIB), Arc::default()).await.unwrap_err();
+    let err = client::run(&client_config(addr, MIB, MIB), Arc::default())
+        .await
+        .unwrap_err();
     assert!(
-        matches!(err, PerfError::Upgrade(UpgradeError::Noise(NoiseError::PeerIdMismatch { .. }))),
+        matches!(
+            err,
+            PerfError::Upgrade(UpgradeError::Noise(NoiseError::PeerIdMismatch { .. }))
+        ),
         "{err}"
     );
 }
@@ -86,18 +111,32 @@ async fn wrong_peer_id_is_rejected() {
 #[tokio::test]
 async fn download_above_the_server_limit_fails_cleanly() {
     let (addr, _stop) = start_server(MIB).await;
-    let err = tokio::time::timeout(Duration::from_secs(20), client::run(&client_config(addr, 0, 2 * MIB), Arc::default()))
-        .await
-        .expect("no hang")
-        .unwrap_err();
-    assert!(matches!(err, PerfError::Io(_)), "the server reset the stream: {err}");
+    let err = tokio::time::timeout(
+        Duration::from_secs(20),
+        client::run(&client_config(addr, 0, 2 * MIB), Arc::default()),
+    )
+    .await
+    .expect("no hang")
+    .unwrap_err();
+    assert!(
+        matches!(err, PerfError::Io(_)),
+        "the server reset the stream: {err}"
+    );
 }
 
 #[tokio::test]
 async fn dialing_a_closed_port_fails() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = TcpAddr { socket: listener.local_addr().unwrap(), peer: None };
+    let addr = TcpAddr {
+        socket: listener.local_addr().unwrap(),
+        peer: None,
+    };
     drop(listener);
-    let err = client::run(&client_config(addr, MIB, MIB), Arc::default()).await.unwrap_err();
-    assert!(matches!(err, PerfError::Upgrade(UpgradeError::Io(_))), "{err}");
+    let err = client::run(&client_config(addr, MIB, MIB), Arc::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PerfError::Upgrade(UpgradeError::Io(_))),
+        "{err}"
+    );
 }

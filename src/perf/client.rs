@@ -49,7 +49,10 @@ pub struct ClientReport {
 }
 
 /// Dials, runs one perf stream and closes the connection.
-pub async fn run(config: &ClientConfig, progress: Arc<Progress>) -> Result<ClientReport, PerfError> {
+pub async fn run(
+    config: &ClientConfig,
+    progress: Arc<Progress>,
+) -> Result<ClientReport, PerfError> {
     let start = Instant::now();
     let established = connection::dial(&config.server, &config.connection).await?;
     let connect_duration = start.elapsed();
@@ -57,7 +60,14 @@ pub async fn run(config: &ClientConfig, progress: Arc<Progress>) -> Result<Clien
     let connection = established.connection;
     let result = async {
         let stream = connection.open_stream().await?;
-        run_stream(stream, config.upload, config.download, config.payload, &progress).await
+        run_stream(
+            stream,
+            config.upload,
+            config.download,
+            config.payload,
+            &progress,
+        )
+        .await
     }
     .await;
     let total_duration = start.elapsed();

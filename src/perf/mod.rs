@@ -139,11 +139,20 @@ pub async fn run_stream(
     stream.shutdown().await?;
 
     let mut io = BufferedIo::new(stream);
-    multistream::dialer_expect_echo(&mut io, PROTOCOL_ID).await?;
+    match multistream::dialer_expect_echo(&mut io, PROTOCOL_ID).await {
+        Ok(()) => {}
+        // A reset (e.g. a request over the server's limit) says more than "negotiation failed".
+        Err(NegotiationError::Io(e)) => return Err(PerfError::Io(e)),
+        Err(e) => return Err(e.into()),
+    }
     let (mut stream, leftover) = io.into_parts();
     let mut received = 0u64;
     let mut first_byte: Option<Instant> = None;
-    let mut next = if leftover.is_empty() { None } else { Some(leftover.freeze()) };
+    let mut next = if leftover.is_empty() {
+        None
+    } else {
+        Some(leftover.freeze())
+    };
     loop {
         let chunk = match next.take() {
             Some(chunk) => Some(chunk),
@@ -158,11 +167,16 @@ pub async fn run_stream(
             return Err(PerfError::Corrupt { offset: received });
         }
         received += chunk.len() as u64;
-        progress.downloaded.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        progress
+            .downloaded
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
     }
     let end = Instant::now();
     if received != download {
-        return Err(PerfError::ShortDownload { expected: download, received });
+        return Err(PerfError::ShortDownload {
+            expected: download,
+            received,
+        });
     }
     let first_byte = first_byte.unwrap_or(end);
     Ok(StreamReport {
@@ -198,10 +212,17 @@ pub async fn serve_stream(
     if requested > max_download {
         // An RST tells the client at once; draining a large upload first would only waste time.
         stream.reset(0);
-        return Err(PerfError::RequestTooLarge { requested, max: max_download });
+        return Err(PerfError::RequestTooLarge {
+            requested,
+            max: max_download,
+        });
     }
     let mut uploaded = 0u64;
-    let mut next = if leftover.is_empty() { None } else { Some(leftover.freeze()) };
+    let mut next = if leftover.is_empty() {
+        None
+    } else {
+        Some(leftover.freeze())
+    };
     loop {
         let chunk = match next.take() {
             Some(chunk) => chunk,
@@ -220,5 +241,8 @@ pub async fn serve_stream(
         stream.write_bytes(chunk).await?;
     }
     stream.shutdown().await?;
-    Ok(ServedStream { uploaded, downloaded: requested })
+    Ok(ServedStream {
+        uploaded,
+        downloaded: requested,
+    })
 }

@@ -32,7 +32,12 @@ fn zeros() -> &'static Bytes {
 
 fn pattern() -> &'static Bytes {
     static PATTERN: OnceLock<Bytes> = OnceLock::new();
-    PATTERN.get_or_init(|| (0..CHUNK + PERIOD).map(|i| (i % PERIOD) as u8).collect::<Vec<u8>>().into())
+    PATTERN.get_or_init(|| {
+        (0..CHUNK + PERIOD)
+            .map(|i| (i % PERIOD) as u8)
+            .collect::<Vec<u8>>()
+            .into()
+    })
 }
 
 impl Payload {
@@ -75,9 +80,16 @@ mod tests {
 
     #[test]
     fn pattern_chunks_concatenate_to_the_pattern() {
-        let all: Vec<u8> = Payload::Pattern.chunks(3 * CHUNK as u64 + 17).flat_map(|c| c.to_vec()).collect();
+        let all: Vec<u8> = Payload::Pattern
+            .chunks(3 * CHUNK as u64 + 17)
+            .flat_map(|c| c.to_vec())
+            .collect();
         assert_eq!(all.len(), 3 * CHUNK + 17);
-        assert!(all.iter().enumerate().all(|(i, b)| *b == (i % PERIOD) as u8));
+        assert!(
+            all.iter()
+                .enumerate()
+                .all(|(i, b)| *b == (i % PERIOD) as u8)
+        );
         assert!(Payload::Pattern.verify(0, &all));
         assert!(Payload::Pattern.verify(1000, &all[1000..]));
     }

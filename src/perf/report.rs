@@ -73,7 +73,10 @@ pub fn spawn_intervals(
         loop {
             ticker.tick().await;
             let now = Instant::now();
-            let (u, d) = (progress.uploaded.load(Ordering::Relaxed), progress.downloaded.load(Ordering::Relaxed));
+            let (u, d) = (
+                progress.uploaded.load(Ordering::Relaxed),
+                progress.downloaded.load(Ordering::Relaxed),
+            );
             let line = Line {
                 kind: LineKind::Intermediary,
                 time_seconds: (now - last).as_secs_f64(),
@@ -90,7 +93,11 @@ pub fn spawn_intervals(
 
 fn rate(bytes: u64, duration: Duration) -> String {
     let bps = bits_per_second(bytes, duration.as_secs_f64());
-    format!("{:.2} Gbit/s ({:.0} MiB/s)", bps / 1e9, bps / 8.0 / (1 << 20) as f64)
+    format!(
+        "{:.2} Gbit/s ({:.0} MiB/s)",
+        bps / 1e9,
+        bps / 8.0 / (1 << 20) as f64
+    )
 }
 
 /// A few lines for a human: goodput each way, durations, RTT.
@@ -110,13 +117,15 @@ pub fn summary(report: &ClientReport) -> String {
     );
     let samples = &report.rtt_samples;
     match report.rtt {
-        Some(rtt) => text += &format!(
-            "yamux rtt {:.3} ms smoothed, {} samples (min {:.3} ms, max {:.3} ms)\n",
-            rtt.as_secs_f64() * 1e3,
-            samples.len(),
-            samples.iter().min().map_or(0.0, |d| d.as_secs_f64() * 1e3),
-            samples.iter().max().map_or(0.0, |d| d.as_secs_f64() * 1e3),
-        ),
+        Some(rtt) => {
+            text += &format!(
+                "yamux rtt {:.3} ms smoothed, {} samples (min {:.3} ms, max {:.3} ms)\n",
+                rtt.as_secs_f64() * 1e3,
+                samples.len(),
+                samples.iter().min().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+                samples.iter().max().map_or(0.0, |d| d.as_secs_f64() * 1e3),
+            )
+        }
         None => text += "yamux rtt not measured (no pong)\n",
     }
     let st = &report.stats;
@@ -136,12 +145,20 @@ mod tests {
 
     #[test]
     fn lines_use_test_plans_keys() {
-        let line = Line { kind: LineKind::Intermediary, time_seconds: 1.5, upload_bytes: 3, download_bytes: 4 };
+        let line = Line {
+            kind: LineKind::Intermediary,
+            time_seconds: 1.5,
+            upload_bytes: 3,
+            download_bytes: 4,
+        };
         assert_eq!(
             line.to_json(),
             r#"{"type":"intermediary","timeSeconds":1.5,"uploadBytes":3,"downloadBytes":4}"#
         );
-        let parsed: Line = serde_json::from_str(r#"{"type":"final","timeSeconds":0.19,"uploadBytes":1,"downloadBytes":1}"#).unwrap();
+        let parsed: Line = serde_json::from_str(
+            r#"{"type":"final","timeSeconds":0.19,"uploadBytes":1,"downloadBytes":1}"#,
+        )
+        .unwrap();
         assert_eq!(parsed.kind, LineKind::Final);
     }
 }

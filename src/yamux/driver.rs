@@ -652,9 +652,16 @@ mod tests {
                 plaintext: BytesMut::new(),
                 expect_prefix: Vec::new(),
             };
-            Connection::spawn(Session::new(role, config.clone(), Instant::now()), transport).0
+            Connection::spawn(
+                Session::new(role, config.clone(), Instant::now()),
+                transport,
+            )
+            .0
         };
-        (spawn(client.unwrap(), Role::Client), spawn(server.unwrap().0, Role::Server))
+        (
+            spawn(client.unwrap(), Role::Client),
+            spawn(server.unwrap().0, Role::Server),
+        )
     }
 
     fn pattern(len: usize, seed: u8) -> Vec<u8> {
@@ -723,8 +730,14 @@ mod tests {
         let stream = client.open_stream().await.unwrap();
         let got = exchange(stream, pattern(len, 0xaa)).await;
         assert!(got == pattern(len, 0x55), "client received corrupted data");
-        assert!(server_task.await.unwrap() == pattern(len, 0xaa), "server received corrupted data");
-        assert!(client.rtt().is_some(), "the session-start ping was answered");
+        assert!(
+            server_task.await.unwrap() == pattern(len, 0xaa),
+            "server received corrupted data"
+        );
+        assert!(
+            client.rtt().is_some(),
+            "the session-start ping was answered"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -771,6 +784,9 @@ mod tests {
         let (client, server) = pair(Config::default()).await;
         client.close();
         assert!(server.accept_stream().await.is_none());
-        assert!(matches!(client.open_stream().await, Err(ConnectionError::Session(SessionError::Closed) | ConnectionError::Closed)));
+        assert!(matches!(
+            client.open_stream().await,
+            Err(ConnectionError::Session(SessionError::Closed) | ConnectionError::Closed)
+        ));
     }
 }

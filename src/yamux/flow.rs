@@ -166,8 +166,10 @@ impl RecvWindow {
         }
         let since_last_update = now.saturating_duration_since(self.epoch_start);
         let mut doubled = false;
-        if let Some(rtt) = rtt.filter(|rtt| !force && self.autotune && !rtt.is_zero()) {
-            if since_last_update < rtt * RTT_EPOCH_MULTIPLIER {
+        if let Some(rtt) = rtt.filter(|rtt| !force && self.autotune && !rtt.is_zero())
+            && since_last_update < rtt * RTT_EPOCH_MULTIPLIER
+        {
+            {
                 let grown = self.window.saturating_mul(2).min(self.max_window);
                 if grown > self.window {
                     self.window = grown;

@@ -471,8 +471,8 @@ impl Session {
     fn is_remote_id(&self, id: u32) -> bool {
         id != 0
             && match self.role {
-                Role::Client => id % 2 == 0,
-                Role::Server => id % 2 == 1,
+                Role::Client => id.is_multiple_of(2),
+                Role::Server => !id.is_multiple_of(2),
             }
     }
 
@@ -545,14 +545,13 @@ impl Session {
         if header.flags.contains(Flags::SYN) {
             return self.on_syn(now, id);
         }
-        if header.flags.contains(Flags::ACK) {
-            if let Some(s) = self.streams.get_mut(&id) {
-                if s.awaiting_ack {
-                    s.awaiting_ack = false;
-                    self.unacked_outbound -= 1;
-                    self.events.push_back(Event::OutboundReady);
-                }
-            }
+        if header.flags.contains(Flags::ACK)
+            && let Some(s) = self.streams.get_mut(&id)
+            && s.awaiting_ack
+        {
+            s.awaiting_ack = false;
+            self.unacked_outbound -= 1;
+            self.events.push_back(Event::OutboundReady);
         }
         Ok(true)
     }
@@ -652,11 +651,11 @@ impl Session {
         if flags.contains(Flags::RST) {
             self.on_remote_reset(id, code.unwrap_or(0));
         } else if flags.contains(Flags::FIN) {
-            if let Some(s) = self.streams.get_mut(&id) {
-                if !s.fin_received {
-                    s.fin_received = true;
-                    self.events.push_back(Event::Readable(id));
-                }
+            if let Some(s) = self.streams.get_mut(&id)
+                && !s.fin_received
+            {
+                s.fin_received = true;
+                self.events.push_back(Event::Readable(id));
             }
             self.remove_if_finished(id);
         }
@@ -683,35 +682,31 @@ impl Session {
             self.finish_frame_flags(id, header.flags, Some(header.length));
             return Ok(());
         }
-        if accepted {
-            if let Some(s) = self.streams.get_mut(&id) {
-                let blocked = match s.send.on_window_update(header.length, now) {
-                    Ok(blocked) => blocked,
-                    Err(source) => {
-                        return Err(self.protocol_error(ProtocolViolation::WindowOverflow {
-                            stream: id,
-                            source,
-                        }));
-                    }
-                };
-                if header.length > 0 {
-                    self.out.stats.credit_updates_received += 1;
+        if accepted && let Some(s) = self.streams.get_mut(&id) {
+            let blocked = match s.send.on_window_update(header.length, now) {
+                Ok(blocked) => blocked,
+                Err(source) => {
+                    return Err(self
+                        .protocol_error(ProtocolViolation::WindowOverflow { stream: id, source }));
                 }
-                let credit = s.send.credit();
-                self.out.stats.max_send_credit = self.out.stats.max_send_credit.max(credit);
-                let enqueue = !s.queued && s.has_sendable();
-                if enqueue {
-                    s.queued = true;
-                    self.sendable.push_back(id);
-                }
-                if self.out.trace_enabled {
-                    self.out.trace.push(TraceEvent::SendCredit {
-                        t: now.saturating_duration_since(self.out.created),
-                        stream: id,
-                        credit,
-                        blocked,
-                    });
-                }
+            };
+            if header.length > 0 {
+                self.out.stats.credit_updates_received += 1;
+            }
+            let credit = s.send.credit();
+            self.out.stats.max_send_credit = self.out.stats.max_send_credit.max(credit);
+            let enqueue = !s.queued && s.has_sendable();
+            if enqueue {
+                s.queued = true;
+                self.sendable.push_back(id);
+            }
+            if self.out.trace_enabled {
+                self.out.trace.push(TraceEvent::SendCredit {
+                    t: now.saturating_duration_since(self.out.created),
+                    stream: id,
+                    credit,
+                    blocked,
+                });
             }
         }
         self.finish_frame_flags(id, header.flags, None);

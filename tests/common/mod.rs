@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: child processes that die with the test, and the
 //! test-plans JSON lines.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -10,12 +10,12 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// Our binary.
-pub fn yamux_perf() -> Command {
+pub(crate) fn yamux_perf() -> Command {
     Command::new(env!("CARGO_BIN_EXE_yamux-perf"))
 }
 
 /// A child process that is killed when dropped, so a failing test leaves no server behind.
-pub struct ChildGuard(pub Child);
+pub(crate) struct ChildGuard(pub(crate) Child);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
@@ -26,7 +26,7 @@ impl Drop for ChildGuard {
 
 /// Starts a server command and returns it with the first line it printed on stdout (its
 /// multiaddr). The rest of stdout is drained in the background.
-pub fn start_server(mut command: Command) -> (ChildGuard, String) {
+pub(crate) fn start_server(mut command: Command) -> (ChildGuard, String) {
     command.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = ChildGuard(command.spawn().expect("server starts"));
     let stdout = child.0.stdout.take().expect("piped stdout");
@@ -38,12 +38,14 @@ pub fn start_server(mut command: Command) -> (ChildGuard, String) {
         }
         for _ in lines {}
     });
-    let line = rx.recv_timeout(Duration::from_secs(60)).expect("server printed its address within 60 s");
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server printed its address within 60 s");
     (child, line.trim().to_string())
 }
 
 /// Runs a command to completion with a time limit; panics on timeout.
-pub fn run_with_timeout(mut command: Command, limit: Duration) -> Output {
+pub(crate) fn run_with_timeout(mut command: Command, limit: Duration) -> Output {
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = command.spawn().expect("command starts");
     let id = child.id();
@@ -61,7 +63,7 @@ pub fn run_with_timeout(mut command: Command, limit: Duration) -> Output {
 }
 
 /// The JSON objects of a test-plans stdout, one per line.
-pub fn json_lines(stdout: &[u8]) -> Vec<Value> {
+pub(crate) fn json_lines(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -70,33 +72,67 @@ pub fn json_lines(stdout: &[u8]) -> Vec<Value> {
 }
 
 /// The `final` line, checked to carry the expected totals.
-pub fn assert_final(stdout: &[u8], upload: u64, download: u64) -> Value {
+pub(crate) fn assert_final(stdout: &[u8], upload: u64, download: u64) -> Value {
     let lines = json_lines(stdout);
     let last = lines.last().expect("at least one JSON line").clone();
     assert_eq!(last["type"], "final", "last line is the final one: {last}");
     // py-libp2p uses snake_case keys; everyone else camelCase.
-    let get = |camel: &str, snake: &str| last.get(camel).or_else(|| last.get(snake)).and_then(Value::as_u64);
+    let get = |camel: &str, snake: &str| {
+        last.get(camel)
+            .or_else(|| last.get(snake))
+            .and_then(Value::as_u64)
+    };
     assert_eq!(get("uploadBytes", "upload_bytes"), Some(upload), "{last}");
-    assert_eq!(get("downloadBytes", "download_bytes"), Some(download), "{last}");
+    assert_eq!(
+        get("downloadBytes", "download_bytes"),
+        Some(download),
+        "{last}"
+    );
     last
 }
 
 /// Where interop peers are built (by interop/build.sh).
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A built interop peer, or `None` (with a message) when it is missing locally. Under CI=true a
 /// missing peer fails the test: no silent skip.
-pub fn interop_peer(relative: &str, how_to_build: &str) -> Option<PathBuf> {
+pub(crate) fn interop_peer(relative: &str, how_to_build: &str) -> Option<PathBuf> {
     let path = repo_root().join(relative);
     if path.exists() {
         return Some(path);
     }
-    let message = format!("interop peer {} is not built; run `{how_to_build}`", path.display());
+    let message = format!(
+        "interop peer {} is not built; run `{how_to_build}`",
+        path.display()
+    );
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{message} (CI=true: interop tests must not be skipped)");
     }
     eprintln!("SKIPPED: {message}");
     None
+}
+
+/// Runs our client against `server` (a multiaddr) with `size` bytes each way and checks that it
+/// exits 0 with a `final` line carrying both counts.
+pub(crate) fn assert_our_client_succeeds(server: &str, size: u64) {
+    let mut client = yamux_perf();
+    let size_text = size.to_string();
+    client.args([
+        "client",
+        "--server",
+        server,
+        "--upload",
+        &size_text,
+        "--download",
+        &size_text,
+    ]);
+    let out = run_with_timeout(client, Duration::from_secs(180));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_final(&out.stdout, size, size);
 }
