@@ -55,13 +55,13 @@ impl ConnectionConfig {
 #[non_exhaustive]
 pub enum UpgradeError {
     /// TCP failed.
-    #[error("tcp: {0}")]
+    #[error("tcp")]
     Io(#[from] std::io::Error),
     /// multistream-select failed (the peer does not speak `/noise` or `/yamux/1.0.0`).
-    #[error("multistream-select: {0}")]
+    #[error("multistream-select")]
     Negotiation(#[from] NegotiationError),
     /// The Noise handshake failed (includes a peer id that does not match the address).
-    #[error("noise: {0}")]
+    #[error("noise handshake failed")]
     Noise(#[from] NoiseError),
     /// The upgrade took longer than the handshake timeout.
     #[error("connection setup timed out after {0:?}")]

@@ -19,7 +19,7 @@ pub use libp2p_identity::{Keypair, PeerId, PublicKey};
 #[non_exhaustive]
 pub enum IdentityError {
     /// Reading or writing the key file failed.
-    #[error("key file {path}: {source}")]
+    #[error("key file {path}")]
     Io {
         /// The key file.
         path: PathBuf,

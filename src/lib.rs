@@ -30,3 +30,16 @@ pub mod perf;
 pub mod transport;
 pub mod units;
 pub mod yamux;
+
+/// An error with all its causes, `outer: inner: innermost`, for log lines (anyhow's `{:#}` does
+/// the same at the command line).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -35,6 +35,17 @@ enum Command {
     Server(ServerOpt),
     /// Run one perf transfer; JSON lines on stdout (test-plans format), a summary on stderr.
     Client(ClientOpt),
+    /// Write an Ed25519 key file (libp2p protobuf encoding) for --key; prints its peer id.
+    Keygen(KeygenOpt),
+}
+
+#[derive(Debug, Args)]
+struct KeygenOpt {
+    /// Where to write the key (created with mode 0600).
+    out: PathBuf,
+    /// Derive the key from a seed instead of generating a random one.
+    #[arg(long)]
+    key_seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -323,6 +334,17 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
     Ok(())
 }
 
+fn run_keygen(opt: KeygenOpt) -> Result<()> {
+    let keypair = match opt.key_seed {
+        Some(seed) => identity::keypair_from_seed(seed),
+        None => identity::generate(),
+    };
+    identity::save_keypair(&keypair, &opt.out)
+        .with_context(|| format!("writing {}", opt.out.display()))?;
+    println!("{}", keypair.public().to_peer_id());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -344,6 +366,7 @@ fn main() -> ExitCode {
             init_logging("warn");
             runtime.block_on(run_client(opt))
         }
+        Command::Keygen(opt) => run_keygen(opt),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

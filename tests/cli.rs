@@ -126,3 +126,29 @@ fn unreachable_server_fails_fast() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("error"));
 }
+
+#[test]
+fn keygen_writes_a_key_the_server_uses() {
+    let dir = std::env::temp_dir().join(format!("yamux-perf-keygen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("server.key");
+    let mut cmd = yamux_perf();
+    cmd.args(["keygen", key.to_str().unwrap(), "--key-seed", "0"]);
+    let out = run_with_timeout(cmd, Duration::from_secs(30));
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        GO_TEST_PLANS_PEER
+    );
+    let mut server = yamux_perf();
+    server.args([
+        "server",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    let (_server, addr) = start_server(server);
+    assert!(addr.ends_with(GO_TEST_PLANS_PEER), "{addr}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -140,3 +140,32 @@ async fn dialing_a_closed_port_fails() {
         "{err}"
     );
 }
+
+/// go opens identify on every connection and waits for the answer before its perf stream; an
+/// unknown protocol must get `na` at once and leave the connection usable.
+#[tokio::test]
+async fn unknown_protocols_get_na_and_the_connection_stays_usable() {
+    use yamux_perf::bufio::BufferedIo;
+    use yamux_perf::multistream::{self, NegotiationError};
+
+    let (addr, _stop) = start_server(u64::MAX).await;
+    let config = ConnectionConfig::new(identity::generate());
+    let established = yamux_perf::connection::dial(&addr, &config).await.unwrap();
+    let stream = established.connection.open_stream().await.unwrap();
+    let mut io = BufferedIo::new(stream);
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        multistream::dialer_select(&mut io, "/ipfs/id/1.0.0"),
+    )
+    .await
+    .expect("answered promptly");
+    assert!(
+        matches!(answer, Err(NegotiationError::NotAvailable(ref p)) if p == "/ipfs/id/1.0.0"),
+        "{answer:?}"
+    );
+    let stream = established.connection.open_stream().await.unwrap();
+    let report = yamux_perf::perf::run_stream(stream, MIB, MIB, Payload::Pattern, &Arc::default())
+        .await
+        .unwrap();
+    assert_eq!(report.download_bytes, MIB);
+}

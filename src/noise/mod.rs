@@ -59,7 +59,7 @@ pub const LENGTH_PREFIX_LEN: usize = 2;
 pub enum NoiseError {
     /// The Noise state machine (snow) rejected a message or a call: a wrong handshake message,
     /// a failed decryption during the handshake, or an operation out of turn.
-    #[error("noise handshake: {0}")]
+    #[error("noise handshake")]
     Snow(#[from] snow::Error),
     /// Reading or writing the underlying stream failed.
     #[error("i/o error in noise")]

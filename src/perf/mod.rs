@@ -36,16 +36,16 @@ pub const PROTOCOL_ID: &str = "/perf/1.0.0";
 #[non_exhaustive]
 pub enum PerfError {
     /// Setting up the connection failed.
-    #[error("connection setup: {0}")]
+    #[error("connection setup failed")]
     Upgrade(#[from] UpgradeError),
     /// The connection failed.
-    #[error("connection: {0}")]
+    #[error("connection failed")]
     Connection(#[from] ConnectionError),
     /// Protocol negotiation on the stream failed.
-    #[error("negotiating {PROTOCOL_ID}: {0}")]
+    #[error("negotiating {PROTOCOL_ID} failed")]
     Negotiation(#[from] NegotiationError),
     /// Reading or writing the stream failed.
-    #[error("stream i/o: {0}")]
+    #[error("perf stream failed")]
     Io(#[from] std::io::Error),
     /// The stream ended before the requested bytes arrived.
     #[error("download ended after {received} of {expected} bytes")]
@@ -62,7 +62,9 @@ pub enum PerfError {
         expected: u64,
     },
     /// A received byte was not what the sender must have sent (`--verify`).
-    #[error("payload corrupted at or after byte {offset}")]
+    #[error(
+        "payload corrupted at or after byte {offset} (--verify needs --verify on the server too)"
+    )]
     Corrupt {
         /// Offset of the first bad chunk.
         offset: u64,

@@ -54,7 +54,7 @@ async fn handle_connection(tcp: TcpStream, remote: SocketAddr, config: Arc<Serve
     let established = match connection::accept(tcp, &config.connection).await {
         Ok(established) => established,
         Err(e) => {
-            tracing::info!(%remote, "connection setup failed: {e}");
+            tracing::info!(%remote, "connection setup failed: {}", crate::error_chain(&e));
             return;
         }
     };
@@ -80,11 +80,19 @@ async fn handle_stream(stream: StreamHandle, config: Arc<ServerConfig>) {
     let mut io = BufferedIo::new(stream);
     if let Err(e) = multistream::listener_select(&mut io, &[PROTOCOL_ID]).await {
         // Typically go's identify: we answered `na` and it reset the stream.
-        tracing::debug!(stream = id, "no protocol agreed: {e}");
+        tracing::debug!(
+            stream = id,
+            "no protocol agreed: {}",
+            crate::error_chain(&e)
+        );
         return;
     }
     match serve_stream(io, config.max_download, config.payload).await {
         Ok(served) => tracing::debug!(stream = id, ?served, "perf stream served"),
-        Err(e) => tracing::info!(stream = id, "perf stream failed: {e}"),
+        Err(e) => tracing::info!(
+            stream = id,
+            "perf stream failed: {}",
+            crate::error_chain(&e)
+        ),
     }
 }

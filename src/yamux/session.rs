@@ -114,7 +114,7 @@ pub enum Event {
 #[non_exhaustive]
 pub enum SessionError {
     /// The header could not be decoded.
-    #[error("invalid frame: {0}")]
+    #[error("invalid frame")]
     Frame(#[from] FrameError),
     /// The peer broke the protocol.
     #[error("protocol error: {0}")]
@@ -147,20 +147,20 @@ pub enum ProtocolViolation {
     #[error("duplicate or reused stream id {0}")]
     DuplicateStream(u32),
     /// DATA beyond the window we granted.
-    #[error("stream {stream}: {source}")]
+    #[error("stream {stream}: {detail}")]
     WindowExceeded {
         /// Stream.
         stream: u32,
         /// Details.
-        source: WindowExceeded,
+        detail: WindowExceeded,
     },
     /// A window update that overflows the send window.
-    #[error("stream {stream}: {source}")]
+    #[error("stream {stream}: {detail}")]
     WindowOverflow {
         /// Stream.
         stream: u32,
         /// Details.
-        source: WindowOverflow,
+        detail: WindowOverflow,
     },
     /// A DATA or WINDOW_UPDATE frame on stream 0, or a Ping/GoAway on a stream.
     #[error("{0} on the wrong stream id")]
@@ -600,9 +600,9 @@ impl Session {
         let len = header.length;
         let discard = match self.streams.get_mut(&id) {
             Some(s) if accepted && s.reset.is_none() => {
-                if let Err(source) = s.recv.on_data(len) {
+                if let Err(detail) = s.recv.on_data(len) {
                     return Err(self
-                        .protocol_error(ProtocolViolation::WindowExceeded { stream: id, source }));
+                        .protocol_error(ProtocolViolation::WindowExceeded { stream: id, detail }));
                 }
                 s.detached
             }
@@ -685,9 +685,9 @@ impl Session {
         if accepted && let Some(s) = self.streams.get_mut(&id) {
             let blocked = match s.send.on_window_update(header.length, now) {
                 Ok(blocked) => blocked,
-                Err(source) => {
+                Err(detail) => {
                     return Err(self
-                        .protocol_error(ProtocolViolation::WindowOverflow { stream: id, source }));
+                        .protocol_error(ProtocolViolation::WindowOverflow { stream: id, detail }));
                 }
             };
             if header.length > 0 {
