@@ -1,40 +1,33 @@
 #!/usr/bin/env bash
-# Build every interop peer under interop/ and print the path of each built binary.
+# Build every interop peer and print "<name> <path>" for each built executable.
 #
-# Usage: interop/build.sh            (from any directory)
+# Usage: interop/build.sh [peer...]     (from any directory; default: every peer)
 #
-# Build outputs live under target/interop/<peer>/ (gitignored); a second run is a no-op
-# build. Each peer has one build_<peer> function that prints "<name> <path>" on stdout;
-# cargo/npm/pip chatter goes to stderr.
+# Each peer lives in interop/<name>-peer/ with its own build.sh, which is called with the repo
+# root as the working directory and ROOT and OUT (target/interop/<name>, gitignored) set. It must
+# build into OUT, print the path of the runnable peer as its last stdout line, send tool chatter
+# to stderr, and be a no-op when nothing changed. A peer that fails to build fails this script.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-# rust-libp2p 0.53.2 + libp2p-perf 0.3.0 over TCP + Noise + yamux (interop/rust-peer).
-build_rust() {
-    local target_dir="$ROOT/target/interop/rust"
-    CARGO_TARGET_DIR="$target_dir" cargo build --release --locked \
-        --manifest-path "$ROOT/interop/rust-peer/Cargo.toml" >&2
-    local bin="$target_dir/release/rust-libp2p-perf"
-    [[ -x "$bin" ]] || { echo "build.sh: $bin was not produced" >&2; return 1; }
-    echo "rust $bin"
-}
+known=()
+for dir in interop/*-peer; do
+    [[ -x "$dir/build.sh" ]] && known+=("$(basename "$dir" -peer)")
+done
 
-# Future peers: add build_go / build_js / build_py here and list them in PEERS.
-PEERS=(rust)
-
-main() {
-    local wanted=("$@")
-    [[ ${#wanted[@]} -gt 0 ]] || wanted=("${PEERS[@]}")
-    local peer
-    for peer in "${wanted[@]}"; do
-        if ! declare -F "build_$peer" >/dev/null; then
-            echo "build.sh: unknown peer '$peer' (known: ${PEERS[*]})" >&2
-            return 2
-        fi
-        "build_$peer"
-    done
-}
-
-main "$@"
+wanted=("$@")
+[[ ${#wanted[@]} -gt 0 ]] || wanted=("${known[@]}")
+for peer in "${wanted[@]}"; do
+    script="interop/$peer-peer/build.sh"
+    if [[ ! -x "$script" ]]; then
+        echo "build.sh: unknown peer '$peer' (known: ${known[*]})" >&2
+        exit 2
+    fi
+    out="$ROOT/target/interop/$peer"
+    mkdir -p "$out"
+    path=$(ROOT="$ROOT" OUT="$out" "$script" | tail -n 1)
+    [[ -x "$path" ]] || { echo "build.sh: $peer: '$path' is not executable" >&2; exit 1; }
+    echo "$peer $path"
+done
