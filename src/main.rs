@@ -16,7 +16,7 @@ use yamux_perf::identity::{self, Keypair};
 use yamux_perf::perf::client::{self, ClientConfig};
 use yamux_perf::perf::report::{self, final_line};
 use yamux_perf::perf::server::{self, ServerConfig};
-use yamux_perf::perf::{Payload, Progress};
+use yamux_perf::perf::{Payload, Progress, Request};
 use yamux_perf::transport::{self, TcpAddr, TcpConfig};
 use yamux_perf::units::ByteSize;
 use yamux_perf::yamux::{self, WindowAccounting};
@@ -83,6 +83,14 @@ struct ClientOpt {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     no_progress: bool,
+    /// Wait for the server's answer to the /perf/1.0.0 proposal before sending the request
+    /// (costs a round trip; js perf servers need it for tiny uploads).
+    #[arg(long)]
+    no_lazy: bool,
+    /// Write the client's window-growth trace (receive-window decisions and send credit) to
+    /// this file as JSON lines.
+    #[arg(long)]
+    window_trace: Option<PathBuf>,
     #[command(flatten)]
     identity: IdentityOpt,
     #[command(flatten)]
@@ -275,12 +283,17 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
         Some(addr) => TcpAddr::from_multiaddr(addr)?,
         None => start_embedded_server(&opt)?,
     };
+    let mut connection = opt.common.connection(opt.identity.keypair()?)?;
+    connection.yamux.trace_windows = opt.window_trace.is_some();
     let config = ClientConfig {
         server,
-        upload: opt.upload.bytes(),
-        download: opt.download.bytes(),
-        payload: opt.common.payload(),
-        connection: opt.common.connection(opt.identity.keypair()?)?,
+        request: Request {
+            upload: opt.upload.bytes(),
+            download: opt.download.bytes(),
+            payload: opt.common.payload(),
+            lazy: !opt.no_lazy,
+        },
+        connection,
     };
     let interval = seconds(opt.interval, "--interval")?;
     if interval.is_zero() {
@@ -288,7 +301,7 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
     }
     let progress = Arc::new(Progress::default());
     let bar = (!opt.no_progress && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new(config.upload + config.download);
+        let bar = ProgressBar::new(config.request.upload + config.request.download);
         bar.set_style(
             ProgressStyle::with_template(
                 "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
@@ -331,6 +344,12 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
     writeln!(stdout, "{}", final_line(&report).to_json())?;
     stdout.flush()?;
     eprint!("{}", report::summary(&report));
+    if let Some(path) = &opt.window_trace {
+        let file =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        report::write_trace(&report.window_trace, std::io::BufWriter::new(file))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
 

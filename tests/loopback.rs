@@ -10,7 +10,7 @@ use yamux_perf::identity;
 use yamux_perf::noise::NoiseError;
 use yamux_perf::perf::client::{self, ClientConfig};
 use yamux_perf::perf::server::{self, ServerConfig};
-use yamux_perf::perf::{Payload, PerfError, Progress};
+use yamux_perf::perf::{Payload, PerfError, Progress, Request};
 use yamux_perf::transport::{self, TcpAddr, TcpConfig};
 
 const MIB: u64 = 1 << 20;
@@ -39,9 +39,12 @@ async fn start_server(max_download: u64) -> (TcpAddr, oneshot::Sender<()>) {
 fn client_config(server: TcpAddr, upload: u64, download: u64) -> ClientConfig {
     ClientConfig {
         server,
-        upload,
-        download,
-        payload: Payload::Pattern,
+        request: Request {
+            upload,
+            download,
+            payload: Payload::Pattern,
+            lazy: true,
+        },
         connection: ConnectionConfig::new(identity::generate()),
     }
 }
@@ -164,8 +167,17 @@ async fn unknown_protocols_get_na_and_the_connection_stays_usable() {
         "{answer:?}"
     );
     let stream = established.connection.open_stream().await.unwrap();
-    let report = yamux_perf::perf::run_stream(stream, MIB, MIB, Payload::Pattern, &Arc::default())
-        .await
-        .unwrap();
+    let report = yamux_perf::perf::run_stream(
+        stream,
+        Request {
+            upload: MIB,
+            download: MIB,
+            payload: Payload::Pattern,
+            lazy: false,
+        },
+        &Arc::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.download_bytes, MIB);
 }

@@ -5,9 +5,8 @@ use std::time::{Duration, Instant};
 
 use libp2p_identity::PeerId;
 
-use super::{PerfError, Progress, StreamReport, run_stream};
+use super::{PerfError, Progress, Request, StreamReport, run_stream};
 use crate::connection::{self, ConnectionConfig};
-use crate::perf::Payload;
 use crate::transport::TcpAddr;
 use crate::yamux;
 
@@ -19,13 +18,9 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 pub struct ClientConfig {
     /// The server; a `/p2p/` id in it is verified.
     pub server: TcpAddr,
-    /// Bytes to upload.
-    pub upload: u64,
-    /// Bytes to request back.
-    pub download: u64,
-    /// Payload to send and check.
-    pub payload: Payload,
-    /// Connection settings.
+    /// What to ask for.
+    pub request: Request,
+    /// Connection settings (set `yamux.trace_windows` to get [`ClientReport::window_trace`]).
     pub connection: ConnectionConfig,
 }
 
@@ -46,6 +41,9 @@ pub struct ClientReport {
     pub rtt_samples: Vec<Duration>,
     /// yamux counters of the client's session.
     pub stats: yamux::Stats,
+    /// Every receive-window decision and send-credit change of the client's session (empty
+    /// unless tracing was enabled).
+    pub window_trace: Vec<yamux::TraceEvent>,
 }
 
 /// Dials, runs one perf stream and closes the connection.
@@ -60,14 +58,7 @@ pub async fn run(
     let connection = established.connection;
     let result = async {
         let stream = connection.open_stream().await?;
-        run_stream(
-            stream,
-            config.upload,
-            config.download,
-            config.payload,
-            &progress,
-        )
-        .await
+        run_stream(stream, config.request, &progress).await
     }
     .await;
     let total_duration = start.elapsed();
@@ -79,6 +70,7 @@ pub async fn run(
         rtt: connection.rtt(),
         rtt_samples: connection.rtt_samples(),
         stats: connection.stats(),
+        window_trace: connection.take_trace(),
     });
     connection.close();
     let _ = tokio::time::timeout(CLOSE_GRACE, established.tasks.join()).await;

@@ -119,19 +119,44 @@ impl StreamReport {
     }
 }
 
+/// What the client asks for on one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    /// Bytes to upload.
+    pub upload: u64,
+    /// Bytes to request back.
+    pub download: u64,
+    /// Payload to send and check.
+    pub payload: Payload,
+    /// Negotiate `/perf/1.0.0` lazily (proposal, u64 and upload in one flight) instead of
+    /// waiting for the listener's answer first. Lazy saves a round trip; waiting is what js's
+    /// perf server needs when the upload is tiny and the FIN would arrive with the proposal.
+    pub lazy: bool,
+}
+
 /// Runs the client side of one perf stream: request `download` bytes, upload `upload` bytes,
 /// half-close, read to EOF and check the count (and the payload with [`Payload::Pattern`]).
 pub async fn run_stream(
-    mut stream: StreamHandle,
-    upload: u64,
-    download: u64,
-    payload: Payload,
+    stream: StreamHandle,
+    request: Request,
     progress: &Arc<Progress>,
 ) -> Result<StreamReport, PerfError> {
+    let Request {
+        upload,
+        download,
+        payload,
+        lazy,
+    } = request;
     let start = Instant::now();
+    let mut io = BufferedIo::new(stream);
     let mut first = BytesMut::with_capacity(64);
-    multistream::encode_proposal(PROTOCOL_ID, &mut first);
+    if lazy {
+        multistream::encode_proposal(PROTOCOL_ID, &mut first);
+    } else {
+        expect_echo(multistream::dialer_select(&mut io, PROTOCOL_ID).await)?;
+    }
     first.put_u64(download);
+    let (mut stream, mut leftover) = io.into_parts();
     stream.write_bytes(first.freeze()).await?;
     for chunk in payload.chunks(upload) {
         let n = chunk.len() as u64;
@@ -140,14 +165,11 @@ pub async fn run_stream(
     }
     stream.shutdown().await?;
 
-    let mut io = BufferedIo::new(stream);
-    match multistream::dialer_expect_echo(&mut io, PROTOCOL_ID).await {
-        Ok(()) => {}
-        // A reset (e.g. a request over the server's limit) says more than "negotiation failed".
-        Err(NegotiationError::Io(e)) => return Err(PerfError::Io(e)),
-        Err(e) => return Err(e.into()),
+    if lazy {
+        let mut io = BufferedIo::with_buffer(stream, leftover);
+        expect_echo(multistream::dialer_expect_echo(&mut io, PROTOCOL_ID).await)?;
+        (stream, leftover) = io.into_parts();
     }
-    let (mut stream, leftover) = io.into_parts();
     let mut received = 0u64;
     let mut first_byte: Option<Instant> = None;
     let mut next = if leftover.is_empty() {
@@ -188,6 +210,15 @@ pub async fn run_stream(
         download_duration: end - first_byte,
         time_to_first_byte: first_byte - start,
     })
+}
+
+/// A reset (e.g. a request over the server's limit) says more than "negotiation failed".
+fn expect_echo(result: Result<(), NegotiationError>) -> Result<(), PerfError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(NegotiationError::Io(e)) => Err(PerfError::Io(e)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// What the server saw on one stream.

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::Progress;
 use super::client::ClientReport;
 use crate::units::{ByteSize, bits_per_second};
+use crate::yamux::TraceEvent;
 
 /// One stdout line in test-plans format.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -139,6 +140,54 @@ pub fn summary(report: &ClientReport) -> String {
     text
 }
 
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// One line of the window-growth trace (`.jsonl`): receive-side epoch decisions as
+/// `{"t_ms","stream","rtt_ms","recv_window","delta","since_last_update_ms","doubled"}`, sender-side
+/// credit as `{"t_ms","stream","send_window","blocked_ms"}`. Times are from the session start.
+pub fn trace_line(event: &TraceEvent) -> serde_json::Value {
+    match *event {
+        TraceEvent::RecvWindow {
+            t,
+            stream,
+            rtt,
+            window,
+            delta,
+            since_last_update,
+            doubled,
+        } => serde_json::json!({
+            "t_ms": millis(t),
+            "stream": stream,
+            "rtt_ms": rtt.map(millis),
+            "recv_window": window,
+            "delta": delta,
+            "since_last_update_ms": millis(since_last_update),
+            "doubled": doubled,
+        }),
+        TraceEvent::SendCredit {
+            t,
+            stream,
+            credit,
+            blocked,
+        } => serde_json::json!({
+            "t_ms": millis(t),
+            "stream": stream,
+            "send_window": credit,
+            "blocked_ms": blocked.map(millis),
+        }),
+    }
+}
+
+/// Writes a window trace as JSON lines.
+pub fn write_trace(events: &[TraceEvent], mut out: impl Write) -> std::io::Result<()> {
+    for event in events {
+        writeln!(out, "{}", trace_line(event))?;
+    }
+    out.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +209,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(parsed.kind, LineKind::Final);
+    }
+
+    #[test]
+    fn trace_lines_carry_the_documented_fields() {
+        let recv = TraceEvent::RecvWindow {
+            t: Duration::from_millis(1500),
+            stream: 1,
+            rtt: Some(Duration::from_millis(50)),
+            window: 524_288,
+            delta: 393_216,
+            since_last_update: Duration::from_millis(120),
+            doubled: true,
+        };
+        let line = trace_line(&recv);
+        assert_eq!(line["t_ms"], 1500.0);
+        assert_eq!(line["rtt_ms"], 50.0);
+        assert_eq!(line["recv_window"], 524_288);
+        assert_eq!(line["since_last_update_ms"], 120.0);
+        assert_eq!(line["doubled"], true);
+        let send = TraceEvent::SendCredit {
+            t: Duration::ZERO,
+            stream: 3,
+            credit: 7,
+            blocked: None,
+        };
+        let line = trace_line(&send);
+        assert_eq!(
+            (line["send_window"].as_u64(), line["blocked_ms"].is_null()),
+            (Some(7), true)
+        );
     }
 }
