@@ -131,11 +131,12 @@ pub fn summary(report: &ClientReport) -> String {
     }
     let st = &report.stats;
     text += &format!(
-        "yamux     max receive window {}, max send credit {}, {} data frames sent, {} received\n",
+        "yamux     max receive window {}, max send credit {}, {} data frames sent, {} received, {} peer pings answered\n",
         ByteSize(u64::from(st.max_recv_window)),
         ByteSize(u64::from(st.max_send_credit)),
         st.frames_sent[0],
         st.frames_received[0],
+        st.pings_answered,
     );
     text
 }

@@ -70,6 +70,7 @@ async fn handle_connection(tcp: TcpStream, remote: SocketAddr, config: Arc<Serve
         %peer,
         received = stats.data_bytes_received,
         sent = stats.data_bytes_sent,
+        pings_answered = stats.pings_answered,
         reason = %reason.map(|r| r.to_string()).unwrap_or_default(),
         "connection closed"
     );

@@ -222,6 +222,8 @@ pub struct Stats {
     pub max_recv_window: u32,
     /// Largest send credit any stream was granted.
     pub max_send_credit: u32,
+    /// Pings the peer sent (each answered with a pong).
+    pub pings_answered: u64,
     /// Pongs that matched no ping of ours (ignored, like go-yamux does).
     pub unexpected_pongs: u64,
     /// Inbound streams refused with RST (over the limit, or while going away).
