@@ -17,6 +17,7 @@ use yamux_perf::perf::client::{self, ClientConfig};
 use yamux_perf::perf::report::{self, final_line};
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::{Payload, Progress, Request};
+use yamux_perf::relay::{self, LinkConfig};
 use yamux_perf::transport::{self, TcpAddr, TcpConfig};
 use yamux_perf::units::ByteSize;
 use yamux_perf::yamux::{self, WindowAccounting};
@@ -35,8 +36,30 @@ enum Command {
     Server(ServerOpt),
     /// Run one perf transfer; JSON lines on stdout (test-plans format), a summary on stderr.
     Client(ClientOpt),
+    /// Emulate a link between two TCP endpoints: delay (RTT/2 each way), rate, bounded queue.
+    Relay(RelayOpt),
     /// Write an Ed25519 key file (libp2p protobuf encoding) for --key; prints its peer id.
     Keygen(KeygenOpt),
+}
+
+#[derive(Debug, Args)]
+struct RelayOpt {
+    /// Address to listen on (multiaddr or IP:PORT); port 0 picks a free port.
+    #[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+    listen: String,
+    /// Where to relay to (multiaddr or IP:PORT). A /p2p/ id is passed on: the relay prints its
+    /// own address with it, so clients still verify the real peer through the relay.
+    #[arg(long)]
+    to: String,
+    /// Round-trip time added (half each way), e.g. 50ms.
+    #[arg(long, default_value = "0", value_parser = yamux_perf::units::parse_duration)]
+    rtt: Duration,
+    /// Rate each way, e.g. 1Gbit or 100Mbit/s. Default: no limit.
+    #[arg(long)]
+    rate: Option<yamux_perf::units::Rate>,
+    /// Bytes that may wait for the link before the relay stops reading (backpressure).
+    #[arg(long, default_value = "4MiB")]
+    queue: ByteSize,
 }
 
 #[derive(Debug, Args)]
@@ -353,6 +376,50 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
     Ok(())
 }
 
+/// Parses `IP:PORT` or a TCP multiaddr.
+fn tcp_addr(text: &str) -> Result<TcpAddr> {
+    if let Ok(socket) = text.parse() {
+        return Ok(TcpAddr { socket, peer: None });
+    }
+    let addr: Multiaddr = text
+        .parse()
+        .with_context(|| format!("{text:?} is neither IP:PORT nor a multiaddr"))?;
+    Ok(TcpAddr::from_multiaddr(&addr)?)
+}
+
+async fn run_relay(opt: RelayOpt) -> Result<()> {
+    let listen = tcp_addr(&opt.listen)?;
+    let to = tcp_addr(&opt.to)?;
+    let tcp = TcpConfig::default();
+    let listener = transport::listen(listen.socket, &tcp)
+        .with_context(|| format!("listening on {}", opt.listen))?;
+    let link = LinkConfig {
+        rtt: opt.rtt,
+        rate_bits_per_second: opt.rate.map(|r| r.0),
+        queue: usize::try_from(opt.queue.bytes()).context("--queue is too large")?,
+    };
+    let local = TcpAddr {
+        socket: listener.local_addr()?,
+        peer: to.peer,
+    };
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", local.to_multiaddr())?;
+    stdout.flush()?;
+    tracing::info!(
+        "relaying {} -> {} with rtt {:?}, rate {}, queue {}",
+        local.to_multiaddr(),
+        to.socket,
+        link.rtt,
+        opt.rate.map_or("unlimited".to_string(), |r| r.to_string()),
+        opt.queue
+    );
+    relay::run(listener, to.socket, link, tcp, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
 fn run_keygen(opt: KeygenOpt) -> Result<()> {
     let keypair = match opt.key_seed {
         Some(seed) => identity::keypair_from_seed(seed),
@@ -384,6 +451,10 @@ fn main() -> ExitCode {
         Command::Client(opt) => {
             init_logging("warn");
             runtime.block_on(run_client(opt))
+        }
+        Command::Relay(opt) => {
+            init_logging("info");
+            runtime.block_on(run_relay(opt))
         }
         Command::Keygen(opt) => run_keygen(opt),
     };

@@ -104,6 +104,98 @@ impl fmt::Display for ByteSize {
     }
 }
 
+/// A rate in bits per second, parsed from `1Gbit`, `100 Mbit/s`, `2.5Gbps` or `1000000`
+/// (decimal prefixes, as link rates are quoted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rate(pub u64);
+
+/// Why a rate or a duration did not parse.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnitError {
+    /// Not a number followed by a known unit.
+    #[error("invalid {what} {text:?} ({hint})")]
+    Invalid {
+        /// Rate or duration.
+        what: &'static str,
+        /// The input.
+        text: String,
+        /// The accepted forms.
+        hint: &'static str,
+    },
+}
+
+/// Splits `1.5Gbit` into (1.5, "gbit").
+fn number_and_unit(text: &str) -> Option<(f64, String)> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let value: f64 = text[..split].parse().ok()?;
+    (value.is_finite() && value >= 0.0).then(|| (value, text[split..].trim().to_ascii_lowercase()))
+}
+
+impl FromStr for Rate {
+    type Err = UnitError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || UnitError::Invalid {
+            what: "rate",
+            text: text.to_string(),
+            hint: "e.g. 100Mbit, 1Gbit, 2.5Gbit/s, or bits per second",
+        };
+        let (value, unit) = number_and_unit(text).ok_or_else(invalid)?;
+        let unit = unit.trim_end_matches("/s");
+        let unit = match unit.strip_suffix("bps") {
+            Some(prefix) => format!("{prefix}bit"),
+            None => unit.to_string(),
+        };
+        let multiplier = match unit.as_str() {
+            "" | "bit" | "b" => 1e0,
+            "k" | "kbit" => 1e3,
+            "m" | "mbit" => 1e6,
+            "g" | "gbit" => 1e9,
+            _ => return Err(invalid()),
+        };
+        let bits = (value * multiplier).round();
+        if bits < 1.0 || bits >= u64::MAX as f64 {
+            return Err(invalid());
+        }
+        Ok(Rate(bits as u64))
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            r if r >= 1_000_000_000 => write!(f, "{}Gbit", r as f64 / 1e9),
+            r if r >= 1_000_000 => write!(f, "{}Mbit", r as f64 / 1e6),
+            r if r >= 1_000 => write!(f, "{}kbit", r as f64 / 1e3),
+            r => write!(f, "{r}bit"),
+        }
+    }
+}
+
+/// Parses a duration: `50ms`, `1.5s`, `250us`, `2m`, or `0`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, UnitError> {
+    let invalid = || UnitError::Invalid {
+        what: "duration",
+        text: text.to_string(),
+        hint: "e.g. 0, 250us, 50ms, 1.5s, 2m",
+    };
+    let (value, unit) = number_and_unit(text).ok_or_else(invalid)?;
+    let seconds = match unit.as_str() {
+        "" if value == 0.0 => 0.0,
+        "s" | "sec" => value,
+        "ms" => value / 1e3,
+        "us" | "µs" => value / 1e6,
+        "ns" => value / 1e9,
+        "m" | "min" => value * 60.0,
+        _ => return Err(invalid()),
+    };
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| invalid())
+}
+
 /// Bits per second from a byte count and a duration; 0 for a zero duration.
 pub fn bits_per_second(bytes: u64, seconds: f64) -> f64 {
     if seconds > 0.0 {
@@ -160,6 +252,36 @@ mod tests {
             "-1".parse::<ByteSize>(),
             Err(ByteSizeError::Unit(_))
         ));
+    }
+
+    #[test]
+    fn parses_rates() {
+        for (text, bits) in [
+            ("1Gbit", 1_000_000_000u64),
+            ("100 Mbit/s", 100_000_000),
+            ("2.5Gbps", 2_500_000_000),
+            ("64kbit", 64_000),
+            ("1000", 1000),
+        ] {
+            assert_eq!(text.parse::<Rate>(), Ok(Rate(bits)), "{text}");
+        }
+        for bad in ["", "fast", "1 GiB", "0", "-5Mbit"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+        assert_eq!(Rate(1_000_000_000).to_string(), "1Gbit");
+    }
+
+    #[test]
+    fn parses_durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("50ms"), Ok(Duration::from_millis(50)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("250us"), Ok(Duration::from_micros(250)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        for bad in ["", "50", "5 parsecs", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,0 +1,320 @@
+//! A user-space link emulator: a TCP relay that delays and rate-limits each direction.
+//!
+//! `tc netem` needs root and is not available on the machines this runs on, and on loopback the
+//! RTT is tens of microseconds, so windows never matter. The relay sits between any two TCP
+//! endpoints (so it works for foreign peers too) and gives each direction:
+//!
+//! - a one-way delay of RTT/2 (propagation);
+//! - serialization at `rate` (a byte leaves the link's queue only when the link is free);
+//! - a bounded queue: bytes waiting for serialization plus bytes in propagation may not exceed
+//!   `queue + rate × delay`; past that the relay stops reading, so the sender's TCP backs off
+//!   (backpressure, as a full router buffer would cause — but without loss).
+//!
+//! The schedule ([`Link`]) is pure arithmetic on a given clock; the tokio side only reads,
+//! sleeps and writes. Timers resolve to about a millisecond, so delivery happens in small
+//! bursts; averaged over a round trip the delay and the rate hold.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::transport::{self, TcpConfig};
+
+/// Bytes read from a socket per chunk; also the granularity of the schedule.
+const CHUNK: usize = 64 * 1024;
+
+/// Bound on buffered bytes when no rate is set (the link is then only a delay line).
+const UNLIMITED_RATE_BUFFER: usize = 256 * 1024 * 1024;
+
+/// The emulated link, the same in both directions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkConfig {
+    /// Round-trip time; each direction gets half.
+    pub rtt: Duration,
+    /// Bits per second each way; `None` for no limit.
+    pub rate_bits_per_second: Option<u64>,
+    /// Bytes that may wait for serialization before the relay stops reading.
+    pub queue: usize,
+}
+
+impl LinkConfig {
+    /// One-way delay.
+    pub fn one_way_delay(&self) -> Duration {
+        self.rtt / 2
+    }
+
+    /// Most bytes one direction holds: the queue plus what is in propagation at full rate.
+    pub fn buffer_limit(&self) -> usize {
+        match self.rate_bits_per_second {
+            Some(rate) => {
+                let in_flight = (rate as f64 / 8.0 * self.one_way_delay().as_secs_f64()) as usize;
+                self.queue.saturating_add(in_flight).max(CHUNK)
+            }
+            None => self.queue.max(UNLIMITED_RATE_BUFFER),
+        }
+    }
+}
+
+/// The schedule of one direction: when each chunk is delivered.
+#[derive(Debug, Clone)]
+pub struct Link {
+    delay: Duration,
+    /// Seconds per byte, 0 without a rate limit.
+    seconds_per_byte: f64,
+    /// When the link finishes serializing what it has been given.
+    free_at: Option<Instant>,
+}
+
+impl Link {
+    /// A link with the configuration's delay and rate.
+    pub fn new(config: &LinkConfig) -> Self {
+        Self {
+            delay: config.one_way_delay(),
+            seconds_per_byte: config.rate_bits_per_second.map_or(0.0, |r| 8.0 / r as f64),
+            free_at: None,
+        }
+    }
+
+    /// `len` bytes arrive at `now`: returns when their last byte reaches the other side.
+    pub fn schedule(&mut self, now: Instant, len: usize) -> Instant {
+        let start = self.free_at.map_or(now, |free| free.max(now));
+        let done = start + Duration::from_secs_f64(len as f64 * self.seconds_per_byte);
+        self.free_at = Some(done);
+        done + self.delay
+    }
+}
+
+/// Runs the relay: every connection accepted on `listener` is connected to `to` and relayed
+/// until either side closes. Ends when `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    to: SocketAddr,
+    config: LinkConfig,
+    tcp: TcpConfig,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (inbound, from) = accepted?;
+                let tcp = tcp.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = relay_connection(inbound, to, config, &tcp).await {
+                        tracing::info!(%from, %to, "relay connection failed: {e}");
+                    }
+                });
+            }
+            () = &mut shutdown => return Ok(()),
+        }
+    }
+}
+
+async fn relay_connection(
+    inbound: TcpStream,
+    to: SocketAddr,
+    config: LinkConfig,
+    tcp: &TcpConfig,
+) -> io::Result<()> {
+    transport::configure_accepted(&inbound, tcp)?;
+    let outbound = transport::dial(to, tcp).await?;
+    let (in_read, in_write) = inbound.into_split();
+    let (out_read, out_write) = outbound.into_split();
+    let forward = tokio::spawn(pipe(in_read, out_write, config));
+    let backward = tokio::spawn(pipe(out_read, in_write, config));
+    let (f, b) = tokio::join!(forward, backward);
+    let bytes = (f.map_err(io::Error::other)??, b.map_err(io::Error::other)??);
+    tracing::debug!(%to, forward = bytes.0, backward = bytes.1, "relay connection done");
+    Ok(())
+}
+
+/// What travels from the reading half to the writing half of one direction.
+#[derive(Debug)]
+enum Segment {
+    Data(Instant, Bytes),
+    /// The source closed its write side (delivered after the delay, like a FIN).
+    Eof(Instant),
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    segments: std::sync::Mutex<VecDeque<Segment>>,
+    ready: Notify,
+}
+
+/// Relays one direction; returns the number of bytes relayed.
+async fn pipe(
+    mut src: OwnedReadHalf,
+    mut dst: OwnedWriteHalf,
+    config: LinkConfig,
+) -> io::Result<u64> {
+    let limit = config.buffer_limit();
+    let budget = Arc::new(Semaphore::new(limit));
+    let queue = Arc::new(Queue::default());
+    let writer = {
+        let (budget, queue) = (budget.clone(), queue.clone());
+        tokio::spawn(async move {
+            loop {
+                let next = queue
+                    .segments
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .pop_front();
+                match next {
+                    None => queue.ready.notified().await,
+                    Some(Segment::Data(at, data)) => {
+                        sleep_until(at).await;
+                        dst.write_all(&data).await?;
+                        budget.add_permits(data.len());
+                    }
+                    Some(Segment::Eof(at)) => {
+                        sleep_until(at).await;
+                        dst.shutdown().await?;
+                        return Ok::<(), io::Error>(());
+                    }
+                }
+            }
+        })
+    };
+    let mut link = Link::new(&config);
+    let mut total = 0u64;
+    let mut buf = BytesMut::new();
+    let reader: io::Result<()> = async {
+        loop {
+            // Wait for room before reading: this is the backpressure.
+            let mut permit = budget
+                .clone()
+                .acquire_many_owned(CHUNK as u32)
+                .await
+                .map_err(io::Error::other)?;
+            buf.reserve(CHUNK);
+            let n = (&mut src).take(CHUNK as u64).read_buf(&mut buf).await?;
+            let now = Instant::now();
+            let segment = if n == 0 {
+                Segment::Eof(link.schedule(now, 0))
+            } else {
+                // Keep the permits for the bytes read; the writer returns them on delivery.
+                permit.split(n).expect("n <= CHUNK").forget();
+                total += n as u64;
+                Segment::Data(link.schedule(now, n), buf.split().freeze())
+            };
+            let eof = matches!(segment, Segment::Eof(_));
+            queue
+                .segments
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(segment);
+            queue.ready.notify_one();
+            if eof {
+                return Ok(());
+            }
+        }
+    }
+    .await;
+    let written = writer.await.map_err(io::Error::other)?;
+    reader?;
+    written?;
+    Ok(total)
+}
+
+async fn sleep_until(at: Instant) {
+    if at > Instant::now() {
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(rtt_ms: u64, rate: Option<u64>) -> LinkConfig {
+        LinkConfig {
+            rtt: Duration::from_millis(rtt_ms),
+            rate_bits_per_second: rate,
+            queue: 4 << 20,
+        }
+    }
+
+    #[test]
+    fn delay_only_link_delivers_after_half_the_rtt() {
+        let t0 = Instant::now();
+        let mut link = Link::new(&config(50, None));
+        assert_eq!(link.schedule(t0, 1_000_000), t0 + Duration::from_millis(25));
+        assert_eq!(
+            link.schedule(t0, 1),
+            t0 + Duration::from_millis(25),
+            "no serialization without a rate"
+        );
+    }
+
+    #[test]
+    fn rate_serializes_back_to_back_chunks() {
+        let t0 = Instant::now();
+        // 8 Mbit/s = 1 byte per microsecond.
+        let mut link = Link::new(&config(0, Some(8_000_000)));
+        assert_eq!(link.schedule(t0, 1000), t0 + Duration::from_micros(1000));
+        assert_eq!(
+            link.schedule(t0, 1000),
+            t0 + Duration::from_micros(2000),
+            "queued behind the first"
+        );
+        // After an idle gap the link starts at the arrival time again.
+        let later = t0 + Duration::from_millis(10);
+        assert_eq!(
+            link.schedule(later, 500),
+            later + Duration::from_micros(500)
+        );
+    }
+
+    #[test]
+    fn buffer_limit_covers_the_queue_and_the_bytes_in_flight() {
+        // 1 Gbit/s for 25 ms one way is 3.125 MB in flight.
+        let c = config(50, Some(1_000_000_000));
+        assert_eq!(c.buffer_limit(), (4 << 20) + 3_125_000);
+        assert_eq!(config(50, None).buffer_limit(), UNLIMITED_RATE_BUFFER);
+    }
+
+    #[tokio::test]
+    async fn relays_both_directions_and_the_close() {
+        let echo = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let echo_addr = echo.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = echo.accept().await.unwrap();
+            let mut data = Vec::new();
+            s.read_to_end(&mut data).await.unwrap();
+            s.write_all(&data).await.unwrap();
+            s.shutdown().await.unwrap();
+        });
+        let relay = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let relay_addr = relay.local_addr().unwrap();
+        tokio::spawn(run(
+            relay,
+            echo_addr,
+            config(20, None),
+            TcpConfig::default(),
+            std::future::pending(),
+        ));
+        let start = Instant::now();
+        let mut c = TcpStream::connect(relay_addr).await.unwrap();
+        let sent: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        c.write_all(&sent).await.unwrap();
+        c.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).await.unwrap();
+        assert!(got == sent, "bytes arrive intact and in order");
+        // There and back through the relay: at least one RTT.
+        assert!(
+            start.elapsed() >= Duration::from_millis(20),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+}
