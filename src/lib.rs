@@ -17,6 +17,7 @@
 //!   ([`yamux::Connection`]).
 //! - [`connection`]: the full upgrade of a TCP socket into an authenticated yamux connection.
 //! - [`perf`]: the `/perf/1.0.0` client and server.
+//! - [`procstat`]: CPU time and peak RSS of a process, from /proc.
 //! - [`relay`]: a user-space link emulator (delay, rate, bounded queue) between TCP endpoints.
 //! - [`units`]: byte sizes and rates as engineers write them (`1GiB`, `2.5 Gbit/s`).
 #![forbid(unsafe_code)]
@@ -28,6 +29,7 @@ pub mod identity;
 pub mod multistream;
 pub mod noise;
 pub mod perf;
+pub mod procstat;
 pub mod relay;
 pub mod transport;
 pub mod units;

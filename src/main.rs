@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -14,7 +14,7 @@ use multiaddr::Multiaddr;
 use yamux_perf::connection::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT};
 use yamux_perf::identity::{self, Keypair};
 use yamux_perf::perf::client::{self, ClientConfig};
-use yamux_perf::perf::report::{self, final_line};
+use yamux_perf::perf::report::{self, RunReport, final_line};
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::{Payload, Progress, Request};
 use yamux_perf::relay::{self, LinkConfig};
@@ -110,6 +110,20 @@ struct ClientOpt {
     /// (costs a round trip; js perf servers need it for tiny uploads).
     #[arg(long)]
     no_lazy: bool,
+    /// Parallel perf streams per connection, each with the full --upload/--download.
+    #[arg(long, default_value_t = 1)]
+    streams: usize,
+    /// Parallel connections, each with --streams streams.
+    #[arg(long, default_value_t = 1)]
+    connections: usize,
+    /// Latency mode: N round trips of 1 byte each way, each on a fresh stream (as test-plans
+    /// measures latency); prints percentiles instead of throughput.
+    #[arg(long, conflicts_with_all = ["upload", "download", "streams", "connections"])]
+    latency: Option<usize>,
+    /// Write the full report (per-stream goodput, yamux counters, RTT samples, intervals, CPU
+    /// and peak RSS) as JSON to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Write the client's window-growth trace (receive-window decisions and send credit) to
     /// this file as JSON lines.
     #[arg(long)]
@@ -302,6 +316,14 @@ fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
 }
 
 async fn run_client(opt: ClientOpt) -> Result<()> {
+    if opt.streams == 0 || opt.connections == 0 {
+        bail!("--streams and --connections must be at least 1");
+    }
+    let interval = seconds(opt.interval, "--interval")?;
+    if interval.is_zero() {
+        bail!("--interval must be above 0");
+    }
+    let limit = seconds(opt.timeout, "--timeout")?;
     let server = match &opt.server {
         Some(addr) => TcpAddr::from_multiaddr(addr)?,
         None => start_embedded_server(&opt)?,
@@ -316,15 +338,29 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
             payload: opt.common.payload(),
             lazy: !opt.no_lazy,
         },
+        streams: opt.streams,
+        connections: opt.connections,
         connection,
     };
-    let interval = seconds(opt.interval, "--interval")?;
-    if interval.is_zero() {
-        bail!("--interval must be above 0");
+    let against = || format!("perf run against {}", config.server.to_multiaddr());
+    if let Some(rounds) = opt.latency {
+        let report = with_limit(limit, client::run_latency(&config, rounds))
+            .await?
+            .with_context(against)?;
+        let run_report = RunReport::from_latency(&report);
+        if let Some((p50, p90, p99, max)) = report::latency_percentiles(&run_report.latency_ms) {
+            eprintln!(
+                "latency   {rounds} round trips of 1 byte: p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms"
+            );
+        }
+        return write_report(opt.report.as_deref(), &run_report);
     }
+
     let progress = Arc::new(Progress::default());
+    let total =
+        (config.request.upload + config.request.download) * (opt.streams * opt.connections) as u64;
     let bar = (!opt.no_progress && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new(config.request.upload + config.request.download);
+        let bar = ProgressBar::new(total);
         bar.set_style(
             ProgressStyle::with_template(
                 "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
@@ -334,35 +370,24 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
         bar
     });
     let tick_bar = bar.clone();
+    let lines = Arc::new(Mutex::new(Vec::new()));
     let reporter = report::spawn_intervals(
         progress.clone(),
         interval,
         std::io::stdout(),
+        lines.clone(),
         move |up, down| {
             if let Some(bar) = &tick_bar {
                 bar.set_position(up + down);
             }
         },
     );
-    let run = client::run(&config, progress);
-    let result = if opt.timeout > 0.0 {
-        let limit = seconds(opt.timeout, "--timeout")?;
-        match tokio::time::timeout(limit, run).await {
-            Ok(result) => result,
-            Err(_) => {
-                reporter.abort();
-                bail!("timed out after {limit:?}");
-            }
-        }
-    } else {
-        run.await
-    };
+    let result = with_limit(limit, client::run(&config, progress)).await;
     reporter.abort();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let report =
-        result.with_context(|| format!("perf run against {}", config.server.to_multiaddr()))?;
+    let report = result?.with_context(against)?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{}", final_line(&report).to_json())?;
     stdout.flush()?;
@@ -373,7 +398,27 @@ async fn run_client(opt: ClientOpt) -> Result<()> {
         report::write_trace(&report.window_trace, std::io::BufWriter::new(file))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(())
+    let intervals = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
+    write_report(
+        opt.report.as_deref(),
+        &RunReport::from_client(&report, intervals),
+    )
+}
+
+/// Runs `run`, giving up after `limit` (zero: no limit).
+async fn with_limit<T>(limit: Duration, run: impl Future<Output = T>) -> Result<T> {
+    if limit.is_zero() {
+        return Ok(run.await);
+    }
+    tokio::time::timeout(limit, run)
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out after {limit:?}"))
+}
+
+fn write_report(path: Option<&std::path::Path>, report: &RunReport) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let text = serde_json::to_string_pretty(report)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
 }
 
 /// Parses `IP:PORT` or a TCP multiaddr.

@@ -45,6 +45,8 @@ fn client_config(server: TcpAddr, upload: u64, download: u64) -> ClientConfig {
             payload: Payload::Pattern,
             lazy: true,
         },
+        streams: 1,
+        connections: 1,
         connection: ConnectionConfig::new(identity::generate()),
     }
 }
@@ -180,4 +182,39 @@ async fn unknown_protocols_get_na_and_the_connection_stays_usable() {
     .await
     .unwrap();
     assert_eq!(report.download_bytes, MIB);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_streams_and_connections_each_carry_the_full_request() {
+    let (addr, _stop) = start_server(u64::MAX).await;
+    let mut config = client_config(addr, 2 * MIB, 3 * MIB);
+    config.streams = 4;
+    config.connections = 2;
+    let report = client::run(&config, Arc::default()).await.unwrap();
+    assert_eq!(report.streams.len(), 8);
+    assert!(
+        report
+            .streams
+            .iter()
+            .all(|s| s.upload_bytes == 2 * MIB && s.download_bytes == 3 * MIB)
+    );
+    assert_eq!(
+        (report.stream.upload_bytes, report.stream.download_bytes),
+        (16 * MIB, 24 * MIB)
+    );
+    assert!(
+        report.stats.pings_answered >= 2,
+        "each connection's server pinged us: {:?}",
+        report.stats
+    );
+}
+
+#[tokio::test]
+async fn latency_mode_measures_one_sample_per_round_trip() {
+    let (addr, _stop) = start_server(u64::MAX).await;
+    let report = client::run_latency(&client_config(addr, 0, 0), 25)
+        .await
+        .unwrap();
+    assert_eq!(report.samples.len(), 25);
+    assert!(report.samples.iter().all(|s| !s.is_zero()));
 }

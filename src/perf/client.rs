@@ -1,4 +1,4 @@
-//! The perf client: one connection, one perf stream, timed from the dial.
+//! The perf client: connections, parallel perf streams, a latency mode; timed from the dial.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use libp2p_identity::PeerId;
 
 use super::{PerfError, Progress, Request, StreamReport, run_stream};
-use crate::connection::{self, ConnectionConfig};
+use crate::connection::{self, ConnectionConfig, Established};
 use crate::transport::TcpAddr;
 use crate::yamux;
 
@@ -18,8 +18,12 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 pub struct ClientConfig {
     /// The server; a `/p2p/` id in it is verified.
     pub server: TcpAddr,
-    /// What to ask for.
+    /// What each stream asks for.
     pub request: Request,
+    /// Parallel perf streams per connection (at least 1).
+    pub streams: usize,
+    /// Parallel connections (at least 1).
+    pub connections: usize,
     /// Connection settings (set `yamux.trace_windows` to get [`ClientReport::window_trace`]).
     pub connection: ConnectionConfig,
 }
@@ -29,50 +33,139 @@ pub struct ClientConfig {
 pub struct ClientReport {
     /// The server's peer id, as proven by Noise.
     pub remote_peer: PeerId,
-    /// TCP connect plus the security and muxer handshakes.
+    /// TCP connect plus the security and muxer handshakes (the slowest connection).
     pub connect_duration: Duration,
-    /// The perf stream's measurements.
+    /// All streams taken together (see [`StreamReport::aggregate`]).
     pub stream: StreamReport,
+    /// Every stream, connection by connection.
+    pub streams: Vec<StreamReport>,
     /// From before the dial to the end of the download (what test-plans' `final` line reports).
     pub total_duration: Duration,
-    /// Smoothed yamux ping RTT at the end.
+    /// Smoothed yamux ping RTT at the end (first connection).
     pub rtt: Option<Duration>,
-    /// Every yamux RTT sample.
+    /// Every yamux RTT sample of every connection.
     pub rtt_samples: Vec<Duration>,
-    /// yamux counters of the client's session.
+    /// yamux counters, summed over connections.
     pub stats: yamux::Stats,
-    /// Every receive-window decision and send-credit change of the client's session (empty
-    /// unless tracing was enabled).
-    pub window_trace: Vec<yamux::TraceEvent>,
+    /// Window decisions and send credit of every connection, tagged with the connection's
+    /// index (empty unless tracing was enabled).
+    pub window_trace: Vec<(usize, yamux::TraceEvent)>,
 }
 
-/// Dials, runs one perf stream and closes the connection.
+/// Dials, runs the perf streams and closes the connections.
 pub async fn run(
     config: &ClientConfig,
     progress: Arc<Progress>,
 ) -> Result<ClientReport, PerfError> {
     let start = Instant::now();
+    let dials = (0..config.connections.max(1))
+        .map(|_| connection::dial(&config.server, &config.connection));
+    let established: Vec<Established> = futures_util::future::try_join_all(dials).await?;
+    let connect_duration = start.elapsed();
+    let remote_peer = established[0].remote_peer;
+    tracing::debug!(peer = %remote_peer, ?connect_duration, "connected");
+    let runs = established.iter().flat_map(|e| {
+        (0..config.streams.max(1)).map(|_| {
+            let (connection, progress) = (e.connection.clone(), progress.clone());
+            async move {
+                let stream = connection.open_stream().await?;
+                run_stream(stream, config.request, &progress).await
+            }
+        })
+    });
+    let result = futures_util::future::try_join_all(runs).await;
+    let total_duration = start.elapsed();
+    let mut stats = yamux::Stats::default();
+    let (mut rtt_samples, mut window_trace) = (Vec::new(), Vec::new());
+    for (i, e) in established.iter().enumerate() {
+        add_stats(&mut stats, &e.connection.stats());
+        rtt_samples.extend(e.connection.rtt_samples());
+        window_trace.extend(e.connection.take_trace().into_iter().map(|t| (i, t)));
+    }
+    let rtt = established[0].connection.rtt();
+    close_all(established).await;
+    let streams = result?;
+    Ok(ClientReport {
+        remote_peer,
+        connect_duration,
+        stream: StreamReport::aggregate(&streams).expect("at least one stream"),
+        streams,
+        total_duration,
+        rtt,
+        rtt_samples,
+        stats,
+        window_trace,
+    })
+}
+
+/// What the latency mode measured.
+#[derive(Debug, Clone)]
+pub struct LatencyReport {
+    /// The server's peer id.
+    pub remote_peer: PeerId,
+    /// TCP connect plus the handshakes.
+    pub connect_duration: Duration,
+    /// One sample per round trip: opening a stream, 1 byte up, 1 byte back, both FINs.
+    pub samples: Vec<Duration>,
+    /// yamux RTT samples of the connection.
+    pub rtt_samples: Vec<Duration>,
+}
+
+/// Latency mode, as test-plans measures latency: `rounds` perf runs of 1 byte each way, one
+/// after the other, each on a fresh stream of one connection.
+pub async fn run_latency(config: &ClientConfig, rounds: usize) -> Result<LatencyReport, PerfError> {
+    let start = Instant::now();
     let established = connection::dial(&config.server, &config.connection).await?;
     let connect_duration = start.elapsed();
-    tracing::debug!(peer = %established.remote_peer, ?connect_duration, "connected");
-    let connection = established.connection;
+    let request = Request {
+        upload: 1,
+        download: 1,
+        ..config.request
+    };
+    let mut samples = Vec::with_capacity(rounds);
     let result = async {
-        let stream = connection.open_stream().await?;
-        run_stream(stream, config.request, &progress).await
+        for _ in 0..rounds {
+            let begin = Instant::now();
+            let stream = established.connection.open_stream().await?;
+            run_stream(stream, request, &Arc::default()).await?;
+            samples.push(begin.elapsed());
+        }
+        Ok::<(), PerfError>(())
     }
     .await;
-    let total_duration = start.elapsed();
-    let report = result.map(|stream| ClientReport {
-        remote_peer: established.remote_peer,
+    let rtt_samples = established.connection.rtt_samples();
+    let remote_peer = established.remote_peer;
+    close_all(vec![established]).await;
+    result?;
+    Ok(LatencyReport {
+        remote_peer,
         connect_duration,
-        stream,
-        total_duration,
-        rtt: connection.rtt(),
-        rtt_samples: connection.rtt_samples(),
-        stats: connection.stats(),
-        window_trace: connection.take_trace(),
-    });
-    connection.close();
-    let _ = tokio::time::timeout(CLOSE_GRACE, established.tasks.join()).await;
-    report
+        samples,
+        rtt_samples,
+    })
+}
+
+fn add_stats(total: &mut yamux::Stats, s: &yamux::Stats) {
+    for i in 0..4 {
+        total.frames_sent[i] += s.frames_sent[i];
+        total.frames_received[i] += s.frames_received[i];
+    }
+    total.data_bytes_sent += s.data_bytes_sent;
+    total.data_bytes_received += s.data_bytes_received;
+    total.credit_updates_sent += s.credit_updates_sent;
+    total.credit_updates_received += s.credit_updates_received;
+    total.max_recv_window = total.max_recv_window.max(s.max_recv_window);
+    total.max_send_credit = total.max_send_credit.max(s.max_send_credit);
+    total.pings_answered += s.pings_answered;
+    total.unexpected_pongs += s.unexpected_pongs;
+    total.streams_refused += s.streams_refused;
+    total.bytes_dropped += s.bytes_dropped;
+}
+
+async fn close_all(established: Vec<Established>) {
+    for e in &established {
+        e.connection.close();
+    }
+    let joins = established.into_iter().map(|e| e.tasks.join());
+    let _ = tokio::time::timeout(CLOSE_GRACE, futures_util::future::join_all(joins)).await;
 }

@@ -105,9 +105,32 @@ pub struct StreamReport {
     pub download_duration: Duration,
     /// From opening the stream to the first download byte (or FIN).
     pub time_to_first_byte: Duration,
+    /// When the stream was opened.
+    pub started: Instant,
+    /// When the last byte (or the FIN) arrived.
+    pub finished: Instant,
 }
 
 impl StreamReport {
+    /// The streams of a run taken together: bytes add up; the upload phase runs from the first
+    /// stream's start to the last stream's first download byte, the download phase from the
+    /// first download byte of any stream to the last byte of all. `None` for no streams.
+    pub fn aggregate(streams: &[StreamReport]) -> Option<StreamReport> {
+        let started = streams.iter().map(|s| s.started).min()?;
+        let finished = streams.iter().map(|s| s.finished).max()?;
+        let first_bytes = streams.iter().map(|s| s.started + s.time_to_first_byte);
+        let (first_download, last_upload) = (first_bytes.clone().min()?, first_bytes.max()?);
+        Some(StreamReport {
+            upload_bytes: streams.iter().map(|s| s.upload_bytes).sum(),
+            download_bytes: streams.iter().map(|s| s.download_bytes).sum(),
+            upload_duration: last_upload - started,
+            download_duration: finished - first_download,
+            time_to_first_byte: first_download - started,
+            started,
+            finished,
+        })
+    }
+
     /// Upload goodput in bits per second.
     pub fn upload_bits_per_second(&self) -> f64 {
         crate::units::bits_per_second(self.upload_bytes, self.upload_duration.as_secs_f64())
@@ -209,6 +232,8 @@ pub async fn run_stream(
         upload_duration: first_byte - start,
         download_duration: end - first_byte,
         time_to_first_byte: first_byte - start,
+        started: start,
+        finished: end,
     })
 }
 

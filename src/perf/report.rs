@@ -11,10 +11,16 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::Progress;
-use super::client::ClientReport;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::client::{ClientReport, LatencyReport};
+use super::{Progress, StreamReport};
+use crate::procstat::ProcessUsage;
 use crate::units::{ByteSize, bits_per_second};
 use crate::yamux::TraceEvent;
+use crate::yamux::frame::HEADER_LEN;
+use crate::yamux::{FrameType, Stats};
 
 /// One stdout line in test-plans format.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -59,12 +65,13 @@ pub fn final_line(report: &ClientReport) -> Line {
 }
 
 /// Prints an `intermediary` line to `out` every `interval` with the bytes moved since the last
-/// one, until the returned guard is dropped. `on_tick` sees the cumulative counts (for a
+/// one (also kept in `lines`), until the returned task is aborted. `on_tick` sees the cumulative counts (for a
 /// progress bar).
 pub fn spawn_intervals(
     progress: Arc<Progress>,
     interval: Duration,
     mut out: impl Write + Send + 'static,
+    lines: Arc<Mutex<Vec<Line>>>,
     mut on_tick: impl FnMut(u64, u64) + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -86,6 +93,7 @@ pub fn spawn_intervals(
             };
             let _ = writeln!(out, "{}", line.to_json());
             let _ = out.flush();
+            lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
             on_tick(u, d);
             (last, up, down) = (now, u, d);
         }
@@ -181,12 +189,207 @@ pub fn trace_line(event: &TraceEvent) -> serde_json::Value {
     }
 }
 
-/// Writes a window trace as JSON lines.
-pub fn write_trace(events: &[TraceEvent], mut out: impl Write) -> std::io::Result<()> {
-    for event in events {
-        writeln!(out, "{}", trace_line(event))?;
+/// Writes a window trace as JSON lines, each with the index of its `connection`.
+pub fn write_trace(events: &[(usize, TraceEvent)], mut out: impl Write) -> std::io::Result<()> {
+    for (connection, event) in events {
+        let mut line = trace_line(event);
+        line["connection"] = (*connection).into();
+        writeln!(out, "{line}")?;
     }
     out.flush()
+}
+
+/// Bytes and time of one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Direction {
+    /// Payload bytes.
+    pub bytes: u64,
+    /// Seconds the phase took.
+    pub seconds: f64,
+    /// Goodput.
+    pub bits_per_second: f64,
+}
+
+impl Direction {
+    fn new(bytes: u64, duration: Duration) -> Self {
+        Self {
+            bytes,
+            seconds: duration.as_secs_f64(),
+            bits_per_second: bits_per_second(bytes, duration.as_secs_f64()),
+        }
+    }
+}
+
+/// One stream in a [`RunReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StreamSummary {
+    /// Upload phase.
+    pub upload: Direction,
+    /// Download phase.
+    pub download: Direction,
+    /// Stream open to first download byte, in ms.
+    pub time_to_first_byte_ms: f64,
+}
+
+impl From<&StreamReport> for StreamSummary {
+    fn from(s: &StreamReport) -> Self {
+        Self {
+            upload: Direction::new(s.upload_bytes, s.upload_duration),
+            download: Direction::new(s.download_bytes, s.download_duration),
+            time_to_first_byte_ms: millis(s.time_to_first_byte),
+        }
+    }
+}
+
+/// yamux counters in a [`RunReport`], frames keyed by type name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct YamuxSummary {
+    /// Frames sent per type (`data`, `window_update`, `ping`, `go_away`).
+    pub frames_sent: BTreeMap<String, u64>,
+    /// Frames received per type.
+    pub frames_received: BTreeMap<String, u64>,
+    /// Bytes sent per type: DATA payload plus 12 header bytes per frame.
+    pub bytes_sent: BTreeMap<String, u64>,
+    /// Bytes received per type.
+    pub bytes_received: BTreeMap<String, u64>,
+    /// Window updates carrying credit that we sent.
+    pub window_updates_sent: u64,
+    /// Window updates carrying credit that we received.
+    pub window_updates_received: u64,
+    /// Largest receive window of any stream.
+    pub max_recv_window: u32,
+    /// Largest send credit of any stream.
+    pub max_send_credit: u32,
+    /// Pings from the peer that we answered.
+    pub pings_answered: u64,
+}
+
+impl From<&Stats> for YamuxSummary {
+    fn from(s: &Stats) -> Self {
+        let per_type =
+            |counts: &[u64; 4], payload: u64| -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+                let frames = FrameType::ALL
+                    .iter()
+                    .map(|t| (t.name().to_string(), counts[*t as usize]))
+                    .collect();
+                let bytes = FrameType::ALL
+                    .iter()
+                    .map(|t| {
+                        let body = if *t == FrameType::Data { payload } else { 0 };
+                        (
+                            t.name().to_string(),
+                            counts[*t as usize] * HEADER_LEN as u64 + body,
+                        )
+                    })
+                    .collect();
+                (frames, bytes)
+            };
+        let (frames_sent, bytes_sent) = per_type(&s.frames_sent, s.data_bytes_sent);
+        let (frames_received, bytes_received) = per_type(&s.frames_received, s.data_bytes_received);
+        Self {
+            frames_sent,
+            frames_received,
+            bytes_sent,
+            bytes_received,
+            window_updates_sent: s.credit_updates_sent,
+            window_updates_received: s.credit_updates_received,
+            max_recv_window: s.max_recv_window,
+            max_send_credit: s.max_send_credit,
+            pings_answered: s.pings_answered,
+        }
+    }
+}
+
+/// The client's full report (`--report FILE`): what the sweep engine reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Version of this shape.
+    pub schema_version: u32,
+    /// The server's peer id.
+    pub remote_peer: String,
+    /// TCP connect plus handshakes, ms.
+    pub connect_ms: f64,
+    /// From before the dial to the end, seconds.
+    pub total_seconds: f64,
+    /// All streams together.
+    pub total: StreamSummary,
+    /// Each stream.
+    pub streams: Vec<StreamSummary>,
+    /// Smoothed yamux RTT at the end, ms.
+    pub rtt_ms: Option<f64>,
+    /// Every yamux RTT sample, ms.
+    pub rtt_samples_ms: Vec<f64>,
+    /// Per-interval counts (the intermediary lines).
+    pub intervals: Vec<Line>,
+    /// yamux counters of the client.
+    pub yamux: YamuxSummary,
+    /// 1-byte round trips of the latency mode, ms (empty otherwise).
+    pub latency_ms: Vec<f64>,
+    /// The client process's CPU and memory.
+    pub process: Option<ProcessUsage>,
+}
+
+/// Current version of [`RunReport`].
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+impl RunReport {
+    /// The report of a throughput run.
+    pub fn from_client(report: &ClientReport, intervals: Vec<Line>) -> Self {
+        Self {
+            schema_version: REPORT_SCHEMA_VERSION,
+            remote_peer: report.remote_peer.to_string(),
+            connect_ms: millis(report.connect_duration),
+            total_seconds: report.total_duration.as_secs_f64(),
+            total: (&report.stream).into(),
+            streams: report.streams.iter().map(Into::into).collect(),
+            rtt_ms: report.rtt.map(millis),
+            rtt_samples_ms: report.rtt_samples.iter().copied().map(millis).collect(),
+            intervals,
+            yamux: (&report.stats).into(),
+            latency_ms: Vec::new(),
+            process: crate::procstat::read(None),
+        }
+    }
+
+    /// The report of a latency run.
+    pub fn from_latency(report: &LatencyReport) -> Self {
+        let zero = Direction {
+            bytes: 0,
+            seconds: 0.0,
+            bits_per_second: 0.0,
+        };
+        Self {
+            schema_version: REPORT_SCHEMA_VERSION,
+            remote_peer: report.remote_peer.to_string(),
+            connect_ms: millis(report.connect_duration),
+            total_seconds: report.samples.iter().sum::<Duration>().as_secs_f64(),
+            total: StreamSummary {
+                upload: zero,
+                download: zero,
+                time_to_first_byte_ms: 0.0,
+            },
+            streams: Vec::new(),
+            rtt_ms: report.rtt_samples.last().copied().map(millis),
+            rtt_samples_ms: report.rtt_samples.iter().copied().map(millis).collect(),
+            intervals: Vec::new(),
+            yamux: (&Stats::default()).into(),
+            latency_ms: report.samples.iter().copied().map(millis).collect(),
+            process: crate::procstat::read(None),
+        }
+    }
+}
+
+/// Percentiles of latency samples in ms: (p50, p90, p99, max), from an HDR histogram in µs.
+pub fn latency_percentiles(samples_ms: &[f64]) -> Option<(f64, f64, f64, f64)> {
+    let mut h = hdrhistogram::Histogram::<u64>::new(3).ok()?;
+    for ms in samples_ms {
+        h.record((ms * 1e3).round().max(1.0) as u64).ok()?;
+    }
+    if h.is_empty() {
+        return None;
+    }
+    let q = |p: f64| h.value_at_quantile(p) as f64 / 1e3;
+    Some((q(0.5), q(0.9), q(0.99), h.max() as f64 / 1e3))
 }
 
 #[cfg(test)]

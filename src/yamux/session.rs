@@ -724,6 +724,7 @@ impl Session {
             self.out
                 .control
                 .push_back(Header::ping(Flags::ACK, header.length));
+            self.out.stats.pings_answered += 1;
         } else if header.flags == Flags::ACK {
             match self.ping.outstanding {
                 Some((opaque, sent)) if opaque == header.length => {
