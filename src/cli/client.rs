@@ -1,0 +1,193 @@
+//! `yamux-perf client`.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use multiaddr::Multiaddr;
+use yamux_perf::identity;
+use yamux_perf::perf::client::{self, ClientConfig};
+use yamux_perf::perf::report::{self, RunReport, final_line};
+use yamux_perf::perf::server::{self, ServerConfig};
+use yamux_perf::perf::{Progress, Request};
+use yamux_perf::transport::{self, TcpAddr};
+use yamux_perf::units::ByteSize;
+
+use super::common::{CommonOpt, IdentityOpt, seconds};
+
+#[derive(Debug, Args)]
+pub(crate) struct ClientOpt {
+    /// Server multiaddr, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…; a /p2p/ id is verified.
+    /// Without it, an in-process server on a free loopback port is started and used.
+    #[arg(long)]
+    pub(crate) server: Option<Multiaddr>,
+    /// Bytes to upload (B, KiB, MiB, GiB, KB, MB, GB or a plain count).
+    #[arg(long, default_value = "0")]
+    pub(crate) upload: ByteSize,
+    /// Bytes to request back from the server.
+    #[arg(long, default_value = "0")]
+    pub(crate) download: ByteSize,
+    /// Seconds between intermediary JSON lines.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) interval: f64,
+    /// Give up after this many seconds (0 = never).
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) timeout: f64,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub(crate) no_progress: bool,
+    /// Wait for the server's answer to the /perf/1.0.0 proposal before sending the request
+    /// (costs a round trip; js perf servers need it for tiny uploads).
+    #[arg(long)]
+    pub(crate) no_lazy: bool,
+    /// Parallel perf streams per connection, each with the full --upload/--download.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) streams: usize,
+    /// Parallel connections, each with --streams streams.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) connections: usize,
+    /// Latency mode: N round trips of 1 byte each way, each on a fresh stream (as test-plans
+    /// measures latency); prints percentiles instead of throughput.
+    #[arg(long, conflicts_with_all = ["upload", "download", "streams", "connections"])]
+    pub(crate) latency: Option<usize>,
+    /// Write the full report (per-stream goodput, yamux counters, RTT samples, intervals, CPU
+    /// and peak RSS) as JSON to this file.
+    #[arg(long)]
+    pub(crate) report: Option<PathBuf>,
+    /// Write the client's window-growth trace (receive-window decisions and send credit) to
+    /// this file as JSON lines.
+    #[arg(long)]
+    pub(crate) window_trace: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) identity: IdentityOpt,
+    #[command(flatten)]
+    pub(crate) common: CommonOpt,
+}
+
+/// Starts a server on a free loopback port inside this process; returns its address.
+fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
+    let config = opt.common.connection(identity::generate())?;
+    let listener = transport::listen("127.0.0.1:0".parse()?, &config.tcp)?;
+    let addr = TcpAddr {
+        socket: listener.local_addr()?,
+        peer: Some(config.identity.public().to_peer_id()),
+    };
+    let config = Arc::new(ServerConfig {
+        connection: config,
+        max_download: u64::MAX,
+        payload: opt.common.payload(),
+    });
+    tokio::spawn(server::run(listener, config, std::future::pending()));
+    tracing::info!("in-process server at {}", addr.to_multiaddr());
+    Ok(addr)
+}
+
+pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
+    if opt.streams == 0 || opt.connections == 0 {
+        bail!("--streams and --connections must be at least 1");
+    }
+    let interval = seconds(opt.interval, "--interval")?;
+    if interval.is_zero() {
+        bail!("--interval must be above 0");
+    }
+    let limit = seconds(opt.timeout, "--timeout")?;
+    let server = match &opt.server {
+        Some(addr) => TcpAddr::from_multiaddr(addr)?,
+        None => start_embedded_server(&opt)?,
+    };
+    let mut connection = opt.common.connection(opt.identity.keypair()?)?;
+    connection.yamux.trace_windows = opt.window_trace.is_some();
+    let config = ClientConfig {
+        server,
+        request: Request {
+            upload: opt.upload.bytes(),
+            download: opt.download.bytes(),
+            payload: opt.common.payload(),
+            lazy: !opt.no_lazy,
+        },
+        streams: opt.streams,
+        connections: opt.connections,
+        connection,
+    };
+    let against = || format!("perf run against {}", config.server.to_multiaddr());
+    if let Some(rounds) = opt.latency {
+        let report = with_limit(limit, client::run_latency(&config, rounds))
+            .await?
+            .with_context(against)?;
+        let run_report = RunReport::from_latency(&report);
+        if let Some((p50, p90, p99, max)) = report::latency_percentiles(&run_report.latency_ms) {
+            eprintln!(
+                "latency   {rounds} round trips of 1 byte: p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms"
+            );
+        }
+        return write_report(opt.report.as_deref(), &run_report);
+    }
+
+    let progress = Arc::new(Progress::default());
+    let total =
+        (config.request.upload + config.request.download) * (opt.streams * opt.connections) as u64;
+    let bar = (!opt.no_progress && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
+            )
+            .expect("valid template"),
+        );
+        bar
+    });
+    let tick_bar = bar.clone();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let reporter = report::spawn_intervals(
+        progress.clone(),
+        interval,
+        std::io::stdout(),
+        lines.clone(),
+        move |up, down| {
+            if let Some(bar) = &tick_bar {
+                bar.set_position(up + down);
+            }
+        },
+    );
+    let result = with_limit(limit, client::run(&config, progress)).await;
+    reporter.abort();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = result?.with_context(against)?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", final_line(&report).to_json())?;
+    stdout.flush()?;
+    eprint!("{}", report::summary(&report));
+    if let Some(path) = &opt.window_trace {
+        let file =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        report::write_trace(&report.window_trace, std::io::BufWriter::new(file))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let intervals = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
+    write_report(
+        opt.report.as_deref(),
+        &RunReport::from_client(&report, intervals),
+    )
+}
+
+/// Runs `run`, giving up after `limit` (zero: no limit).
+async fn with_limit<T>(limit: Duration, run: impl Future<Output = T>) -> Result<T> {
+    if limit.is_zero() {
+        return Ok(run.await);
+    }
+    tokio::time::timeout(limit, run)
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out after {limit:?}"))
+}
+
+fn write_report(path: Option<&std::path::Path>, report: &RunReport) -> Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let text = serde_json::to_string_pretty(report)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,151 @@
+//! Options and helpers shared by several subcommands.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use multiaddr::Multiaddr;
+use yamux_perf::connection::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT};
+use yamux_perf::identity::{self, Keypair};
+use yamux_perf::perf::Payload;
+use yamux_perf::transport::{TcpAddr, TcpConfig};
+use yamux_perf::units::ByteSize;
+use yamux_perf::yamux::{self, WindowAccounting};
+
+#[derive(Debug, Args)]
+pub(crate) struct IdentityOpt {
+    /// Ed25519 key from a seed: 8 little-endian bytes of N, then zeros. Seed 0 is go
+    /// test-plans' server key, 12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN.
+    #[arg(long, conflicts_with = "key")]
+    pub(crate) key_seed: Option<u64>,
+    /// A libp2p protobuf-encoded private key file. Default: a fresh random key.
+    #[arg(long)]
+    pub(crate) key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CommonOpt {
+    /// Receive window each stream starts with (at least 256KiB; more is advertised on SYN/ACK).
+    #[arg(long, default_value = "256KiB")]
+    pub(crate) initial_window: ByteSize,
+    /// Largest receive window auto-tuning may reach.
+    #[arg(long, default_value = "16MiB")]
+    pub(crate) max_window: ByteSize,
+    /// Keep the receive window at its initial size.
+    #[arg(long)]
+    pub(crate) no_autotune: bool,
+    /// Window update arithmetic: `full` (correct) or `go` (go-yamux v5's lost delta).
+    #[arg(long, value_enum, default_value_t = AccountingOpt::Full)]
+    pub(crate) window_accounting: AccountingOpt,
+    /// Largest yamux DATA frame sent, 12-byte header included (go's MaxMessageSize).
+    #[arg(long, default_value = "64KiB")]
+    pub(crate) max_frame: ByteSize,
+    /// TCP send buffer (SO_SNDBUF); default: kernel autotuning.
+    #[arg(long)]
+    pub(crate) send_buffer: Option<ByteSize>,
+    /// TCP receive buffer (SO_RCVBUF); default: kernel autotuning.
+    #[arg(long)]
+    pub(crate) recv_buffer: Option<ByteSize>,
+    /// Send a checkable byte pattern and verify every received byte (both ends must be
+    /// yamux-perf with --verify; other peers send zeros).
+    #[arg(long)]
+    pub(crate) verify: bool,
+    /// Seconds allowed for TCP connect plus the Noise and muxer handshakes.
+    #[arg(long, default_value_t = DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64())]
+    pub(crate) handshake_timeout: f64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum AccountingOpt {
+    Full,
+    Go,
+}
+
+impl IdentityOpt {
+    pub(crate) fn keypair(&self) -> Result<Keypair> {
+        Ok(match (&self.key, self.key_seed) {
+            (Some(path), _) => identity::load_keypair(path)
+                .with_context(|| format!("reading key {}", path.display()))?,
+            (None, Some(seed)) => identity::keypair_from_seed(seed),
+            (None, None) => identity::generate(),
+        })
+    }
+}
+
+pub(crate) fn seconds(value: f64, what: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .with_context(|| format!("{what} must be a non-negative number of seconds"))
+}
+
+pub(crate) fn window_size(size: ByteSize, what: &str) -> Result<u32> {
+    u32::try_from(size.bytes())
+        .ok()
+        .filter(|w| *w >= yamux::DEFAULT_WINDOW)
+        .with_context(|| {
+            format!(
+                "{what} must be between 256KiB and 4GiB - 1 (yamux windows are 32-bit), got {size}"
+            )
+        })
+}
+
+impl CommonOpt {
+    pub(crate) fn connection(&self, identity: Keypair) -> Result<ConnectionConfig> {
+        let initial_window = window_size(self.initial_window, "--initial-window")?;
+        let max_window = window_size(self.max_window, "--max-window")?;
+        if max_window < initial_window {
+            bail!(
+                "--max-window ({}) is below --initial-window ({})",
+                self.max_window,
+                self.initial_window
+            );
+        }
+        let max_frame = usize::try_from(self.max_frame.bytes()).unwrap_or(usize::MAX);
+        if !(yamux::session::MIN_MAX_FRAME..=16 << 20).contains(&max_frame) {
+            bail!(
+                "--max-frame must be between 1KiB and 16MiB, got {}",
+                self.max_frame
+            );
+        }
+        let buffer = |size: Option<ByteSize>| size.map(|s| s.bytes() as usize);
+        Ok(ConnectionConfig {
+            identity,
+            yamux: yamux::Config {
+                initial_window,
+                max_window,
+                autotune: !self.no_autotune,
+                accounting: match self.window_accounting {
+                    AccountingOpt::Full => WindowAccounting::Full,
+                    AccountingOpt::Go => WindowAccounting::Go,
+                },
+                max_frame,
+                ..yamux::Config::default()
+            },
+            tcp: TcpConfig {
+                send_buffer: buffer(self.send_buffer),
+                recv_buffer: buffer(self.recv_buffer),
+                ..TcpConfig::default()
+            },
+            handshake_timeout: seconds(self.handshake_timeout, "--handshake-timeout")?,
+        })
+    }
+
+    pub(crate) fn payload(&self) -> Payload {
+        if self.verify {
+            Payload::Pattern
+        } else {
+            Payload::Zeros
+        }
+    }
+}
+
+/// Parses `IP:PORT` or a TCP multiaddr.
+pub(crate) fn tcp_addr(text: &str) -> Result<TcpAddr> {
+    if let Ok(socket) = text.parse() {
+        return Ok(TcpAddr { socket, peer: None });
+    }
+    let addr: Multiaddr = text
+        .parse()
+        .with_context(|| format!("{text:?} is neither IP:PORT nor a multiaddr"))?;
+    Ok(TcpAddr::from_multiaddr(&addr)?)
+}

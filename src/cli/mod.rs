@@ -1,0 +1,7 @@
+//! The subcommands, one module each; [`common`] holds what they share.
+
+pub(crate) mod client;
+pub(crate) mod common;
+pub(crate) mod keygen;
+pub(crate) mod relay;
+pub(crate) mod server;

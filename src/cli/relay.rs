@@ -1,0 +1,65 @@
+//! `yamux-perf relay`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use yamux_perf::relay::{self, LinkConfig};
+use yamux_perf::transport::{self, TcpAddr, TcpConfig};
+use yamux_perf::units::ByteSize;
+
+use super::common::tcp_addr;
+
+#[derive(Debug, Args)]
+pub(crate) struct RelayOpt {
+    /// Address to listen on (multiaddr or IP:PORT); port 0 picks a free port.
+    #[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
+    pub(crate) listen: String,
+    /// Where to relay to (multiaddr or IP:PORT). A /p2p/ id is passed on: the relay prints its
+    /// own address with it, so clients still verify the real peer through the relay.
+    #[arg(long)]
+    pub(crate) to: String,
+    /// Round-trip time added (half each way), e.g. 50ms.
+    #[arg(long, default_value = "0", value_parser = yamux_perf::units::parse_duration)]
+    pub(crate) rtt: Duration,
+    /// Rate each way, e.g. 1Gbit or 100Mbit/s. Default: no limit.
+    #[arg(long)]
+    pub(crate) rate: Option<yamux_perf::units::Rate>,
+    /// Bytes that may wait for the link before the relay stops reading (backpressure).
+    #[arg(long, default_value = "4MiB")]
+    pub(crate) queue: ByteSize,
+}
+
+pub(crate) async fn run(opt: RelayOpt) -> Result<()> {
+    let listen = tcp_addr(&opt.listen)?;
+    let to = tcp_addr(&opt.to)?;
+    let tcp = TcpConfig::default();
+    let listener = transport::listen(listen.socket, &tcp)
+        .with_context(|| format!("listening on {}", opt.listen))?;
+    let link = LinkConfig {
+        rtt: opt.rtt,
+        rate_bits_per_second: opt.rate.map(|r| r.0),
+        queue: usize::try_from(opt.queue.bytes()).context("--queue is too large")?,
+    };
+    let local = TcpAddr {
+        socket: listener.local_addr()?,
+        peer: to.peer,
+    };
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", local.to_multiaddr())?;
+    stdout.flush()?;
+    tracing::info!(
+        "relaying {} -> {} with rtt {:?}, rate {}, queue {}",
+        local.to_multiaddr(),
+        to.socket,
+        link.rtt,
+        opt.rate.map_or("unlimited".to_string(), |r| r.to_string()),
+        opt.queue
+    );
+    relay::run(listener, to.socket, link, tcp, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

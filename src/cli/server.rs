@@ -1,0 +1,55 @@
+//! `yamux-perf server`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use multiaddr::Multiaddr;
+use yamux_perf::perf::server::{self, ServerConfig};
+use yamux_perf::transport::{self, TcpAddr};
+use yamux_perf::units::ByteSize;
+
+use super::common::{CommonOpt, IdentityOpt};
+
+#[derive(Debug, Args)]
+pub(crate) struct ServerOpt {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4001")]
+    pub(crate) listen: Multiaddr,
+    /// Largest download a single request may ask for.
+    #[arg(long, default_value = "1TiB")]
+    pub(crate) max_download: ByteSize,
+    #[command(flatten)]
+    pub(crate) identity: IdentityOpt,
+    #[command(flatten)]
+    pub(crate) common: CommonOpt,
+}
+
+pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
+    let config = opt.common.connection(opt.identity.keypair()?)?;
+    let addr = TcpAddr::from_multiaddr(&opt.listen)?;
+    if addr.peer.is_some() {
+        bail!("--listen takes no /p2p/ part: the peer id comes from the key");
+    }
+    let listener = transport::listen(addr.socket, &config.tcp)
+        .with_context(|| format!("listening on {}", opt.listen))?;
+    let local = TcpAddr {
+        socket: listener.local_addr()?,
+        peer: Some(config.identity.public().to_peer_id()),
+    };
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", local.to_multiaddr())?;
+    stdout.flush()?;
+    tracing::info!("listening on {}", local.to_multiaddr());
+    let config = Arc::new(ServerConfig {
+        connection: config,
+        max_download: opt.max_download.bytes(),
+        payload: opt.common.payload(),
+    });
+    server::run(listener, config, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
