@@ -821,6 +821,58 @@ fn go_accounting_stalls_forever_with_a_10_mib_max_window_and_full_completes() {
     full.drive_bounded(10);
 }
 
+/// The doubling rule is "the previous update is less than 4·RTT old", i.e. the peer used half a
+/// window within 4·RTT. On a link too slow for that, growth stops (go-yamux#136): 4 MB/s, 50 ms
+/// RTT, 16 KiB write batches.
+/// - The server's RTT sample is 50 ms + two 16 KiB batches its pong waited behind (2 × 4.1 ms)
+///   = 57.8 ms, so the epoch limit is 4·RTT = 231 ms.
+/// - Half a window takes ~33 ms at 256 KiB, ~66-87 ms at 512 KiB, ~131-135 ms at 1 MiB: each
+///   doubles. At 2 MiB, 1 MiB (plus headers) takes 266 ms > 231 ms: the window stays at 2 MiB,
+///   which is still 10× the 200 kB BDP, so the link stays full.
+#[test]
+fn autotune_stops_when_half_a_window_takes_more_than_4_rtt() {
+    let server = Config {
+        trace_windows: true,
+        ..Config::default()
+    };
+    let rate = 4_000_000;
+    let mut pair = Pair::new(Config::default(), server)
+        .with_latency(RTT / 2)
+        .with_link_rate(rate);
+    pair.client.transmit_limit = 16 * 1024;
+    pair.server.transmit_limit = 16 * 1024;
+    pair.server.keep_data = false;
+    let id = pair.open(Role::Client);
+    pair.write_and_close(Role::Client, id, 16 * MIB);
+    pair.drive_bounded(100_000);
+    assert_eq!(pair.server.stream(id).read, 16 * MIB);
+    assert_eq!(pair.server.session.stats().max_recv_window, 2 * MIB as u32);
+    let mut decisions = 0;
+    for e in pair.server.session.take_trace() {
+        if let TraceEvent::RecvWindow {
+            rtt: Some(rtt),
+            doubled,
+            since_last_update,
+            window,
+            ..
+        } = e
+        {
+            decisions += 1;
+            assert_eq!(doubled, since_last_update < rtt * 4, "{e:?}");
+            if !doubled {
+                assert_eq!(window, 2 * MIB as u32);
+            }
+        }
+    }
+    assert!(decisions > 10);
+    // Link-limited, not window-limited: 16 MiB at 4 MB/s is 4.19 s; 5% for ramp and headers.
+    let done = pair.server.stream(id).last_read_at().unwrap();
+    assert!(
+        done.as_secs_f64() < 1.05 * (16 * MIB) as f64 / rate as f64,
+        "{done:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ping, RTT and keep-alive
 // ---------------------------------------------------------------------------------------------
