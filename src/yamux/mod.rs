@@ -17,6 +17,11 @@ pub mod frame;
 pub mod session;
 pub mod stream;
 
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
+
 pub use driver::{Connection, ConnectionError, StreamHandle};
 pub use flow::{DEFAULT_MAX_WINDOW, DEFAULT_WINDOW, WindowAccounting};
 pub use frame::{Flags, FrameType, Header};

@@ -254,6 +254,12 @@ struct BodyInProgress {
     flags: Flags,
     /// Whether the payload is to be discarded (unknown, refused or detached stream).
     discard: bool,
+    /// Whether the body was counted against the window of a live stream when the header arrived.
+    /// Only then are dropped bytes credited back and the frame's FIN/RST applied: the stream
+    /// under this id may appear while the body is arriving (the peer sent DATA for an id of our
+    /// parity that we open mid-body), and must not be charged for, or closed by, a frame that
+    /// was never its own.
+    counted: bool,
 }
 
 /// Result of [`Session::read`].
@@ -504,7 +510,9 @@ impl Session {
                 self.deliver(now, &body, chunk);
                 if body.remaining == 0 {
                     self.body = None;
-                    self.finish_frame_flags(body.stream, body.flags, None);
+                    if body.counted {
+                        self.finish_frame_flags(body.stream, body.flags, None);
+                    }
                 } else {
                     self.body = Some(body);
                 }
@@ -600,15 +608,15 @@ impl Session {
         let id = header.stream_id;
         let accepted = self.on_open_flags(now, &header)?;
         let len = header.length;
-        let discard = match self.streams.get_mut(&id) {
+        let (discard, counted) = match self.streams.get_mut(&id) {
             Some(s) if accepted && s.reset.is_none() => {
                 if let Err(detail) = s.recv.on_data(len) {
                     return Err(self
                         .protocol_error(ProtocolViolation::WindowExceeded { stream: id, detail }));
                 }
-                s.detached
+                (s.detached, true)
             }
-            _ => true,
+            _ => (true, false),
         };
         self.out.stats.data_bytes_received += u64::from(len);
         let body = BodyInProgress {
@@ -616,6 +624,7 @@ impl Session {
             remaining: len as usize,
             flags: header.flags,
             discard,
+            counted,
         };
         if len == 0 {
             self.finish_frame_flags(id, header.flags, None);
@@ -634,7 +643,7 @@ impl Session {
         };
         if body.discard || stream.detached || stream.reset.is_some() {
             self.out.stats.bytes_dropped += u64::from(n);
-            if stream.reset.is_none() {
+            if body.counted && stream.reset.is_none() {
                 // Nobody will read it; credit it back so the peer is not stalled.
                 stream.recv.on_read(n);
                 self.out
@@ -1079,4 +1088,20 @@ fn stream_in<'a>(
         return Err(StreamError::ConnectionClosed);
     }
     streams.get_mut(&id).ok_or(StreamError::Unknown(id))
+}
+
+/// Read-only access to per-stream state for the test harness ([`super::testing`]).
+#[cfg(test)]
+impl Session {
+    /// The state of stream `id`, if the session still tracks it.
+    pub(crate) fn stream_state(&self, id: u32) -> Option<&StreamState> {
+        self.streams.get(&id)
+    }
+
+    /// Ids of every stream the session tracks, sorted.
+    pub(crate) fn stream_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.streams.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
 }
