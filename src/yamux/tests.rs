@@ -1160,7 +1160,7 @@ fn data_beyond_the_granted_window_is_a_protocol_error() {
     let over = |credit: u32, received: u32| {
         SessionError::Protocol(ProtocolViolation::WindowExceeded {
             stream: 1,
-            source: super::flow::WindowExceeded { received, credit },
+            detail: super::flow::WindowExceeded { received, credit },
         })
     };
     assert_eq!(
