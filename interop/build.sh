@@ -7,6 +7,8 @@
 # root as the working directory and ROOT and OUT (target/interop/<name>, gitignored) set. It must
 # build into OUT, print the path of the runnable peer as its last stdout line, send tool chatter
 # to stderr, and be a no-op when nothing changed. A peer that fails to build fails this script.
+# The runnable peer is then also linked as target/interop/<name>/peer, the one path the tool and
+# the tests look for.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,5 +31,6 @@ for peer in "${wanted[@]}"; do
     mkdir -p "$out"
     path=$(ROOT="$ROOT" OUT="$out" "$script" | tail -n 1)
     [[ -x "$path" ]] || { echo "build.sh: $peer: '$path' is not executable" >&2; exit 1; }
+    ln -sfn "$path" "$out/peer"
     echo "$peer $path"
 done
