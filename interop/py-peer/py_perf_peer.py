@@ -169,11 +169,64 @@ def camel(output: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class _TimingStream(_CountingStream):
+    """The client's perf stream: when it opened, and when the first and last download bytes
+    came (yamux-perf's definitions: upload = open to first download byte, download = the rest)."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.opened = time.monotonic()
+        self.first_read: float | None = None
+        self.last_read: float | None = None
+
+    async def read(self, n: int | None = None) -> bytes:
+        data = await super().read(n)
+        if data:
+            self.last_read = time.monotonic()
+            if self.first_read is None:
+                self.first_read = self.last_read
+        return data
+
+
+class _TimingHost:
+    """Hands PerfService a host whose new_stream returns a _TimingStream (kept in `streams`)."""
+
+    def __init__(self, host: Any) -> None:
+        self._host = host
+        self.streams: list[_TimingStream] = []
+
+    async def new_stream(self, *args: Any, **kwargs: Any) -> Any:
+        stream = _TimingStream(await self._host.new_stream(*args, **kwargs))
+        self.streams.append(stream)
+        return stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._host, name)
+
+
+def phases(stream: _TimingStream | None, upload: int, download: int) -> str:
+    """`upload N B in X s (R MiB/s), download ...`; without download bytes the upload phase has
+    no end we can see (py-libp2p does not wait for the server's EOF then)."""
+    if stream is None or stream.first_read is None or stream.last_read is None:
+        return "no download, so no per-phase times"
+    up = stream.first_read - stream.opened
+    down = stream.last_read - stream.first_read
+
+    def rate(n: int, t: float) -> str:
+        return f"{n / t / (1 << 20):.1f} MiB/s" if t > 0 else "- MiB/s"
+
+    return (
+        f"upload {upload} B in {up:.3f} s ({rate(upload, up)}), "
+        f"download {download} B in {down:.3f} s ({rate(download, down)})"
+    )
+
+
 async def run_client(args: argparse.Namespace) -> int:
     target = dial_multiaddr(args.server_address)
     peer_id = PeerID.from_base58(str(target).split("/p2p/")[-1])
     host = make_host(args.key_seed)
-    perf = PerfService(host)
+    timing = _TimingHost(host)
+    perf = PerfService(timing)  # type: ignore[arg-type]
     final: dict[str, Any] | None = None
     error: str | None = None
     # The client listens on nothing reachable; py-libp2p's host.run still needs one address.
@@ -205,6 +258,8 @@ async def run_client(args: argparse.Namespace) -> int:
                 f"{final['download_bytes']} B in {final['time_seconds']:.3f} s; "
                 f"{yamux_rtt(muxers[0]) if muxers else 'yamux_rtt_ms=?'}"
             )
+            stream = timing.streams[0] if timing.streams else None
+            log(f"phases: {phases(stream, args.upload_bytes, args.download_bytes)}")
         else:
             log(f"error: perf run against {target} failed: {error}")
         # Leaving host.run() closes the connection; bound it so a wedged peer cannot hang us.
