@@ -3,9 +3,6 @@
 //! against our server with 256 MiB each way, byte counts checked on both sides; py's identify
 //! gets `na` without stalling the run; py's yamux pings get pongs; a wrong `/p2p/` id is rejected
 //! by either client.
-//!
-//! Two `#[ignore]`d tests pin gaps on our side that these runs exposed (see their reasons); run
-//! them with `cargo test --release --test interop_py -- --ignored` once they are fixed.
 
 mod common;
 
@@ -412,7 +409,6 @@ fn our_client_rejects_a_wrong_peer_id_of_py_server() {
 /// Fails today: `Stats::pings_answered` is declared and logged but never incremented, so our
 /// server logs `pings_answered=0` although py's RTT proves the pong went out.
 #[test]
-#[ignore = "pings_answered is never incremented (src/yamux/session.rs on_ping)"]
 fn our_server_counts_py_pings() {
     let Some(peer) = py_peer() else {
         return;
@@ -433,7 +429,6 @@ fn our_server_counts_py_pings() {
 /// Fails today: our client never accepts inbound streams, so py's server-side identify waits
 /// (10 s, or until we disconnect) instead of getting `na`.
 #[test]
-#[ignore = "our client does not answer inbound streams (src/perf/client.rs)"]
 fn our_client_answers_py_identify_with_na() {
     let Some(server) = py_server(&[]) else {
         return;

@@ -10,20 +10,22 @@ SIZE=$((1 << 30))
 OURS=target/release/yamux-perf
 RUST=target/interop/rust/release/rust-libp2p-perf
 
-start_server() { # $@ = server command; prints its address, leaves PID in SERVER_PID
+start_server() { # $@ = server command; sets ADDR (its first stdout line) and SERVER_PID
+  # Not called in $(...): the PID must be set in this shell, not in a sub-shell.
   local out; out=$(mktemp)
   "$@" >"$out" 2>/dev/null &
   SERVER_PID=$!
   for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.1; done
-  head -1 "$out"
+  ADDR=$(head -1 "$out")
 }
 
 run_pair() { # $1 = name, $2 = server kind, $3 = client kind, $4 = rep
   local addr line
   case $2 in
-    ours) addr=$(start_server $OURS server --listen /ip4/127.0.0.1/tcp/0) ;;
-    rust) addr=$(start_server $RUST --run-server --server-address 127.0.0.1:0) ;;
+    ours) start_server $OURS server --listen /ip4/127.0.0.1/tcp/0 ;;
+    rust) start_server $RUST --run-server --server-address 127.0.0.1:0 ;;
   esac
+  addr=$ADDR
   case $3 in
     ours) line=$(timeout 300 $OURS client --server "$addr" --upload $SIZE --download $SIZE 2>/tmp/core-client.err | tail -1) ;;
     rust) line=$(timeout 300 $RUST --server-address "$addr" --upload-bytes $SIZE --download-bytes $SIZE 2>/tmp/core-client.err | tail -1) ;;

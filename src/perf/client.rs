@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use libp2p_identity::PeerId;
 
 use super::{PerfError, Progress, Request, StreamReport, run_stream};
+use crate::bufio::BufferedIo;
 use crate::connection::{self, ConnectionConfig, Established};
+use crate::multistream;
 use crate::transport::TcpAddr;
 use crate::yamux;
 
@@ -63,6 +65,10 @@ pub async fn run(
     let established: Vec<Established> = futures_util::future::try_join_all(dials).await?;
     let connect_duration = start.elapsed();
     let remote_peer = established[0].remote_peer;
+    let _answering: Vec<AbortOnDrop> = established
+        .iter()
+        .map(|e| answer_inbound(&e.connection))
+        .collect();
     tracing::debug!(peer = %remote_peer, ?connect_duration, "connected");
     let runs = established.iter().flat_map(|e| {
         (0..config.streams.max(1)).map(|_| {
@@ -117,6 +123,7 @@ pub async fn run_latency(config: &ClientConfig, rounds: usize) -> Result<Latency
     let start = Instant::now();
     let established = connection::dial(&config.server, &config.connection).await?;
     let connect_duration = start.elapsed();
+    let _answering = answer_inbound(&established.connection);
     let request = Request {
         upload: 1,
         download: 1,
@@ -143,6 +150,31 @@ pub async fn run_latency(config: &ClientConfig, rounds: usize) -> Result<Latency
         samples,
         rtt_samples,
     })
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Answers every stream the server opens (go and py open identify to the client too) with `na`,
+/// so the peer is not left waiting; a client serves no protocol.
+fn answer_inbound(connection: &yamux::Connection) -> AbortOnDrop {
+    let connection = connection.clone();
+    AbortOnDrop(tokio::spawn(async move {
+        while let Some(stream) = connection.accept_stream().await {
+            tokio::spawn(async move {
+                let mut io = BufferedIo::new(stream);
+                if let Err(e) = multistream::listener_select(&mut io, &[]).await {
+                    tracing::debug!("inbound stream on the client: {}", crate::error_chain(&e));
+                }
+            });
+        }
+    }))
 }
 
 fn add_stats(total: &mut yamux::Stats, s: &yamux::Stats) {

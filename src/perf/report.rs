@@ -76,6 +76,8 @@ pub fn spawn_intervals(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
+        // After a stall, report the long interval once instead of a burst of catch-up lines.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
         let (mut last, mut up, mut down) = (Instant::now(), 0u64, 0u64);
         loop {
