@@ -27,6 +27,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	goyamux "github.com/libp2p/go-yamux/v5"
 	"github.com/multiformats/go-multiaddr"
 )
 
@@ -163,8 +164,19 @@ func handlePerf(s network.Stream) {
 		return
 	}
 	_ = s.Close()
-	fmt.Fprintf(os.Stderr, "perf stream done: peer=%s uploadBytes=%d downloadBytes=%d seconds=%.6f\n",
-		peerID, received, sent, time.Since(start).Seconds())
+	fmt.Fprintf(os.Stderr, "perf stream done: peer=%s uploadBytes=%d downloadBytes=%d seconds=%.6f yamux_rtt_ms=%.6f\n",
+		peerID, received, sent, time.Since(start).Seconds(), yamuxRTT(s.Conn()))
+}
+
+// yamuxRTT is go-yamux's smoothed RTT of the connection in milliseconds (0 = no pong yet). It
+// comes from the ping go-yamux sends at session start and then every 30 s; go-yamux doubles a
+// receive window only when the previous update was less than 4 of these RTTs ago.
+func yamuxRTT(c network.Conn) float64 {
+	var session *goyamux.Session
+	if !c.As(&session) {
+		return -1
+	}
+	return ms(session.RTT())
 }
 
 func servePerf(s network.Stream) (received, sent uint64, err error) {
@@ -356,6 +368,7 @@ func clientStream(ctx context.Context, h host.Host, info *peer.AddrInfo, upload,
 	}
 	fmt.Fprintf(os.Stderr, "connect   %.3f ms (TCP, Noise, yamux, identify), stream open %.3f ms\n",
 		ms(connected.Sub(start)), ms(opened.Sub(connected)))
+	fmt.Fprintf(os.Stderr, "yamux rtt %.6f ms (go-yamux's, from its own pings; 0 = no pong)\n", yamuxRTT(s.Conn()))
 	fmt.Fprintf(os.Stderr, "upload    %d B in %.3f s: %.1f MiB/s\n", upload, firstByte.Sub(opened).Seconds(), mibps(upload, firstByte.Sub(opened)))
 	fmt.Fprintf(os.Stderr, "download  %d B in %.3f s: %.1f MiB/s\n", download, done.Sub(firstByte).Seconds(), mibps(download, done.Sub(firstByte)))
 	return nil
