@@ -295,6 +295,29 @@ fn go_identify_is_answered_without_stalling_the_perf_stream() {
     );
 }
 
+/// The other direction: the go server opens `/ipfs/id/1.0.0` to our client on every connection
+/// and gives up only after 5 s (then resets the stream). Our client must answer `na` at once, as
+/// our server does.
+#[test]
+fn go_servers_identify_is_answered_by_our_client() {
+    let Some(peer) = interop_peer(PEER, BUILD) else {
+        return;
+    };
+    const RUN: u64 = 16 << 20;
+    let server = go_server(&peer, 0);
+    let mut client = yamux_perf();
+    client.args(["client", "--server", &server.addr, "--no-progress"]);
+    client.args(["--upload", &RUN.to_string(), "--download", &RUN.to_string()]);
+    client.env("RUST_LOG", "yamux_perf::multistream=debug");
+    let out = run_with_timeout(client, Duration::from_secs(120));
+    let stderr = strip_ansi(&String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("answering na proposal=/ipfs/id/1.0.0"),
+        "our client left go's identify stream unanswered:\n{stderr}"
+    );
+}
+
 #[test]
 fn go_yamux_pings_are_answered_both_ways() {
     let Some(peer) = interop_peer(PEER, BUILD) else {
