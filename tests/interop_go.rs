@@ -1,7 +1,8 @@
 //! Interop with a real go-libp2p perf peer (go-libp2p v0.51.0, go-yamux v5.1.0, TCP + Noise +
 //! yamux, identify on), built by interop/build.sh: transfers both ways with the byte counts
-//! checked on both sides, go's identify answered without a stall, go's yamux pings answered,
-//! peer-id mismatches rejected, and window auto-tuning across the two implementations.
+//! checked on both sides, go's identify answered without a stall (both directions), go's yamux
+//! pings answered, peer-id mismatches rejected, and window auto-tuning across the two
+//! implementations.
 
 mod common;
 
@@ -179,6 +180,7 @@ fn go_seed_id(key_seed: u64) -> String {
         .arg(dir.join(format!("seed{key_seed}.key")));
     keygen.args(["--key-seed", &key_seed.to_string()]);
     let out = run_with_timeout(keygen, Duration::from_secs(30));
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(out.status.success());
     format!("/p2p/{}", String::from_utf8_lossy(&out.stdout).trim())
 }
