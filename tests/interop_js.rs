@@ -190,9 +190,10 @@ fn ours_client(server: &str, upload: u64, download: u64, extra: &[&str]) -> Outp
     run_with_timeout(client, Duration::from_secs(180))
 }
 
-fn js_client(server: &str, upload: u64, download: u64) -> Option<Output> {
+fn js_client(server: &str, upload: u64, download: u64, extra: &[&str]) -> Option<Output> {
     let peer = interop_peer(PEER, BUILD)?;
     let mut client = Command::new(peer);
+    client.args(extra);
     client.args([
         "--server-address",
         server,
@@ -243,7 +244,7 @@ fn ours_client_to_js_server_256mib_each_way() {
 #[test]
 fn js_client_to_ours_server_256mib_each_way() {
     let server = Server::ours();
-    let Some(out) = js_client(&server.addr, SIZE, SIZE) else {
+    let Some(out) = js_client(&server.addr, SIZE, SIZE, &["--ping-interval", "200"]) else {
         return;
     };
     assert_success(&out, "the js client");
@@ -262,7 +263,12 @@ fn js_client_to_ours_server_256mib_each_way() {
     let sent = field(&line, "sent").expect("sent=");
     let (pings_in, pings_out) = js_overhead(received, sent, SIZE, SIZE)
         .unwrap_or_else(|| panic!("our server's counts are not 256 MiB + perf overhead: {line}"));
-    eprintln!("js connection monitor: {pings_in} /ipfs/ping/1.0.0 proposals, {pings_out} `na`s");
+    // The js client ran its connection monitor every 200 ms: our server must have answered it
+    // (an unanswered ping makes js abort the connection).
+    assert!(
+        pings_in >= 1 && pings_out >= 1,
+        "expected /ipfs/ping/1.0.0 proposals from the js client, each answered `na`: {line}"
+    );
 }
 
 /// Splits the DATA payload our server counted on a js connection into the perf stream and the
@@ -286,7 +292,7 @@ fn js_overhead(received: u64, sent: u64, upload: u64, download: u64) -> Option<(
 fn js_ping_is_answered_by_our_server() {
     let server = Server::ours();
     // Plain IP:PORT, as test-plans gives it: the js client learns the peer id from Noise.
-    let Some(out) = js_client(&server.host_port(), 1 << 20, 1 << 20) else {
+    let Some(out) = js_client(&server.host_port(), 1 << 20, 1 << 20, &[]) else {
         return;
     };
     assert_success(&out, "the js client");
@@ -318,6 +324,28 @@ fn js_ping_is_answered_by_our_client() {
         pings >= 1,
         "js yamux pings as soon as the connection is up; our client answered {pings}:\n{stderr}"
     );
+}
+
+/// js-libp2p's connection monitor opens `/ipfs/ping/1.0.0` on every connection (every 10 s by
+/// default; 100 ms here) and aborts the connection when the negotiation times out (5 s; 300 ms
+/// here). So our client must answer streams the server opens, with `na`, or every run against a
+/// js server that outlives one monitor tick is killed with a reset.
+#[test]
+fn ours_client_answers_js_connection_monitor() {
+    let Some(server) = Server::js(&["--ping-interval", "100", "--ping-timeout", "300"]) else {
+        return;
+    };
+    let size = 512 << 20;
+    let out = ours_client(&server.addr, 0, size, &["--no-lazy"]);
+    assert_success(&out, "our client (while js pinged every 100 ms)");
+    let last = assert_final(&out.stdout, 0, size);
+    let seconds = last["timeSeconds"].as_f64().unwrap_or_default();
+    assert!(
+        seconds > 0.6,
+        "the run took {seconds} s: too short to have met a monitor ping and its timeout"
+    );
+    let line = server.wait_for_line("served ", |_| true);
+    assert_eq!(field(&line, "sent"), Some(size), "{line}");
 }
 
 /// Tiny uploads make our client's whole request (multistream header, `/perf/1.0.0`, the u64,
@@ -399,7 +427,7 @@ fn js_client_rejects_our_server_with_another_peer_id() {
     let server = Server::ours();
     let id = server.addr.rsplit("/p2p/").next().unwrap().to_string();
     let wrong = server.addr.replace(&id, OTHER_ID);
-    let Some(out) = js_client(&wrong, 1 << 20, 1 << 20) else {
+    let Some(out) = js_client(&wrong, 1 << 20, 1 << 20, &[]) else {
         return;
     };
     assert!(

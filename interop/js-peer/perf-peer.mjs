@@ -31,7 +31,8 @@ function usage () {
   return `usage:
   perf-peer.mjs --run-server --server-address IP:PORT|MULTIADDR [--key-seed N]
   perf-peer.mjs --server-address IP:PORT|MULTIADDR [--upload-bytes N] [--download-bytes N]
-                [--timeout SECONDS] [--key-seed N] [--transport tcp]`
+                [--timeout SECONDS] [--key-seed N] [--transport tcp]
+  both: [--ping-interval MS] [--ping-timeout MS]   (libp2p connection monitor; 0 = off)`
 }
 
 function fail (message) {
@@ -75,9 +76,18 @@ async function identity (seedText) {
   return generateKeyPairFromSeed('Ed25519', seed)
 }
 
-async function createNode (privateKey, listen) {
+/** libp2p's connection monitor: `/ipfs/ping/1.0.0` on every connection every `interval` ms. */
+function connectionMonitor (args) {
+  const interval = parseCount('ping-interval', args['ping-interval'], 10_000)
+  const minTimeout = parseCount('ping-timeout', args['ping-timeout'], 5_000)
+  if (interval === 0) return { enabled: false }
+  return { pingInterval: interval, pingTimeout: { minTimeout } }
+}
+
+async function createNode (privateKey, listen, args) {
   return createLibp2p({
     privateKey,
+    connectionMonitor: connectionMonitor(args),
     addresses: { listen: listen == null ? [] : [listen.toString()] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -140,7 +150,7 @@ async function runServer (args) {
   if (listen.getComponents().some((c) => c.name === 'p2p')) fail('--server-address: a server address has no /p2p/')
   process.on('uncaughtException', (err) => process.stderr.write(`uncaught: ${describe(err)}\n`))
   process.on('unhandledRejection', (err) => process.stderr.write(`unhandled rejection: ${describe(err)}\n`))
-  const node = await createNode(await identity(args['key-seed']), listen)
+  const node = await createNode(await identity(args['key-seed']), listen, args)
   await node.handle(PROTOCOL, (stream, connection) => { void serve(stream, connection) }, {
     // upstream constants.ts: one perf stream each way per connection
     maxInboundStreams: 1,
@@ -163,12 +173,23 @@ async function runServer (args) {
 // ---------------------------------------------------------------------------------------------
 // client
 
+function phase (name, bytes, ms) {
+  const rate = ms > 0 ? (bytes / (1 << 20)) / (ms / 1000) : 0
+  return `${name} ${bytes} B in ${(ms / 1000).toFixed(3)} s (${rate.toFixed(1)} MiB/s)`
+}
+
 async function runClient (args) {
   const target = parseAddress(args['server-address'])
   const upload = parseCount('upload-bytes', args['upload-bytes'], 0)
   const download = parseCount('download-bytes', args['download-bytes'], 0)
   const timeout = parseCount('timeout', args.timeout, 120)
-  const fatal = (what) => (err) => fail(`${what}: ${describe(err)}`)
+  let finished = false
+  const fatal = (what) => (err) => {
+    if (!finished) fail(`${what}: ${describe(err)}`)
+    // The result is out; a late error while closing does not change it.
+    process.stderr.write(`after the run, ${what}: ${describe(err)}\n`)
+    process.exit(0)
+  }
   process.on('uncaughtException', fatal('uncaught'))
   process.on('unhandledRejection', fatal('unhandled rejection'))
   const controller = new AbortController()
@@ -180,7 +201,7 @@ async function runClient (args) {
     }, timeout * 1000).unref()
   }
   const options = { signal: controller.signal }
-  const node = await createNode(await identity(args['key-seed']), null)
+  const node = await createNode(await identity(args['key-seed']), null, args)
 
   // test-plans lines: intermediary = bytes of that interval; final = totals, time from before dial
   const t0 = performance.now()
@@ -202,6 +223,7 @@ async function runClient (args) {
     const connection = await node.dial(target, options)
     const tConnected = performance.now()
     process.stderr.write(`connected to ${connection.remotePeer} after ${(tConnected - t0).toFixed(1)} ms\n`)
+    const tStream = performance.now()
     stream = await connection.newStream(PROTOCOL, options)
 
     const header = new Uint8Array(HEADER_LEN)
@@ -209,9 +231,10 @@ async function runClient (args) {
     if (!stream.send(header)) await stream.onDrain(options)
     await sendAll(stream, upload, (n) => { uploaded += n; upInterval += n }, options)
     await stream.close(options)
-    const tUploaded = performance.now()
 
+    let tFirstByte
     for await (const chunk of stream) {
+      tFirstByte ??= performance.now()
       downloaded += chunk.byteLength
       downInterval += chunk.byteLength
       if (controller.signal.aborted) throw controller.signal.reason
@@ -221,8 +244,12 @@ async function runClient (args) {
       throw new Error(`expected to receive ${download} bytes, but received ${downloaded}`)
     }
     clearInterval(ticker)
+    finished = true
     console.log(JSON.stringify({ type: 'final', timeSeconds: (tDone - t0) / 1000, uploadBytes: uploaded, downloadBytes: downloaded }))
-    process.stderr.write(`upload phase ${((tUploaded - tConnected) / 1000).toFixed(3)} s, download phase ${((tDone - tUploaded) / 1000).toFixed(3)} s\n`)
+    // As yamux-perf's client: upload = stream open to the first byte back (the server sends
+    // only after it has drained the upload), download = from there to the last byte.
+    tFirstByte ??= tDone
+    process.stderr.write(`${phase('upload', uploaded, tFirstByte - tStream)}, ${phase('download', downloaded, tDone - tFirstByte)}\n`)
   } catch (err) {
     clearInterval(ticker)
     stream?.abort(err instanceof Error ? err : new Error(String(err)))
@@ -246,6 +273,8 @@ try {
       'download-bytes': { type: 'string' },
       'key-seed': { type: 'string' },
       timeout: { type: 'string' },
+      'ping-interval': { type: 'string' },
+      'ping-timeout': { type: 'string' },
       transport: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
