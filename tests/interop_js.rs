@@ -8,7 +8,12 @@
 //!   and the yamux ping js sends as soon as a connection is up;
 //! - js-libp2p's listener loses a stream whose FIN arrives before its multistream-select answer,
 //!   so our client must not half-close a lazily negotiated stream before the echo;
+//! - js-libp2p's connection monitor opens `/ipfs/ping/1.0.0` from either end and aborts the
+//!   connection when nobody answers, so our client must answer the server's streams (`na`);
 //! - a `/p2p/` id that does not match is rejected, by our client and by the js client.
+//!
+//! `ours_client_tiny_upload_to_js_server_lazy` and `ours_client_answers_js_connection_monitor`
+//! fail until the client fixes described in interop/js-peer/README.md are in src/.
 
 mod common;
 
