@@ -44,6 +44,11 @@ pub(crate) struct ClientOpt {
     /// (costs a round trip; js perf servers need it for tiny uploads).
     #[arg(long)]
     pub(crate) no_lazy: bool,
+    /// Half-close right after the upload instead of after the server's /perf/1.0.0 answer:
+    /// one round trip less for tiny transfers (use it for latency against rust, go and
+    /// yamux-perf servers); js-libp2p servers lose such streams.
+    #[arg(long)]
+    pub(crate) early_fin: bool,
     /// Parallel perf streams per connection, each with the full --upload/--download.
     #[arg(long, default_value_t = 1)]
     pub(crate) streams: usize,
@@ -108,6 +113,7 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
             download: opt.download.bytes(),
             payload: opt.common.payload(),
             lazy: !opt.no_lazy,
+            early_fin: opt.early_fin,
         },
         streams: opt.streams,
         connections: opt.connections,

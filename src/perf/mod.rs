@@ -155,6 +155,10 @@ pub struct Request {
     /// waiting for the listener's answer first. Lazy saves a round trip; waiting is what js's
     /// perf server needs when the upload is tiny and the FIN would arrive with the proposal.
     pub lazy: bool,
+    /// Half-close right after the upload, without waiting for the listener's protocol echo.
+    /// Saves a round trip on tiny transfers (1-RTT latency against rust, go and yamux-perf
+    /// servers); js-libp2p servers lose such streams.
+    pub early_fin: bool,
 }
 
 /// Runs the client side of one perf stream: request `download` bytes, upload `upload` bytes,
@@ -169,6 +173,7 @@ pub async fn run_stream(
         download,
         payload,
         lazy,
+        early_fin,
     } = request;
     let start = Instant::now();
     let mut io = BufferedIo::new(stream);
@@ -186,12 +191,19 @@ pub async fn run_stream(
         stream.write_bytes(chunk).await?;
         progress.uploaded.fetch_add(n, Ordering::Relaxed);
     }
-    stream.shutdown().await?;
-
+    if early_fin {
+        stream.shutdown().await?;
+    }
     if lazy {
         let mut io = BufferedIo::with_buffer(stream, leftover);
         expect_echo(multistream::dialer_expect_echo(&mut io, PROTOCOL_ID).await)?;
         (stream, leftover) = io.into_parts();
+    }
+    if !early_fin {
+        // Half-close only once the listener has confirmed the protocol: a js-libp2p listener
+        // that gets the FIN before its multistream-select answer resets the stream or never
+        // reads it. A large upload hides the wait; a tiny one pays one round trip.
+        stream.shutdown().await?;
     }
     let mut received = 0u64;
     let mut first_byte: Option<Instant> = None;
