@@ -19,6 +19,8 @@
 //! - [`perf`]: the `/perf/1.0.0` client and server.
 //! - [`procstat`]: CPU time and peak RSS of a process, from /proc.
 //! - [`relay`]: a user-space link emulator (delay, rate, bounded queue) between TCP endpoints.
+//! - [`sweep`]: the sweep engine (config matrix, process orchestration, output files), whose
+//!   output types are [`results`].
 //! - [`units`]: byte sizes and rates as engineers write them (`1GiB`, `2.5 Gbit/s`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -31,6 +33,8 @@ pub mod noise;
 pub mod perf;
 pub mod procstat;
 pub mod relay;
+pub mod results;
+pub mod sweep;
 pub mod transport;
 pub mod units;
 pub mod yamux;

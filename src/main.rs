@@ -25,6 +25,8 @@ enum Command {
     Relay(cli::relay::RelayOpt),
     /// Write an Ed25519 key file (libp2p protobuf encoding) for --key; prints its peer id.
     Keygen(cli::keygen::KeygenOpt),
+    /// Run a bench config's matrix (server, relay, client per run); JSON, .hgrm and traces.
+    Sweep(cli::sweep::SweepOpt),
 }
 
 fn init_logging(default: &str) {
@@ -63,6 +65,10 @@ fn main() -> ExitCode {
             runtime.block_on(cli::relay::run(opt))
         }
         Command::Keygen(opt) => cli::keygen::run(opt),
+        Command::Sweep(opt) => {
+            init_logging("warn");
+            runtime.block_on(cli::sweep::run(opt))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

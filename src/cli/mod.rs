@@ -5,3 +5,4 @@ pub(crate) mod common;
 pub(crate) mod keygen;
 pub(crate) mod relay;
 pub(crate) mod server;
+pub(crate) mod sweep;

@@ -1,0 +1,82 @@
+//! Where a result comes from: the machine (from /proc) and the git revision.
+//!
+//! Every field is optional: on a machine without /proc or outside a git checkout the results
+//! are still written, just with less context.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::results::{GitRevision, Machine};
+
+fn read_trimmed(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// The machine this process runs on.
+pub fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string());
+    let memory_bytes = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kib| kib * 1024);
+    let load_average = read_trimmed("/proc/loadavg")
+        .and_then(|l| l.split_whitespace().next().and_then(|v| v.parse().ok()));
+    Machine {
+        cpu,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        kernel: read_trimmed("/proc/sys/kernel/osrelease"),
+        hostname: read_trimmed("/proc/sys/kernel/hostname"),
+        memory_bytes,
+        load_average,
+    }
+}
+
+/// `git rev-parse --short HEAD` in `dir`, and whether tracked files have uncommitted changes
+/// (untracked files, such as the results being written, do not count).
+pub fn git_revision(dir: &Path) -> Option<GitRevision> {
+    let output = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let revision = output(&["rev-parse", "--short", "HEAD"]).filter(|r| !r.is_empty())?;
+    let dirty =
+        output(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    Some(GitRevision { revision, dirty })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_machine() {
+        let m = machine();
+        assert!(m.cores >= 1);
+        if cfg!(target_os = "linux") {
+            assert!(m.kernel.is_some());
+            assert!(m.memory_bytes.unwrap_or(0) > 1 << 20);
+        }
+    }
+
+    #[test]
+    fn no_revision_outside_a_repository() {
+        assert_eq!(git_revision(Path::new("/")), None);
+    }
+}

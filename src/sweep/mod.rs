@@ -1,0 +1,18 @@
+//! The sweep engine: a matrix of cases from `bench-configs/*.toml`, each run as separate
+//! server, relay and client processes, with results as JSON, HDR histograms and window traces.
+//!
+//! - [`config`]: the TOML format, matrix expansion, content-derived case ids, the peer table.
+//! - [`run`]: orchestration of the processes and the in-process relay, and the output files.
+//! - [`hgrm`]: HdrHistogram's percentile-distribution text format.
+//! - [`host`]: the machine and the git revision a result comes from.
+//!
+//! The output types live in [`crate::results`]. This module does not plot or compare results;
+//! it only produces them.
+
+pub mod config;
+pub mod hgrm;
+pub mod host;
+pub mod run;
+
+pub use config::{Case, ConfigError, Sweep, load};
+pub use run::{Observer, RunError, RunOptions, SweepError, run_sweep};

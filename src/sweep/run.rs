@@ -1,0 +1,1104 @@
+//! Running a sweep: every run is a server process, maybe the relay (in this process), and a
+//! client process, so that CPU time and peak RSS are each side's own.
+//!
+//! One run:
+//! 1. start the server (`yamux-perf server` with the case's yamux options, or a foreign peer's
+//!    command) and read the `/p2p/` multiaddr it prints first;
+//! 2. when the case has an RTT or a rate, start [`crate::relay`] in front of it;
+//! 3. read the server's CPU and peak RSS from /proc, run `yamux-perf client … --report FILE
+//!    --window-trace FILE`, reading its intermediary lines for the progress display;
+//! 4. read the server's usage again, kill it, stop the relay, and read the client's report.
+//!
+//! Every child is killed when its handle is dropped (an error, a timeout, Ctrl-C), every run is
+//! bounded by the plan's timeout, and a failed run is recorded with its error and stderr tail
+//! without stopping the sweep.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use hdrhistogram::Histogram;
+use multiaddr::Multiaddr;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+use super::config::{Case, OURS, Sweep};
+use super::{hgrm, host};
+use crate::perf::report::{Line, LineKind, RunReport};
+use crate::procstat::{self, ProcessUsage};
+use crate::relay::{self, LinkConfig};
+use crate::results::{
+    CaseConfig, CaseResult, GitRevision, HistogramSummary, METRIC_INTERVAL, METRIC_LATENCY,
+    METRIC_TTFB, Machine, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Spread, Summary,
+    SummaryRow, WindowGrowth, WindowTraceLine,
+};
+use crate::transport::{self, TcpAddr, TcpConfig};
+
+/// How long a server may take to print its address (a js or py peer starts slowly on a busy
+/// machine).
+const SERVER_START_LIMIT: Duration = Duration::from_secs(60);
+
+/// Kill the client this long after its own `--timeout` should have ended it.
+const KILL_GRACE: Duration = Duration::from_secs(15);
+
+/// Bytes of stderr kept per process.
+const STDERR_TAIL: usize = 4000;
+
+/// Why a run failed (recorded in its [`RunResult`], never fatal to the sweep).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A foreign peer that `interop/build.sh` has not built.
+    #[error("peer {peer}: {path} is not built; run `interop/build.sh {peer}`")]
+    PeerMissing {
+        /// The peer.
+        peer: String,
+        /// Its launcher.
+        path: PathBuf,
+    },
+    /// A process could not be started.
+    #[error("starting {program}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server exited or printed no address in time.
+    #[error("the server printed no address within {0:?}")]
+    ServerSilent(Duration),
+    /// The server exited before printing its address.
+    #[error("the server exited before printing its address")]
+    ServerExited,
+    /// The server's first line is not a TCP multiaddr.
+    #[error("the server's first line {0:?} is not a /ip4|ip6/…/tcp/… multiaddr")]
+    ServerAddr(String),
+    /// The relay could not listen.
+    #[error("starting the relay")]
+    Relay(#[source] std::io::Error),
+    /// The client ran past the timeout and was killed.
+    #[error("the client did not finish within {0:?} and was killed")]
+    Timeout(Duration),
+    /// The client exited non-zero.
+    #[error("the client exited with {0}")]
+    ClientFailed(std::process::ExitStatus),
+    /// The client's report is missing or does not parse.
+    #[error("reading the client's report {path}")]
+    Report {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Waiting for a child failed.
+    #[error("waiting for the client")]
+    Wait(#[source] std::io::Error),
+}
+
+/// Why the sweep itself stopped (output could not be written).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    /// Creating, writing or removing a file failed.
+    #[error("{action} {path}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SweepError {
+    let path = path.to_path_buf();
+    move |source| SweepError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Where and with what a sweep runs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Output directory (`cases/` and `summary.json` go under it).
+    pub out_dir: PathBuf,
+    /// This binary: the client, and the `ours` server.
+    pub exe: PathBuf,
+    /// What `{interop}` stands for in peer commands (`target/interop`).
+    pub interop_dir: PathBuf,
+    /// The `yamux-perf sweep …` command line, recorded in every case.
+    pub sweep_command: Vec<String>,
+    /// Where to ask git for the revision.
+    pub source_dir: PathBuf,
+}
+
+/// What the progress display hears; every method defaults to nothing.
+pub trait Observer {
+    /// Case `index` (0-based) of `total` starts.
+    fn case_started(&mut self, _index: usize, _total: usize, _case: &Case) {}
+    /// A run starts: its kind, repetition (1-based) and how many of that kind there are.
+    fn run_started(&mut self, _kind: RunKind, _repetition: u32, _of: u32) {}
+    /// Bytes moved so far in the current run, of `total`, and the latest interval's rate.
+    fn progress(&mut self, _bytes: u64, _total: u64, _bits_per_second: f64) {}
+    /// A run ended.
+    fn run_finished(&mut self, _case: &Case, _run: &RunResult) {}
+    /// A case ended and its files are written.
+    fn case_finished(&mut self, _result: &CaseResult) {}
+    /// Something worth telling that is not an error of a run.
+    fn warning(&mut self, _message: &str) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// The yamux options of a case, as `client`/`server` flags.
+pub fn yamux_args(c: &CaseConfig) -> Vec<String> {
+    let mut args = vec![
+        "--initial-window".into(),
+        c.initial_window_bytes.to_string(),
+        "--max-window".into(),
+        c.max_window_bytes.to_string(),
+        "--window-accounting".into(),
+        c.window_accounting.as_str().into(),
+        "--max-frame".into(),
+        c.max_frame_bytes.to_string(),
+    ];
+    if !c.autotune {
+        args.push("--no-autotune".into());
+    }
+    args
+}
+
+/// The server command of a case (`{interop}` resolved).
+pub fn server_command(case: &Case, options: &RunOptions) -> Vec<String> {
+    if case.peer.name == OURS {
+        let mut cmd = vec![
+            options.exe.display().to_string(),
+            "server".into(),
+            "--listen".into(),
+            "/ip4/127.0.0.1/tcp/0".into(),
+        ];
+        cmd.extend(yamux_args(&case.config));
+        return cmd;
+    }
+    let interop = options.interop_dir.display().to_string();
+    case.peer
+        .command
+        .iter()
+        .map(|part| part.replace("{interop}", &interop))
+        .collect()
+}
+
+/// The client command of a run, without `--server` (known only once the server is up).
+fn client_args(
+    config: &CaseConfig,
+    plan_interval_s: f64,
+    timeout_s: f64,
+    kind: RunKind,
+    report: &Path,
+    trace: Option<&Path>,
+) -> Vec<String> {
+    let mut args = vec![
+        "--no-progress".into(),
+        "--timeout".into(),
+        timeout_s.to_string(),
+        "--report".into(),
+        report.display().to_string(),
+    ];
+    match kind {
+        RunKind::Latency => {
+            args.push("--latency".into());
+            args.push(config.latency_rounds.unwrap_or(1).to_string());
+        }
+        RunKind::Warmup | RunKind::Measured => {
+            args.extend([
+                "--upload".into(),
+                config.upload_bytes.to_string(),
+                "--download".into(),
+                config.download_bytes.to_string(),
+                "--streams".into(),
+                config.streams.to_string(),
+                "--connections".into(),
+                config.connections.to_string(),
+                "--interval".into(),
+                plan_interval_s.to_string(),
+            ]);
+            if let Some(trace) = trace {
+                args.push("--window-trace".into());
+                args.push(trace.display().to_string());
+            }
+        }
+    }
+    args.extend(yamux_args(config));
+    args
+}
+
+/// The last [`STDERR_TAIL`] bytes of a pipe, read until it closes.
+fn collect_tail(pipe: impl AsyncRead + Unpin + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
+    let tail = Arc::new(Mutex::new(Vec::new()));
+    let sink = tail.clone();
+    tokio::spawn(async move {
+        let mut pipe = pipe;
+        let mut buf = vec![0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            let mut t = sink.lock().unwrap_or_else(|e| e.into_inner());
+            t.extend_from_slice(&buf[..n]);
+            let excess = t.len().saturating_sub(STDERR_TAIL);
+            t.drain(..excess);
+        }
+    });
+    tail
+}
+
+fn tail_text(tail: &Mutex<Vec<u8>>) -> String {
+    let bytes = tail.lock().unwrap_or_else(|e| e.into_inner());
+    String::from_utf8_lossy(&bytes).trim().to_string()
+}
+
+fn spawn(command: &[String], stdout: Stdio) -> Result<Child, RunError> {
+    let program = command.first().cloned().unwrap_or_default();
+    Command::new(&program)
+        .args(&command[1..])
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| RunError::Spawn { program, source })
+}
+
+/// A running server; killed when dropped.
+struct Server {
+    child: Child,
+    pid: Option<u32>,
+    addr: TcpAddr,
+    printed: String,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Server {
+    async fn start(command: &[String]) -> Result<Server, (RunError, String)> {
+        let mut child = spawn(command, Stdio::piped()).map_err(|e| (e, String::new()))?;
+        let pid = child.id();
+        let stderr = collect_tail(child.stderr.take().expect("piped stderr"));
+        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let first = tokio::time::timeout(SERVER_START_LIMIT, lines.next_line()).await;
+        let fail = |e: RunError| (e, tail_text(&stderr));
+        let line = match first {
+            Err(_) => return Err(fail(RunError::ServerSilent(SERVER_START_LIMIT))),
+            Ok(Ok(Some(line))) => line.trim().to_string(),
+            Ok(_) => {
+                // Give the stderr reader a moment to collect the reason.
+                let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+                return Err(fail(RunError::ServerExited));
+            }
+        };
+        let addr = line
+            .parse::<Multiaddr>()
+            .ok()
+            .and_then(|m| TcpAddr::from_multiaddr(&m).ok())
+            .ok_or_else(|| fail(RunError::ServerAddr(line.clone())))?;
+        // Keep draining stdout so that a chatty server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Server {
+            child,
+            pid,
+            addr,
+            printed: line,
+            stderr,
+        })
+    }
+
+    fn usage(&self) -> Option<ProcessUsage> {
+        procstat::read(Some(self.pid?))
+    }
+
+    async fn stop(mut self) -> String {
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+        tail_text(&self.stderr)
+    }
+}
+
+/// The relay in this process; stops accepting when dropped.
+struct RelayHandle {
+    _stop: oneshot::Sender<()>,
+    info: RelayInfo,
+    addr: TcpAddr,
+}
+
+fn start_relay(config: &CaseConfig, to: TcpAddr) -> Result<RelayHandle, RunError> {
+    let tcp = TcpConfig::default();
+    let listener =
+        transport::listen("127.0.0.1:0".parse().expect("valid"), &tcp).map_err(RunError::Relay)?;
+    let local = listener.local_addr().map_err(RunError::Relay)?;
+    let link = LinkConfig {
+        rtt: Duration::from_secs_f64(config.rtt_ms / 1e3),
+        rate_bits_per_second: config.rate_bits_per_second,
+        queue: usize::try_from(config.queue_bytes).unwrap_or(usize::MAX),
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(relay::run(listener, to.socket, link, tcp, async move {
+        let _ = stopped.await;
+    }));
+    let addr = TcpAddr {
+        socket: local,
+        peer: to.peer,
+    };
+    Ok(RelayHandle {
+        _stop: stop,
+        info: RelayInfo {
+            listen: addr.to_multiaddr().to_string(),
+            to: to.to_multiaddr().to_string(),
+            rtt_ms: config.rtt_ms,
+            rate_bits_per_second: config.rate_bits_per_second,
+            queue_bytes: config.queue_bytes,
+        },
+        addr,
+    })
+}
+
+/// Files of one run.
+struct RunFiles {
+    report: PathBuf,
+    trace: Option<PathBuf>,
+    /// The trace's name relative to `cases/`, when it is kept.
+    trace_name: Option<String>,
+}
+
+struct Context<'a> {
+    case: &'a Case,
+    sweep: &'a Sweep,
+    options: &'a RunOptions,
+}
+
+/// One run of a case. Never fails: a failure is recorded in the result.
+async fn run_once(
+    ctx: &Context<'_>,
+    kind: RunKind,
+    repetition: u32,
+    files: &RunFiles,
+    observer: &mut dyn Observer,
+) -> RunResult {
+    let case = ctx.case;
+    let plan = &ctx.sweep.plan;
+    let server_command = server_command(case, ctx.options);
+    let mut client_command = vec![ctx.options.exe.display().to_string(), "client".into()];
+    let mut tail_args = client_args(
+        &case.config,
+        plan.interval_s,
+        plan.timeout_s,
+        kind,
+        &files.report,
+        files.trace.as_deref(),
+    );
+    if kind == RunKind::Latency {
+        tail_args.extend(case.peer.latency_client_args.iter().cloned());
+    }
+    let mut result = RunResult {
+        kind,
+        repetition,
+        ok: false,
+        error: None,
+        stderr_tail: None,
+        server_command: server_command.clone(),
+        client_command: Vec::new(),
+        relay: None,
+        server_addr: None,
+        wall_seconds: 0.0,
+        client: None,
+        server_usage: None,
+        window_trace: None,
+        window_growth: None,
+    };
+    let fail = |mut result: RunResult, error: RunError, tail: String| {
+        result.error = Some(crate::error_chain(&error));
+        result.stderr_tail = (!tail.is_empty()).then_some(tail);
+        result
+    };
+
+    if case.peer.name != OURS {
+        let program = Path::new(&server_command[0]);
+        if program.components().count() > 1 && !program.exists() {
+            let error = RunError::PeerMissing {
+                peer: case.peer.name.clone(),
+                path: program.to_path_buf(),
+            };
+            return fail(result, error, String::new());
+        }
+    }
+    let server = match Server::start(&server_command).await {
+        Ok(server) => server,
+        Err((error, tail)) => return fail(result, error, format!("server: {tail}")),
+    };
+    result.server_addr = Some(server.printed.clone());
+    let relay = if case.config.needs_relay() {
+        match start_relay(&case.config, server.addr) {
+            Ok(relay) => Some(relay),
+            Err(error) => {
+                let tail = server.stop().await;
+                return fail(result, error, format!("server: {tail}"));
+            }
+        }
+    } else {
+        None
+    };
+    let dial = relay.as_ref().map_or(server.addr, |r| r.addr);
+    result.relay = relay.as_ref().map(|r| r.info.clone());
+    client_command.extend(["--server".into(), dial.to_multiaddr().to_string()]);
+    client_command.extend(tail_args);
+    result.client_command = client_command.clone();
+
+    let before = server.usage();
+    let total_bytes = match kind {
+        RunKind::Latency => 0,
+        _ => {
+            (case.config.upload_bytes + case.config.download_bytes)
+                * u64::from(case.config.streams * case.config.connections)
+        }
+    };
+    let started = Instant::now();
+    let outcome = run_client(&client_command, plan.timeout_s, total_bytes, observer).await;
+    result.wall_seconds = started.elapsed().as_secs_f64();
+    let after = server.usage();
+    result.server_usage = match (before, after) {
+        (Some(b), Some(a)) => Some(a.since(&b)),
+        _ => None,
+    };
+    let server_tail = server.stop().await;
+    drop(relay);
+
+    let (client_tail, error) = match outcome {
+        Ok(tail) => (tail, None),
+        Err((error, tail)) => (tail, Some(error)),
+    };
+    if let Some(error) = error {
+        let tail = format!("client: {client_tail}\nserver: {server_tail}");
+        return fail(result, error, tail);
+    }
+    match read_report(&files.report) {
+        Ok(report) => {
+            result.client = Some(report);
+            result.ok = true;
+            result.stderr_tail = (!client_tail.is_empty()).then_some(client_tail);
+        }
+        Err(error) => return fail(result, error, client_tail),
+    }
+    if let (Some(trace), Some(report)) = (&files.trace, &result.client)
+        && let Ok(lines) = read_trace(trace)
+    {
+        result.window_growth = window_growth(&lines, report, &case.config);
+        result.window_trace = files.trace_name.clone();
+    }
+    result
+}
+
+/// Runs the client to completion or the timeout; `Ok` carries its stderr tail.
+async fn run_client(
+    command: &[String],
+    timeout_s: f64,
+    total_bytes: u64,
+    observer: &mut dyn Observer,
+) -> Result<String, (RunError, String)> {
+    let mut child = spawn(command, Stdio::piped()).map_err(|e| (e, String::new()))?;
+    let stderr = collect_tail(child.stderr.take().expect("piped stderr"));
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let limit = Duration::from_secs_f64(timeout_s) + KILL_GRACE;
+    let deadline = tokio::time::sleep(limit);
+    tokio::pin!(deadline);
+    let mut bytes = 0u64;
+    // Follow the intermediary lines until stdout closes (the client is exiting).
+    loop {
+        tokio::select! {
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => {
+                    if let Ok(line) = serde_json::from_str::<Line>(&line)
+                        && line.kind == LineKind::Intermediary
+                    {
+                        bytes += line.upload_bytes + line.download_bytes;
+                        let rate = crate::units::bits_per_second(
+                            line.upload_bytes + line.download_bytes,
+                            line.time_seconds,
+                        );
+                        observer.progress(bytes.min(total_bytes), total_bytes, rate);
+                    }
+                }
+                _ => break,
+            },
+            () = &mut deadline => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                return Err((RunError::Timeout(limit), tail_text(&stderr)));
+            }
+        }
+    }
+    let status = tokio::select! {
+        status = child.wait() => status.map_err(|e| (RunError::Wait(e), tail_text(&stderr)))?,
+        () = &mut deadline => {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return Err((RunError::Timeout(limit), tail_text(&stderr)));
+        }
+    };
+    // The stderr reader ends with the process; give it a moment to catch the last lines.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let tail = tail_text(&stderr);
+    if !status.success() {
+        return Err((RunError::ClientFailed(status), tail));
+    }
+    Ok(tail)
+}
+
+fn read_report(path: &Path) -> Result<RunReport, RunError> {
+    let text = std::fs::read_to_string(path).map_err(|e| RunError::Report {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    serde_json::from_str(&text).map_err(|e| RunError::Report {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// Reads a `.window.jsonl` trace.
+pub fn read_trace(path: &Path) -> std::io::Result<Vec<WindowTraceLine>> {
+    let text = std::fs::read_to_string(path)?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(std::io::Error::other))
+        .collect()
+}
+
+/// How the client's receive windows grew, from its trace.
+///
+/// A stream's download starts at its time to first byte (measured from the stream's opening,
+/// which is within a millisecond of the session start that trace times count from). Its window
+/// reached the cap at the first update whose window is the cap; a case whose initial window is
+/// already the cap reached it at once.
+pub fn window_growth(
+    lines: &[WindowTraceLine],
+    report: &RunReport,
+    config: &CaseConfig,
+) -> Option<WindowGrowth> {
+    let cap = if config.autotune {
+        config.max_window_bytes
+    } else {
+        config.initial_window_bytes
+    };
+    // (connection, stream) -> (t_ms, recv_window, doubled) of each update.
+    type Updates = Vec<(f64, u64, bool)>;
+    let mut per_stream: BTreeMap<(u32, u32), Updates> = BTreeMap::new();
+    let mut max_send_blocked_ms: Option<f64> = None;
+    let mut window_updates = 0u64;
+    for line in lines {
+        match *line {
+            WindowTraceLine::Recv {
+                t_ms,
+                stream,
+                recv_window,
+                doubled,
+                connection,
+                ..
+            } => {
+                window_updates += 1;
+                per_stream.entry((connection, stream)).or_default().push((
+                    t_ms,
+                    recv_window,
+                    doubled,
+                ));
+            }
+            WindowTraceLine::Send { blocked_ms, .. } => {
+                if let Some(b) = blocked_ms {
+                    max_send_blocked_ms = Some(max_send_blocked_ms.map_or(b, |m: f64| m.max(b)));
+                }
+            }
+        }
+    }
+    if per_stream.is_empty() && max_send_blocked_ms.is_none() {
+        return None;
+    }
+    let streams_per_connection = config.streams.max(1) as usize;
+    let mut slowest: Option<(f64, u32)> = None;
+    let (mut at_cap, mut max_window, mut all_reached) = (0u32, 0u64, true);
+    for ((connection, stream), events) in &per_stream {
+        let index = *connection as usize * streams_per_connection
+            + (*stream as usize).saturating_sub(1) / 2;
+        let start = report
+            .streams
+            .get(index)
+            .map(|s| s.time_to_first_byte_ms)
+            .or_else(|| events.first().map(|e| e.0))
+            .unwrap_or(0.0);
+        max_window = max_window.max(events.iter().map(|e| e.1).max().unwrap_or(0));
+        let reached = if config.initial_window_bytes >= cap {
+            Some((0.0, 0))
+        } else {
+            events.iter().position(|e| e.1 >= cap).map(|i| {
+                let doublings = events[..=i].iter().filter(|e| e.2).count() as u32;
+                ((events[i].0 - start).max(0.0), doublings)
+            })
+        };
+        match reached {
+            Some((ms, doublings)) => {
+                at_cap += 1;
+                if slowest.is_none_or(|(s, _)| ms > s) {
+                    slowest = Some((ms, doublings));
+                }
+            }
+            None => all_reached = false,
+        }
+    }
+    let ms_to_cap = slowest.filter(|_| all_reached).map(|(ms, _)| ms);
+    Some(WindowGrowth {
+        cap_bytes: cap,
+        max_window_bytes: max_window,
+        streams_at_cap: at_cap,
+        streams: per_stream.len() as u32,
+        ms_to_cap,
+        rtts_to_cap: ms_to_cap
+            .filter(|_| config.rtt_ms > 0.0)
+            .map(|ms| ms / config.rtt_ms),
+        doublings: slowest.map_or(0, |(_, d)| d),
+        window_updates,
+        max_send_blocked_ms,
+    })
+}
+
+fn summarize(h: &Histogram<u64>, scale: f64, file: String, unit: &str) -> HistogramSummary {
+    let v = |q: f64| h.value_at_quantile(q) as f64 / scale;
+    HistogramSummary {
+        file,
+        unit: unit.into(),
+        count: h.len(),
+        min: h.min() as f64 / scale,
+        p50: v(0.5),
+        p90: v(0.9),
+        p99: v(0.99),
+        max: h.max() as f64 / scale,
+        mean: h.mean() / scale,
+    }
+}
+
+/// Builds and writes the case's histograms; returns their summaries by metric.
+fn write_histograms(
+    cases_dir: &Path,
+    id: &str,
+    measured: &[&RunResult],
+    latency: Option<&RunResult>,
+) -> Result<BTreeMap<String, HistogramSummary>, SweepError> {
+    // Recorded in µs and kbit/s, printed in ms and Mbit/s.
+    const SCALE: f64 = 1000.0;
+    let mut latency_h = hgrm::new_histogram();
+    let mut interval_h = hgrm::new_histogram();
+    let mut ttfb_h = hgrm::new_histogram();
+    if let Some(report) = latency.and_then(|r| r.client.as_ref()) {
+        for ms in &report.latency_ms {
+            hgrm::record_scaled(&mut latency_h, *ms, SCALE);
+        }
+    }
+    for report in measured.iter().filter_map(|r| r.client.as_ref()) {
+        for line in report.intervals.iter().filter(|l| l.time_seconds > 0.0) {
+            let bits = crate::units::bits_per_second(
+                line.upload_bytes + line.download_bytes,
+                line.time_seconds,
+            );
+            hgrm::record_scaled(&mut interval_h, bits / 1e6, SCALE);
+        }
+        for stream in &report.streams {
+            if stream.download.bytes > 0 {
+                hgrm::record_scaled(&mut ttfb_h, stream.time_to_first_byte_ms, SCALE);
+            }
+        }
+    }
+    let mut summaries = BTreeMap::new();
+    for (metric, h, unit) in [
+        (METRIC_LATENCY, &latency_h, "ms"),
+        (METRIC_INTERVAL, &interval_h, "Mbit/s"),
+        (METRIC_TTFB, &ttfb_h, "ms"),
+    ] {
+        if h.is_empty() {
+            continue;
+        }
+        let name = format!("{id}.{metric}.hgrm");
+        let path = cases_dir.join(&name);
+        let file = std::fs::File::create(&path).map_err(io_error("creating", &path))?;
+        hgrm::write(h, SCALE, std::io::BufWriter::new(file)).map_err(io_error("writing", &path))?;
+        summaries.insert(metric.to_string(), summarize(h, SCALE, name, unit));
+    }
+    Ok(summaries)
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SweepError> {
+    let text = serde_json::to_string_pretty(value).expect("results serialize");
+    // Write then rename, so that an interrupted sweep never leaves half a file.
+    let tmp = path.with_extension("json.partial");
+    std::fs::write(&tmp, text + "\n").map_err(io_error("writing", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_error("renaming", &tmp))
+}
+
+/// Removes the files of an earlier run of case `id`.
+fn clear_case(cases_dir: &Path, id: &str) -> Result<(), SweepError> {
+    let Ok(entries) = std::fs::read_dir(cases_dir) else {
+        return Ok(());
+    };
+    let prefix = format!("{id}.");
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(io_error("removing", &path))?;
+        }
+    }
+    Ok(())
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Runs one case (warm-ups, repetitions, latency run), writes its files and returns its result.
+async fn run_case(
+    ctx: &Context<'_>,
+    git: &Option<GitRevision>,
+    observer: &mut dyn Observer,
+) -> Result<CaseResult, SweepError> {
+    let case = ctx.case;
+    let plan = &ctx.sweep.plan;
+    let cases_dir = ctx.options.out_dir.join("cases");
+    let scratch = ctx.options.out_dir.join(".scratch");
+    for dir in [&cases_dir, &scratch] {
+        std::fs::create_dir_all(dir).map_err(io_error("creating", dir))?;
+    }
+    clear_case(&cases_dir, &case.id)?;
+    let machine: Machine = host::machine();
+    let started_unix_s = unix_now();
+    let mut runs = Vec::new();
+    let mut schedule: Vec<(RunKind, u32, u32)> = (1..=plan.warmup)
+        .map(|k| (RunKind::Warmup, k, plan.warmup))
+        .collect();
+    schedule.extend((1..=plan.repetitions).map(|k| (RunKind::Measured, k, plan.repetitions)));
+    if case.config.latency_rounds.is_some() {
+        schedule.push((RunKind::Latency, 1, 1));
+    }
+    let mut latency = None;
+    for (kind, k, of) in schedule {
+        let tag = match kind {
+            RunKind::Warmup => format!("warmup{k}"),
+            RunKind::Measured => format!("rep{k}"),
+            RunKind::Latency => "latency".into(),
+        };
+        let trace_name = format!("{}.{tag}.window.jsonl", case.id);
+        let files = RunFiles {
+            report: scratch.join(format!("{}.{tag}.report.json", case.id)),
+            trace: match kind {
+                RunKind::Measured => Some(cases_dir.join(&trace_name)),
+                RunKind::Warmup => Some(scratch.join(&trace_name)),
+                RunKind::Latency => None,
+            },
+            trace_name: (kind == RunKind::Measured).then_some(trace_name),
+        };
+        observer.run_started(kind, k, of);
+        let run = run_once(ctx, kind, k, &files, observer).await;
+        observer.run_finished(case, &run);
+        let _ = std::fs::remove_file(&files.report);
+        if kind == RunKind::Warmup
+            && let Some(trace) = &files.trace
+        {
+            let _ = std::fs::remove_file(trace);
+        }
+        match kind {
+            RunKind::Latency => latency = Some(run),
+            _ => runs.push(run),
+        }
+    }
+    let measured: Vec<&RunResult> = runs
+        .iter()
+        .filter(|r| r.kind == RunKind::Measured && r.ok)
+        .collect();
+    let histograms = write_histograms(
+        &cases_dir,
+        &case.id,
+        &measured,
+        latency.as_ref().filter(|r| r.ok),
+    )?;
+    let result = CaseResult {
+        schema_version: SCHEMA_VERSION,
+        id: case.id.clone(),
+        label: case.label.clone(),
+        sweep: ctx.sweep.name.clone(),
+        config: case.config.clone(),
+        plan: plan.clone(),
+        peer: case.peer.clone(),
+        notes: case.notes.clone(),
+        machine,
+        git: git.clone(),
+        sweep_command: ctx.options.sweep_command.clone(),
+        started_unix_s,
+        runs,
+        latency,
+        histograms,
+    };
+    write_json(&cases_dir.join(format!("{}.json", case.id)), &result)?;
+    Ok(result)
+}
+
+/// The summary row of a case.
+pub fn summary_row(result: &CaseResult) -> SummaryRow {
+    let measured: Vec<&RunResult> = result.measured().collect();
+    let ok: Vec<&RunResult> = measured.iter().copied().filter(|r| r.ok).collect();
+    let failed_latency = result.latency.as_ref().is_some_and(|r| !r.ok);
+    let mut errors: Vec<String> = Vec::new();
+    for e in measured
+        .iter()
+        .chain(result.latency.iter().collect::<Vec<_>>().iter())
+        .filter_map(|r| r.error.clone())
+    {
+        if !errors.contains(&e) && errors.len() < 3 {
+            errors.push(e);
+        }
+    }
+    let client = |f: fn(&RunReport) -> Option<f64>| {
+        Spread::of(ok.iter().filter_map(|r| r.client.as_ref().and_then(f)))
+    };
+    SummaryRow {
+        id: result.id.clone(),
+        label: result.label.clone(),
+        config: result.config.clone(),
+        ok: ok.len() as u32,
+        failed: (measured.len() - ok.len()) as u32 + u32::from(failed_latency),
+        errors,
+        upload_gbit_s: Spread::of(ok.iter().filter_map(|r| r.upload_gbit_s())),
+        download_gbit_s: Spread::of(ok.iter().filter_map(|r| r.download_gbit_s())),
+        client_cpu_s: client(|c| c.process.map(|p| p.cpu_user_s + p.cpu_sys_s)),
+        server_cpu_s: Spread::of(
+            ok.iter()
+                .filter_map(|r| r.server_usage.map(|p| p.cpu_user_s + p.cpu_sys_s)),
+        ),
+        client_peak_rss_bytes: client(|c| c.process.map(|p| p.peak_rss_bytes as f64)),
+        server_peak_rss_bytes: Spread::of(
+            ok.iter()
+                .filter_map(|r| r.server_usage.map(|p| p.peak_rss_bytes as f64)),
+        ),
+        rtt_ms: client(|c| c.rtt_ms),
+        rtts_to_cap: Spread::of(
+            ok.iter()
+                .filter_map(|r| r.window_growth.as_ref().and_then(|g| g.rtts_to_cap)),
+        ),
+        max_window_bytes: Spread::of(
+            ok.iter()
+                .filter_map(|r| r.window_growth.as_ref().map(|g| g.max_window_bytes as f64)),
+        ),
+        latency_ms: result.histograms.get(METRIC_LATENCY).cloned(),
+    }
+}
+
+/// Reads `cases/<id>.json` under `out_dir`.
+pub fn read_case(out_dir: &Path, id: &str) -> Option<Result<CaseResult, String>> {
+    let path = out_dir.join("cases").join(format!("{id}.json"));
+    let text = std::fs::read_to_string(&path).ok()?;
+    Some(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display())))
+}
+
+/// Writes `summary.json` from the case files of every case of `sweep` found under `out_dir`,
+/// so that re-running a subset (`--filter`) keeps the other rows.
+pub fn write_summary(
+    sweep: &Sweep,
+    out_dir: &Path,
+    observer: &mut dyn Observer,
+) -> Result<Summary, SweepError> {
+    let mut rows = Vec::new();
+    let mut last: Option<(u64, Machine, Option<GitRevision>)> = None;
+    for case in &sweep.cases {
+        match read_case(out_dir, &case.id) {
+            None => {}
+            Some(Err(e)) => observer.warning(&format!("not in the summary: {e}")),
+            Some(Ok(result)) => {
+                if last
+                    .as_ref()
+                    .is_none_or(|(t, _, _)| result.started_unix_s >= *t)
+                {
+                    last = Some((
+                        result.started_unix_s,
+                        result.machine.clone(),
+                        result.git.clone(),
+                    ));
+                }
+                rows.push(summary_row(&result));
+            }
+        }
+    }
+    let (machine, git) = last.map_or((None, None), |(_, m, g)| (Some(m), g));
+    let summary = Summary {
+        schema_version: SCHEMA_VERSION,
+        sweep: sweep.name.clone(),
+        machine,
+        git,
+        cases: rows,
+    };
+    write_json(&out_dir.join("summary.json"), &summary)?;
+    Ok(summary)
+}
+
+/// Runs the cases of `sweep` whose indices are in `selected`, writing each case's files as it
+/// ends and the summary after each case.
+pub async fn run_sweep(
+    sweep: &Sweep,
+    selected: &[usize],
+    options: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<Summary, SweepError> {
+    std::fs::create_dir_all(&options.out_dir).map_err(io_error("creating", &options.out_dir))?;
+    let git = host::git_revision(&options.source_dir);
+    let mut summary = write_summary(sweep, &options.out_dir, observer)?;
+    for (i, &index) in selected.iter().enumerate() {
+        let Some(case) = sweep.cases.get(index) else {
+            continue;
+        };
+        observer.case_started(i, selected.len(), case);
+        let ctx = Context {
+            case,
+            sweep,
+            options,
+        };
+        let result = run_case(&ctx, &git, observer).await?;
+        observer.case_finished(&result);
+        summary = write_summary(sweep, &options.out_dir, observer)?;
+    }
+    let scratch = options.out_dir.join(".scratch");
+    let _ = std::fs::remove_dir_all(scratch);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::perf::report::{Direction, StreamSummary, YamuxSummary};
+    use crate::results::Accounting;
+
+    fn config(rtt_ms: f64, autotune: bool) -> CaseConfig {
+        CaseConfig {
+            peer: "ours".into(),
+            rtt_ms,
+            rate_bits_per_second: None,
+            queue_bytes: 4 << 20,
+            initial_window_bytes: 256 << 10,
+            max_window_bytes: 1 << 20,
+            autotune,
+            window_accounting: Accounting::Full,
+            max_frame_bytes: 64 << 10,
+            streams: 1,
+            connections: 1,
+            upload_bytes: 0,
+            download_bytes: 8 << 20,
+            latency_rounds: None,
+        }
+    }
+
+    fn report(ttfb_ms: f64) -> RunReport {
+        let d = Direction {
+            bytes: 8 << 20,
+            seconds: 1.0,
+            bits_per_second: 8.0 * (8 << 20) as f64,
+        };
+        let stream = StreamSummary {
+            upload: d,
+            download: d,
+            time_to_first_byte_ms: ttfb_ms,
+        };
+        RunReport {
+            schema_version: 1,
+            remote_peer: String::new(),
+            connect_ms: 1.0,
+            total_seconds: 1.0,
+            total: stream,
+            streams: vec![stream],
+            rtt_ms: Some(50.0),
+            rtt_samples_ms: vec![50.0],
+            intervals: Vec::new(),
+            yamux: YamuxSummary::from(&crate::yamux::Stats::default()),
+            latency_ms: Vec::new(),
+            process: None,
+        }
+    }
+
+    fn recv(t_ms: f64, window: u64, doubled: bool) -> WindowTraceLine {
+        WindowTraceLine::Recv {
+            t_ms,
+            stream: 1,
+            rtt_ms: Some(50.0),
+            recv_window: window,
+            delta: window / 2,
+            since_last_update_ms: 50.0,
+            doubled,
+            connection: 0,
+        }
+    }
+
+    #[test]
+    fn window_growth_counts_rtts_from_the_first_download_byte() {
+        let lines = [
+            recv(150.0, 256 << 10, false),
+            recv(200.0, 512 << 10, true),
+            recv(250.0, 1 << 20, true),
+            recv(300.0, 1 << 20, false),
+        ];
+        let g = window_growth(&lines, &report(100.0), &config(50.0, true)).unwrap();
+        assert_eq!(g.cap_bytes, 1 << 20);
+        assert_eq!(g.ms_to_cap, Some(150.0));
+        assert_eq!(g.rtts_to_cap, Some(3.0));
+        assert_eq!((g.doublings, g.window_updates, g.streams_at_cap), (2, 4, 1));
+        let never = window_growth(&lines[..2], &report(100.0), &config(50.0, true)).unwrap();
+        assert_eq!((never.ms_to_cap, never.streams_at_cap), (None, 0));
+        let fixed = window_growth(&lines[..1], &report(100.0), &config(0.0, false)).unwrap();
+        assert_eq!((fixed.ms_to_cap, fixed.rtts_to_cap), (Some(0.0), None));
+        assert!(window_growth(&[], &report(1.0), &config(50.0, true)).is_none());
+    }
+
+    #[test]
+    fn commands_carry_the_case_options() {
+        let mut c = config(50.0, false);
+        c.window_accounting = Accounting::Go;
+        let args = client_args(
+            &c,
+            0.1,
+            60.0,
+            RunKind::Measured,
+            Path::new("r.json"),
+            Some(Path::new("w.jsonl")),
+        );
+        let text = args.join(" ");
+        for part in [
+            "--download 8388608",
+            "--no-autotune",
+            "--window-accounting go",
+            "--report r.json",
+            "--window-trace w.jsonl",
+            "--interval 0.1",
+            "--timeout 60",
+        ] {
+            assert!(text.contains(part), "{part} in {text}");
+        }
+        c.latency_rounds = Some(50);
+        let latency = client_args(&c, 0.1, 60.0, RunKind::Latency, Path::new("r"), None);
+        let text = latency.join(" ");
+        assert!(
+            text.contains("--latency 50") && !text.contains("--upload"),
+            "{text}"
+        );
+    }
+}

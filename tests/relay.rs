@@ -1,0 +1,159 @@
+//! Accuracy of the link emulator: what a TCP endpoint measures through `relay::run` must match
+//! the setting within 10% (RTT at 20 ms and 50 ms, rate at 100 Mbit/s), or the sweep's numbers
+//! describe the emulator rather than the stack.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use yamux_perf::relay::{self, LinkConfig};
+use yamux_perf::transport::TcpConfig;
+
+/// Starts a relay in front of `to`; it stops when the returned sender is dropped.
+async fn start_relay(to: SocketAddr, link: LinkConfig) -> (SocketAddr, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(relay::run(
+        listener,
+        to,
+        link,
+        TcpConfig::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (addr, stop)
+}
+
+/// An echo server for one connection, byte by byte as it arrives.
+async fn start_echo() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut buf = [0u8; 64];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if s.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    addr
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Round trips of 1 byte through a relay with `rtt`: (first exchange, median of the next 20).
+async fn ping_pong(rtt: Duration) -> (Duration, Duration) {
+    let echo = start_echo().await;
+    let link = LinkConfig {
+        rtt,
+        rate_bits_per_second: None,
+        queue: 4 << 20,
+    };
+    let (relay, _stop) = start_relay(echo, link).await;
+    let mut c = TcpStream::connect(relay).await.unwrap();
+    c.set_nodelay(true).unwrap();
+    let mut samples = Vec::new();
+    for _ in 0..21 {
+        let start = Instant::now();
+        c.write_all(&[7]).await.unwrap();
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b).await.unwrap();
+        samples.push(start.elapsed());
+    }
+    let first = samples.remove(0);
+    (first, median(samples))
+}
+
+fn assert_within(measured: f64, setting: f64, tolerance: f64, what: &str) {
+    let error = (measured - setting).abs() / setting;
+    assert!(
+        error <= tolerance,
+        "{what}: measured {measured:.3}, setting {setting:.3}, error {:.1}% > {:.0}%",
+        error * 100.0,
+        tolerance * 100.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtt_through_the_relay_matches_20ms() {
+    let (first, median) = ping_pong(Duration::from_millis(20)).await;
+    eprintln!("rtt 20ms: first exchange {first:?}, median {median:?}");
+    assert_within(
+        median.as_secs_f64() * 1e3,
+        20.0,
+        0.10,
+        "median RTT at 20 ms",
+    );
+    assert_within(first.as_secs_f64() * 1e3, 20.0, 0.10, "first RTT at 20 ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtt_through_the_relay_matches_50ms() {
+    let (first, median) = ping_pong(Duration::from_millis(50)).await;
+    eprintln!("rtt 50ms: first exchange {first:?}, median {median:?}");
+    assert_within(
+        median.as_secs_f64() * 1e3,
+        50.0,
+        0.10,
+        "median RTT at 50 ms",
+    );
+    assert_within(first.as_secs_f64() * 1e3, 50.0, 0.10, "first RTT at 50 ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_through_the_relay_matches_100mbit() {
+    const RATE: u64 = 100_000_000;
+    // About 2 s at 100 Mbit/s.
+    const BYTES: usize = 25_000_000;
+    let sink = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sink_addr = sink.local_addr().unwrap();
+    // The receiver times from its first byte to its last: that excludes the one-way delay and
+    // the connection setup, and leaves the serialization of everything after the first chunk.
+    let receiver = tokio::spawn(async move {
+        let (mut s, _) = sink.accept().await.unwrap();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut first: Option<(Instant, usize)> = None;
+        let mut total = 0usize;
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            total += n;
+            if first.is_none() {
+                first = Some((Instant::now(), n));
+            }
+        }
+        let (t0, first_len) = first.unwrap();
+        (total, total - first_len, t0.elapsed())
+    });
+    let link = LinkConfig {
+        rtt: Duration::ZERO,
+        rate_bits_per_second: Some(RATE),
+        queue: 1 << 20,
+    };
+    let (relay, _stop) = start_relay(sink_addr, link).await;
+    let mut c = TcpStream::connect(relay).await.unwrap();
+    let data = vec![0u8; BYTES];
+    c.write_all(&data).await.unwrap();
+    c.shutdown().await.unwrap();
+    let (total, timed_bytes, elapsed) = receiver.await.unwrap();
+    assert_eq!(total, BYTES);
+    let rate = timed_bytes as f64 * 8.0 / elapsed.as_secs_f64();
+    eprintln!("rate 100Mbit: {:.2} Mbit/s over {elapsed:?}", rate / 1e6);
+    assert_within(rate, RATE as f64, 0.10, "rate at 100 Mbit/s");
+}

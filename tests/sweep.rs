@@ -1,0 +1,301 @@
+//! `yamux-perf sweep` end to end: the committed smoke config and a tiny inline one run through
+//! the binary into a temporary directory, and every output file exists and parses with the
+//! schema types.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::*;
+use yamux_perf::results::{
+    CaseResult, METRIC_LATENCY, METRIC_TTFB, RunKind, SCHEMA_VERSION, Summary, WindowTraceLine,
+};
+use yamux_perf::sweep::config::case_id;
+use yamux_perf::sweep::hgrm;
+
+/// A fresh directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("yamux-perf-sweep-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn sweep(args: &[&str]) -> std::process::Output {
+    let mut cmd = yamux_perf();
+    cmd.arg("sweep").args(args).arg("--no-progress");
+    cmd.current_dir(repo_root());
+    run_with_timeout(cmd, Duration::from_secs(300))
+}
+
+fn read<T: serde::de::DeserializeOwned>(path: &Path) -> T {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} should exist: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} should parse: {e}", path.display()))
+}
+
+/// Checks every file of a finished sweep; returns the summary and the cases.
+fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
+    let summary: Summary = read(&out.join("summary.json"));
+    assert_eq!(summary.schema_version, SCHEMA_VERSION);
+    assert!(summary.machine.is_some() && !summary.cases.is_empty());
+    let mut cases = Vec::new();
+    for row in &summary.cases {
+        assert_eq!(
+            (row.ok, row.failed),
+            (repetitions, 0),
+            "{}: {:?}",
+            row.label,
+            row.errors
+        );
+        assert!(row.download_gbit_s.as_ref().unwrap().median > 0.0);
+        assert!(row.server_cpu_s.is_some() && row.client_peak_rss_bytes.is_some());
+        let case: CaseResult = read(&out.join("cases").join(format!("{}.json", row.id)));
+        assert_eq!(case.id, row.id);
+        assert_eq!(
+            case_id(&case.config),
+            case.id,
+            "the id is the config's hash"
+        );
+        assert!(!case.machine.cpu.clone().unwrap_or_default().is_empty() || case.machine.cores > 0);
+        assert!(!case.sweep_command.is_empty());
+        let measured: Vec<_> = case.measured().collect();
+        assert_eq!(measured.len(), repetitions as usize);
+        for (k, run) in measured.iter().enumerate() {
+            assert!(run.ok, "{:?}", run.error);
+            assert_eq!(run.repetition, k as u32 + 1);
+            assert!(run.client_command.iter().any(|a| a == "--report"));
+            let report = run.client.as_ref().unwrap();
+            assert_eq!(report.total.download.bytes, case.config.download_bytes);
+            assert!(!report.yamux.frames_sent.is_empty());
+            assert!(run.server_usage.is_some());
+            assert_eq!(run.relay.is_some(), case.config.rtt_ms > 0.0);
+            let trace = run
+                .window_trace
+                .as_ref()
+                .expect("a window trace per repetition");
+            assert_eq!(trace, &format!("{}.rep{}.window.jsonl", case.id, k + 1));
+            let text = std::fs::read_to_string(out.join("cases").join(trace)).unwrap();
+            assert!(text.lines().count() > 0, "{trace} is empty");
+            for line in text.lines() {
+                serde_json::from_str::<WindowTraceLine>(line)
+                    .unwrap_or_else(|e| panic!("{trace}: {line}: {e}"));
+            }
+            let growth = run.window_growth.as_ref().expect("window growth");
+            assert_eq!(growth.cap_bytes, case.config.max_window_bytes);
+        }
+        let latency = case.latency.as_ref().expect("a latency run");
+        assert_eq!(latency.kind, RunKind::Latency);
+        assert!(latency.ok, "{:?}", latency.error);
+        for metric in [METRIC_LATENCY, METRIC_TTFB] {
+            assert!(
+                case.histograms.contains_key(metric),
+                "{metric} in {:?}",
+                case.histograms.keys()
+            );
+        }
+        for (metric, h) in &case.histograms {
+            let text = std::fs::read_to_string(out.join("cases").join(&h.file)).unwrap();
+            let parsed = hgrm::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", h.file));
+            assert_eq!(parsed.total_count, h.count, "{metric}");
+            let median = parsed.value_at(0.5).unwrap();
+            assert!(
+                (median - h.p50).abs() <= h.p50 * 0.01 + 0.002,
+                "{metric}: {median} vs {}",
+                h.p50
+            );
+        }
+        if case.config.rtt_ms > 0.0 {
+            let p50 = case.histograms[METRIC_LATENCY].p50;
+            assert!(
+                p50 >= case.config.rtt_ms,
+                "a 1-byte round trip takes at least the RTT: {p50}"
+            );
+        }
+        cases.push(case);
+    }
+    assert!(!out.join(".scratch").exists(), "scratch files are removed");
+    (summary, cases)
+}
+
+#[test]
+fn smoke_config_runs_end_to_end() {
+    let tmp = TempDir::new("smoke");
+    let out = tmp.0.join("out");
+    let result = sweep(&["bench-configs/smoke.toml", "--out", out.to_str().unwrap()]);
+    assert!(
+        result.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let (summary, cases) = check_outputs(&out, 1);
+    assert_eq!(summary.sweep, "smoke");
+    assert_eq!(cases.len(), 2);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        stdout.starts_with("| case |"),
+        "a table on stdout: {stdout}"
+    );
+}
+
+#[test]
+fn repetitions_warmups_filter_and_rerun_from_a_case_json() {
+    let tmp = TempDir::new("inline");
+    let config = tmp.0.join("tiny.toml");
+    std::fs::write(
+        &config,
+        r#"
+        repetitions = 2
+        warmup = 1
+        interval = "50ms"
+        timeout = "60s"
+        [matrix]
+        rtt = ["0ms", "10ms"]
+        max_window = "1MiB"
+        upload = "2MiB"
+        download = "4MiB"
+        latency_rounds = 10
+        "#,
+    )
+    .unwrap();
+    let out = tmp.0.join("out");
+    let result = sweep(&[config.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(
+        result.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let (_, cases) = check_outputs(&out, 2);
+    assert_eq!(cases.len(), 2);
+    for case in &cases {
+        assert_eq!(case.runs[0].kind, RunKind::Warmup, "warm-up first");
+        assert!(
+            case.runs[0].window_trace.is_none(),
+            "warm-up traces are not kept"
+        );
+    }
+
+    // Re-running a case from its JSON: same id, the recorded plan, one repetition on request.
+    let id = &cases[1].id;
+    let json = out.join("cases").join(format!("{id}.json"));
+    let rerun = tmp.0.join("rerun");
+    let result = sweep(&[
+        json.to_str().unwrap(),
+        "--out",
+        rerun.to_str().unwrap(),
+        "--repetitions",
+        "1",
+    ]);
+    assert!(
+        result.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let again: CaseResult = read(&rerun.join("cases").join(format!("{id}.json")));
+    assert_eq!(again.config, cases[1].config);
+    assert_eq!(again.measured().count(), 1);
+
+    // --filter runs a subset and keeps the other rows of the summary.
+    let result = sweep(&[
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--filter",
+        "rtt=0ms",
+        "--repetitions",
+        "1",
+    ]);
+    assert!(result.status.success());
+    let summary: Summary = read(&out.join("summary.json"));
+    assert_eq!(summary.cases.len(), 2, "both rows are still there");
+    assert_eq!((summary.cases[0].ok, summary.cases[1].ok), (1, 2));
+}
+
+#[test]
+fn a_missing_peer_fails_its_cases_with_a_clear_message() {
+    let tmp = TempDir::new("missing-peer");
+    let config = tmp.0.join("peer.toml");
+    std::fs::write(
+        &config,
+        "repetitions = 1\n[matrix]\npeer = [\"rust\", \"ours\"]\nupload = \"1MiB\"\n",
+    )
+    .unwrap();
+    let out = tmp.0.join("out");
+    let empty = tmp.0.join("no-peers-here");
+    let result = sweep(&[
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--interop-dir",
+        empty.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        !result.status.success(),
+        "failed runs make the exit code non-zero"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let summary: Summary = read(&out.join("summary.json"));
+    let rust = summary
+        .cases
+        .iter()
+        .find(|r| r.config.peer == "rust")
+        .unwrap();
+    assert_eq!((rust.ok, rust.failed), (0, 1));
+    assert!(
+        rust.errors[0].contains("is not built; run `interop/build.sh rust`"),
+        "{:?}",
+        rust.errors
+    );
+    let ours = summary
+        .cases
+        .iter()
+        .find(|r| r.config.peer == "ours")
+        .unwrap();
+    assert_eq!((ours.ok, ours.failed), (1, 0), "the sweep went on");
+}
+
+#[test]
+fn bad_configs_are_rejected_before_anything_runs() {
+    let tmp = TempDir::new("bad");
+    for (name, text, expected) in [
+        (
+            "unknown.toml",
+            "[matrix]\nrtts = \"1ms\"\n",
+            "unknown field `rtts`",
+        ),
+        (
+            "value.toml",
+            "[matrix]\nupload = \"lots\"\n",
+            "matrix.upload",
+        ),
+        (
+            "nothing.toml",
+            "[matrix]\nrtt = \"1ms\"\n",
+            "nothing to measure",
+        ),
+    ] {
+        let path = tmp.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = tmp.0.join("out");
+        let result = sweep(&[path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(!result.status.success(), "{name}");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+        assert!(!out.exists(), "{name}: nothing written");
+    }
+    let result = sweep(&["bench-configs/smoke.toml", "--filter", "no-such-case"]);
+    assert!(String::from_utf8_lossy(&result.stderr).contains("no case"));
+}
