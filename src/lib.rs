@@ -16,6 +16,7 @@
 //! - [`yamux`]: a sans-IO yamux session ([`yamux::Session`]) and its tokio driver
 //!   ([`yamux::Connection`]).
 //! - [`connection`]: the full upgrade of a TCP socket into an authenticated yamux connection.
+//! - [`interop`]: the matrix of implementations (ours, go, rust, js, py) in both roles.
 //! - [`perf`]: the `/perf/1.0.0` client and server.
 //! - [`procstat`]: CPU time and peak RSS of a process, from /proc.
 //! - [`relay`]: a user-space link emulator (delay, rate, bounded queue) between TCP endpoints.
@@ -28,6 +29,7 @@
 pub mod bufio;
 pub mod connection;
 pub mod identity;
+pub mod interop;
 pub mod multistream;
 pub mod noise;
 pub mod perf;

@@ -27,6 +27,8 @@ enum Command {
     Keygen(cli::keygen::KeygenOpt),
     /// Run a bench config's matrix (server, relay, client per run); JSON, .hgrm and traces.
     Sweep(cli::sweep::SweepOpt),
+    /// Run every pair of implementations (ours, go, rust, js, py) both ways; table and JSON.
+    Interop(cli::interop::InteropOpt),
 }
 
 fn init_logging(default: &str) {
@@ -68,6 +70,10 @@ fn main() -> ExitCode {
         Command::Sweep(opt) => {
             init_logging("warn");
             runtime.block_on(cli::sweep::run(opt))
+        }
+        Command::Interop(opt) => {
+            init_logging("warn");
+            cli::interop::run(opt)
         }
     };
     match result {

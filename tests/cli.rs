@@ -152,3 +152,39 @@ fn keygen_writes_a_key_the_server_uses() {
     assert!(addr.ends_with(GO_TEST_PLANS_PEER), "{addr}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn interop_matrix_runs_every_built_pair_and_writes_json() {
+    let dir = std::env::temp_dir().join(format!("yamux-perf-interop-{}", std::process::id()));
+    let out = dir.join("interop.json");
+    let peers_dir = repo_root().join("target/interop");
+    let mut cmd = yamux_perf();
+    cmd.args([
+        "interop",
+        "--size",
+        "2MiB",
+        "--peers",
+        "rust",
+        "--peers-dir",
+    ]);
+    cmd.arg(&peers_dir).arg("--out").arg(&out);
+    let result = run_with_timeout(cmd, Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "stderr: {stderr}");
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let table = file["table"].as_array().unwrap();
+    // ours->ours alone, or with a built rust peer also rust->rust, ours->rust and rust->ours;
+    // each pair both ways.
+    let expected = if peers_dir.join("rust/peer").exists() {
+        8
+    } else {
+        2
+    };
+    assert_eq!(table.len(), expected, "{table:?}");
+    assert!(table.iter().all(|r| r["ok"] == 1
+        && r["failed"] == 0
+        && r["median_bits_per_second"].as_f64().unwrap() > 0.0));
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(stdout.contains("ours -> ours"), "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}

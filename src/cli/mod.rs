@@ -2,6 +2,7 @@
 
 pub(crate) mod client;
 pub(crate) mod common;
+pub(crate) mod interop;
 pub(crate) mod keygen;
 pub(crate) mod relay;
 pub(crate) mod server;

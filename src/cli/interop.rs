@@ -1,0 +1,191 @@
+//! `yamux-perf interop`: the interop matrix as a table and a JSON file.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Serialize;
+use yamux_perf::interop::{self, Direction, Run};
+use yamux_perf::results::{GitRevision, Machine};
+use yamux_perf::sweep::host;
+use yamux_perf::units::ByteSize;
+
+use super::common::seconds;
+
+#[derive(Debug, Args)]
+pub(crate) struct InteropOpt {
+    /// Bytes per run; each pair runs an upload and a download of this size.
+    #[arg(long, default_value = "256MiB")]
+    size: ByteSize,
+    /// Runs per pair and direction; the table shows medians.
+    #[arg(long, default_value_t = 1)]
+    repetitions: u32,
+    /// Only these peers (comma-separated from go, rust, js, py); default: every built peer.
+    #[arg(long, value_delimiter = ',')]
+    peers: Vec<String>,
+    /// Where `interop/build.sh` put the peers.
+    #[arg(long, default_value = "target/interop")]
+    peers_dir: PathBuf,
+    /// JSON output; default results/interop-<date>.json.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Seconds one run may take.
+    #[arg(long, default_value_t = 300.0)]
+    timeout: f64,
+}
+
+/// The file `interop` writes.
+#[derive(Debug, Serialize)]
+struct InteropFile {
+    schema_version: u32,
+    command: Vec<String>,
+    machine: Machine,
+    git: Option<GitRevision>,
+    bytes: u64,
+    repetitions: u32,
+    missing_peers: Vec<String>,
+    table: Vec<Row>,
+    runs: Vec<Run>,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    client: String,
+    server: String,
+    direction: Direction,
+    median_bits_per_second: Option<f64>,
+    ok: usize,
+    failed: usize,
+}
+
+/// Today's date as YYYY-MM-DD (UTC), from the civil-from-days algorithm.
+fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+pub(crate) fn run(opt: InteropOpt) -> Result<()> {
+    if opt.repetitions == 0 {
+        bail!("--repetitions must be at least 1");
+    }
+    let limit = seconds(opt.timeout, "--timeout")?;
+    let ours = std::env::current_exe().context("locating our own binary")?;
+    let (peers, missing) = interop::discover(ours, &opt.peers_dir, &opt.peers);
+    for name in &missing {
+        eprintln!(
+            "{name}: not built under {} (run interop/build.sh {name}); skipped",
+            opt.peers_dir.display()
+        );
+    }
+    let bytes = opt.size.bytes();
+    let pairs = interop::pairs(&peers);
+    let mut runs = Vec::new();
+    for repetition in 1..=opt.repetitions {
+        for (client, server) in &pairs {
+            for direction in [Direction::Upload, Direction::Download] {
+                let (up, down) = match direction {
+                    Direction::Upload => (bytes, 0),
+                    Direction::Download => (0, bytes),
+                };
+                let result = interop::run_once(client, server, up, down, limit);
+                let bps = result.as_ref().ok().map(|s| bytes as f64 * 8.0 / s);
+                eprintln!(
+                    "{:>4} -> {:<4} {:<8} rep {repetition}: {}",
+                    client.name,
+                    server.name,
+                    format!("{direction:?}").to_lowercase(),
+                    match &result {
+                        Ok(_) => format!("{:.2} Gbit/s", bps.unwrap_or(0.0) / 1e9),
+                        Err(e) => format!("FAILED: {e}"),
+                    }
+                );
+                runs.push(Run {
+                    client: client.name.clone(),
+                    server: server.name.clone(),
+                    direction,
+                    bytes,
+                    repetition,
+                    seconds: result.as_ref().ok().copied(),
+                    bits_per_second: bps,
+                    error: result.err().map(|e| e.to_string()),
+                });
+            }
+        }
+    }
+    let mut table = Vec::new();
+    println!(
+        "{:<16} {:<9} {:>10} {:>10} {:>9}  result",
+        "client -> server", "direction", "bytes", "Gbit/s", "MiB/s"
+    );
+    for (client, server) in &pairs {
+        for direction in [Direction::Upload, Direction::Download] {
+            let of_pair = |r: &&Run| {
+                r.client == client.name && r.server == server.name && r.direction == direction
+            };
+            let ok = runs
+                .iter()
+                .filter(of_pair)
+                .filter(|r| r.error.is_none())
+                .count();
+            let failed = runs.iter().filter(of_pair).count() - ok;
+            let median =
+                interop::median_bits_per_second(&runs, &client.name, &server.name, direction);
+            println!(
+                "{:<16} {:<9} {:>10} {:>10} {:>9}  {}",
+                format!("{} -> {}", client.name, server.name),
+                format!("{direction:?}").to_lowercase(),
+                ByteSize(bytes).to_string(),
+                median.map_or("-".into(), |b| format!("{:.2}", b / 1e9)),
+                median.map_or("-".into(), |b| format!("{:.0}", b / 8.0 / (1 << 20) as f64)),
+                if failed == 0 {
+                    "ok".to_string()
+                } else {
+                    format!("FAIL ({failed} of {})", ok + failed)
+                },
+            );
+            table.push(Row {
+                client: client.name.clone(),
+                server: server.name.clone(),
+                direction,
+                median_bits_per_second: median,
+                ok,
+                failed,
+            });
+        }
+    }
+    let out = opt
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("results/interop-{}.json", today())));
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let file = InteropFile {
+        schema_version: 1,
+        command: std::env::args().collect(),
+        machine: host::machine(),
+        git: host::git_revision(std::path::Path::new(".")),
+        bytes,
+        repetitions: opt.repetitions,
+        missing_peers: missing,
+        table,
+        runs,
+    };
+    std::fs::write(&out, serde_json::to_string_pretty(&file)? + "\n")
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("wrote {}", out.display());
+    if file.table.iter().any(|r| r.failed > 0) {
+        bail!("some runs failed (see the table)");
+    }
+    Ok(())
+}
