@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use common::*;
 
-const GO_TEST_PLANS_PEER: &str = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
-
 #[test]
 fn client_without_server_runs_against_an_embedded_one() {
     let mut cmd = yamux_perf();
@@ -36,42 +34,24 @@ fn client_without_server_runs_against_an_embedded_one() {
 
 #[test]
 fn server_prints_its_address_and_serves_a_client() {
-    let mut server = yamux_perf();
-    server.args([
-        "server",
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--key-seed",
-        "0",
-    ]);
-    let (_server, addr) = start_server(server);
+    let server = our_server(&["--key-seed", "0"], "info");
+    let addr = &server.addr;
     assert!(addr.starts_with("/ip4/127.0.0.1/tcp/"), "{addr}");
     assert!(
-        addr.ends_with(&format!("/p2p/{GO_TEST_PLANS_PEER}")),
+        addr.ends_with(&format!("/p2p/{SEED0_ID}")),
         "seed 0 is go's test-plans key: {addr}"
     );
     assert!(
         !addr.contains("/tcp/0/"),
         "the real port is printed: {addr}"
     );
-    assert_our_client_succeeds(&addr, 64 << 20);
+    our_client_succeeds(addr, 64 << 20, 64 << 20, &[]);
 }
 
 #[test]
 fn wrong_peer_id_exits_non_zero_with_a_clear_message() {
-    let mut server = yamux_perf();
-    server.args([
-        "server",
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--key-seed",
-        "1",
-    ]);
-    let (_server, addr) = start_server(server);
-    let wrong = format!(
-        "{}/p2p/{GO_TEST_PLANS_PEER}",
-        addr.split("/p2p/").next().unwrap()
-    );
+    let server = our_server(&["--key-seed", "1"], "info");
+    let wrong = with_peer_id(&server.addr, SEED0_ID);
     let mut client = yamux_perf();
     client.args(["client", "--server", &wrong, "--upload", "1MiB"]);
     let out = run_with_timeout(client, Duration::from_secs(30));
@@ -136,20 +116,9 @@ fn keygen_writes_a_key_the_server_uses() {
     cmd.args(["keygen", key.to_str().unwrap(), "--key-seed", "0"]);
     let out = run_with_timeout(cmd, Duration::from_secs(30));
     assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        GO_TEST_PLANS_PEER
-    );
-    let mut server = yamux_perf();
-    server.args([
-        "server",
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--key",
-        key.to_str().unwrap(),
-    ]);
-    let (_server, addr) = start_server(server);
-    assert!(addr.ends_with(GO_TEST_PLANS_PEER), "{addr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), SEED0_ID);
+    let server = our_server(&["--key", key.to_str().unwrap()], "info");
+    assert!(server.addr.ends_with(SEED0_ID), "{}", server.addr);
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -18,131 +17,14 @@ use serde_json::Value;
 const PEER: &str = "target/interop/go/go-libp2p-perf";
 const BUILD: &str = "interop/build.sh go";
 const SIZE: u64 = 256 << 20;
-/// go test-plans' server id: the Ed25519 key from 32 zero bytes (`--key-seed 0` on both sides).
-const ZERO_SEED_ID: &str = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
 /// The yamux initial window; anything above it was granted by auto-tuning.
 const INITIAL_WINDOW: u64 = 256 << 10;
 /// Multistream bytes on top of the perf payload in our server's DATA counters: go's header,
 /// `/perf/1.0.0` and `/ipfs/id/1.0.0` proposals and our answers come to well under this.
 const MULTISTREAM_SLACK: u64 = 1024;
 
-/// A server whose stderr is collected line by line (and echoed, so a failing test shows it).
-struct LoggedServer {
-    _child: ChildGuard,
-    addr: String,
-    stderr: Arc<Mutex<Vec<String>>>,
-}
-
-impl LoggedServer {
-    fn start(mut command: Command) -> Self {
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = ChildGuard(command.spawn().expect("server starts"));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let pipe = child.0.stderr.take().expect("piped stderr");
-        let lines = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let line = strip_ansi(&line);
-                eprintln!("server: {line}");
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let stdout = child.0.stdout.take().expect("piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server printed its address within 60 s")
-            .trim()
-            .to_string();
-        Self {
-            _child: child,
-            addr,
-            stderr,
-        }
-    }
-
-    /// The first stderr line containing `needle`, waiting up to 10 s for it.
-    fn wait_for_line(&self, needle: &str) -> String {
-        self.wait_for_nth_line(needle, 1)
-    }
-
-    /// The `n`th (from 1) stderr line containing `needle`, waiting up to 10 s for it.
-    fn wait_for_nth_line(&self, needle: &str, n: usize) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(line) = self
-                .stderr
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|l| l.contains(needle))
-                .nth(n - 1)
-            {
-                return line.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no server stderr line #{n} with {needle:?} within 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stderr_text(&self) -> String {
-        self.stderr.lock().unwrap().join("\n")
-    }
-
-    /// `IP:PORT` of the listen address, the form test-plans clients take.
-    fn host_port(&self) -> String {
-        let parts: Vec<&str> = self.addr.split('/').collect();
-        assert!(
-            parts.len() >= 5 && parts[1] == "ip4" && parts[3] == "tcp",
-            "{}",
-            self.addr
-        );
-        format!("{}:{}", parts[2], parts[4])
-    }
-}
-
-/// Removes ANSI colour sequences (our logs carry them even into a pipe).
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The number after `key=` in a log line.
-fn field<T: std::str::FromStr>(line: &str, key: &str) -> T
-where
-    T::Err: std::fmt::Display,
-{
-    let pattern = format!("{key}=");
-    let start = line
-        .split_whitespace()
-        .find_map(|word| word.strip_prefix(&pattern))
-        .unwrap_or_else(|| panic!("no {pattern} in {line:?}"));
-    start
-        .parse()
-        .unwrap_or_else(|e| panic!("{pattern}{start:?} in {line:?}: {e}"))
-}
+/// How long a server's log line may take after the client has finished.
+const LOG_WAIT: Duration = Duration::from_secs(10);
 
 /// go-yamux's smoothed RTT in ms from the go peer's output (`yamux_rtt_ms=` on the server's
 /// stream line, `yamux rtt X ms` in the client's summary); 0 means go never got a pong.
@@ -151,14 +33,11 @@ fn go_rtt_ms(text: &str) -> f64 {
         let value = line.split_whitespace().nth(2).unwrap();
         return value.parse().unwrap_or_else(|e| panic!("{line:?}: {e}"));
     }
-    field(text, "yamux_rtt_ms")
+    field_f64(text, "yamux_rtt_ms")
 }
 
 fn go_server(peer: &std::path::Path, key_seed: u64) -> LoggedServer {
-    let mut server = Command::new(peer);
-    server.args(["--run-server", "--server-address", "127.0.0.1:0"]);
-    server.args(["--key-seed", &key_seed.to_string()]);
-    let server = LoggedServer::start(server);
+    let server = peer_server("go", peer, &["--key-seed", &key_seed.to_string()]);
     let id = go_seed_id(key_seed);
     assert!(
         server.addr.starts_with("/ip4/127.0.0.1/tcp/") && server.addr.ends_with(&id),
@@ -170,7 +49,7 @@ fn go_server(peer: &std::path::Path, key_seed: u64) -> LoggedServer {
 
 fn go_seed_id(key_seed: u64) -> String {
     if key_seed == 0 {
-        return format!("/p2p/{ZERO_SEED_ID}");
+        return format!("/p2p/{SEED0_ID}");
     }
     let dir = std::env::temp_dir().join(format!("interop-go-key-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -185,55 +64,15 @@ fn go_seed_id(key_seed: u64) -> String {
     format!("/p2p/{}", String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// Our server; `rust_log` is its RUST_LOG (INFO at least, for the connection lines).
-fn our_server(extra: &[&str], rust_log: &str) -> LoggedServer {
-    let mut server = yamux_perf();
-    server.args(["server", "--listen", "/ip4/127.0.0.1/tcp/0"]);
-    server.args(extra);
-    server.env("RUST_LOG", rust_log);
-    LoggedServer::start(server)
-}
-
-/// Runs the go client; returns its final line and its stderr after checking the exit code and
-/// the byte counts.
-fn go_client(peer: &std::path::Path, address: &str, upload: u64, download: u64) -> (Value, String) {
-    let mut client = Command::new(peer);
-    client.args(["--server-address", address]);
-    client.args(["--upload-bytes", &upload.to_string()]);
-    client.args(["--download-bytes", &download.to_string()]);
-    client.args(["--timeout", "150"]);
-    let out = run_with_timeout(client, Duration::from_secs(180));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "go client failed: {stderr}");
-    (assert_final(&out.stdout, upload, download), stderr)
-}
-
-/// Runs our client with extra arguments; returns its stderr after checking exit code and counts.
-fn our_client(server: &str, upload: u64, download: u64, extra: &[&str]) -> String {
-    let mut client = yamux_perf();
-    client.args(["client", "--server", server, "--no-progress"]);
-    client.args(["--upload", &upload.to_string()]);
-    client.args(["--download", &download.to_string()]);
-    client.args(["--timeout", "150"]);
-    client.args(extra);
-    let out = run_with_timeout(client, Duration::from_secs(180));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "our client failed: {stderr}");
-    assert_final(&out.stdout, upload, download);
+/// Runs our client (`size` each way, killed after 120 s) with `rust_log` as its RUST_LOG; returns
+/// its stderr after checking the exit code.
+fn our_client_logging(server: &str, size: u64, rust_log: &str) -> String {
+    let mut client = our_client_command(server, size, size, &[]);
+    client.env("RUST_LOG", rust_log);
+    let out = run_with_timeout(client, Duration::from_secs(120));
+    let stderr = strip_ansi(&stderr_of(&out));
+    assert!(out.status.success(), "{stderr}");
     stderr
-}
-
-/// "… 3 peer pings answered" in our client's summary.
-fn peer_pings_answered(summary: &str) -> u64 {
-    let line = summary
-        .lines()
-        .find(|l| l.contains("peer pings answered"))
-        .unwrap_or_else(|| panic!("no ping count in the summary: {summary}"));
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let at = words.iter().position(|w| *w == "peer").unwrap();
-    words[at - 1]
-        .parse()
-        .unwrap_or_else(|e| panic!("{line:?}: {e}"))
 }
 
 #[test]
@@ -242,10 +81,10 @@ fn ours_client_to_go_server() {
         return;
     };
     let server = go_server(&peer, 0);
-    our_client(&server.addr, SIZE, SIZE, &[]);
-    let line = server.wait_for_line("perf stream done:");
-    assert_eq!(field::<u64>(&line, "uploadBytes"), SIZE, "{line}");
-    assert_eq!(field::<u64>(&line, "downloadBytes"), SIZE, "{line}");
+    our_client_succeeds(&server.addr, SIZE, SIZE, &[]);
+    let line = server.wait_for_line("perf stream done:", LOG_WAIT);
+    assert_eq!(field_u64(&line, "uploadBytes"), SIZE, "{line}");
+    assert_eq!(field_u64(&line, "downloadBytes"), SIZE, "{line}");
 }
 
 #[test]
@@ -255,11 +94,11 @@ fn go_client_to_ours_server() {
     };
     // test-plans style: IP:PORT, and the go client expects the zero-seed id.
     let server = our_server(&["--key-seed", "0"], "info");
-    go_client(&peer, &server.host_port(), SIZE, SIZE);
-    let line = server.wait_for_line("connection closed");
+    peer_client_succeeds("go", &peer, &server.host_port(), SIZE, SIZE);
+    let line = server.wait_for_line("connection closed", LOG_WAIT);
     // DATA payload counters: the perf bytes plus the multistream bytes of two streams.
-    let received: u64 = field(&line, "received");
-    let sent: u64 = field(&line, "sent");
+    let received = field_u64(&line, "received");
+    let sent = field_u64(&line, "sent");
     assert!(
         (SIZE + 8..SIZE + MULTISTREAM_SLACK).contains(&received),
         "{line}"
@@ -280,17 +119,17 @@ fn go_identify_is_answered_without_stalling_the_perf_stream() {
     // stream costs its 5 s timeout. Connection setup plus a 1-byte round trip is milliseconds on
     // loopback.
     for _ in 0..3 {
-        let (last, _) = go_client(&peer, &server.addr, 1, 1);
+        let (last, _) = peer_client_succeeds("go", &peer, &server.addr, 1, 1);
         let seconds = last["timeSeconds"].as_f64().unwrap();
         assert!(
             seconds < 1.0,
             "go needed {seconds:.3} s for connect + 1 byte each way"
         );
     }
-    let na = server.wait_for_line("answering na proposal=/ipfs/id/1.0.0");
-    let served = server.wait_for_line("perf stream served");
+    let na = server.wait_for_line("answering na proposal=/ipfs/id/1.0.0", LOG_WAIT);
+    let served = server.wait_for_line("perf stream served", LOG_WAIT);
     assert!(served.contains("uploaded: 1, downloaded: 1"), "{served}");
-    let log = server.stderr_text();
+    let log = server.text();
     assert!(
         log.find(&na) < log.find(&served),
         "identify refused before the perf stream finished:\n{log}"
@@ -307,13 +146,7 @@ fn go_servers_identify_is_answered_by_our_client() {
     };
     const RUN: u64 = 16 << 20;
     let server = go_server(&peer, 0);
-    let mut client = yamux_perf();
-    client.args(["client", "--server", &server.addr, "--no-progress"]);
-    client.args(["--upload", &RUN.to_string(), "--download", &RUN.to_string()]);
-    client.env("RUST_LOG", "yamux_perf::multistream=debug");
-    let out = run_with_timeout(client, Duration::from_secs(120));
-    let stderr = strip_ansi(&String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{stderr}");
+    let stderr = our_client_logging(&server.addr, RUN, "yamux_perf::multistream=debug");
     assert!(
         stderr.contains("answering na proposal=/ipfs/id/1.0.0"),
         "our client left go's identify stream unanswered:\n{stderr}"
@@ -329,26 +162,19 @@ fn go_yamux_pings_are_answered_both_ways() {
     // go server -> our client: go-yamux pings at session start (MeasureRTT). Our trace shows the
     // pong leave, our summary counts it, and go's session has an RTT (it got the pong).
     let server = go_server(&peer, 0);
-    let mut client = yamux_perf();
-    client.args(["client", "--server", &server.addr, "--no-progress"]);
-    client.args(["--upload", &PING_RUN.to_string()]);
-    client.args(["--download", &PING_RUN.to_string()]);
-    client.env("RUST_LOG", "yamux_perf::yamux::session=trace");
-    let out = run_with_timeout(client, Duration::from_secs(120));
-    let stderr = strip_ansi(&String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{stderr}");
+    let stderr = our_client_logging(&server.addr, PING_RUN, "yamux_perf::yamux::session=trace");
     assert!(
         stderr
             .lines()
             .any(|l| l.contains("yamux send header=ping") && l.ends_with("ACK")),
         "no pong sent to go's ping"
     );
-    let line = server.wait_for_line("perf stream done:");
+    let line = server.wait_for_line("perf stream done:", LOG_WAIT);
     assert!(
         go_rtt_ms(&line) > 0.0,
         "the go server never got a pong: {line}"
     );
-    let answered = peer_pings_answered(&stderr);
+    let answered = pings_answered(&stderr);
     assert!(
         answered >= 1,
         "our client counted {answered} pings from the go server"
@@ -356,14 +182,14 @@ fn go_yamux_pings_are_answered_both_ways() {
 
     // go client -> our server.
     let server = our_server(&[], "info");
-    let (_, go_stderr) = go_client(&peer, &server.addr, PING_RUN, PING_RUN);
+    let (_, go_stderr) = peer_client_succeeds("go", &peer, &server.addr, PING_RUN, PING_RUN);
     assert!(
         go_rtt_ms(&go_stderr) > 0.0,
         "the go client never got a pong: {go_stderr}"
     );
-    let line = server.wait_for_line("connection closed");
+    let line = server.wait_for_line("connection closed", LOG_WAIT);
     assert!(
-        field::<u64>(&line, "pings_answered") >= 1,
+        field_u64(&line, "pings_answered") >= 1,
         "our server counted no ping from the go client: {line}"
     );
 }
@@ -375,41 +201,17 @@ fn peer_id_mismatch_is_rejected_both_ways() {
     };
     // Our client expects the zero-seed id; the go server has the seed-1 key.
     let server = go_server(&peer, 1);
-    let wrong = format!(
-        "{}/p2p/{ZERO_SEED_ID}",
-        server.addr.split("/p2p/").next().unwrap()
-    );
-    let mut client = yamux_perf();
-    client.args([
-        "client",
-        "--server",
-        &wrong,
-        "--upload",
-        "1",
-        "--download",
-        "1",
-    ]);
-    let out = run_with_timeout(client, Duration::from_secs(60));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = our_client(&with_peer_id(&server.addr, SEED0_ID), 1, 1, &[]);
+    let stderr = stderr_of(&out);
     assert!(!out.status.success(), "dial with a wrong id succeeded");
     assert!(stderr.contains("peer id"), "{stderr}");
     // The go server is still fine with the right id.
-    assert_our_client_succeeds(&server.addr, 1);
+    our_client_succeeds(&server.addr, 1, 1, &[]);
 
     // The go client dials IP:PORT and so expects the zero-seed id; our server has seed 1.
     let server = our_server(&["--key-seed", "1"], "info");
-    let mut client = Command::new(&peer);
-    client.args(["--server-address", &server.host_port()]);
-    client.args([
-        "--upload-bytes",
-        "1",
-        "--download-bytes",
-        "1",
-        "--timeout",
-        "30",
-    ]);
-    let out = run_with_timeout(client, Duration::from_secs(60));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = peer_client(&peer, &server.host_port(), 1, 1, &[]);
+    let stderr = stderr_of(&out);
     assert!(!out.status.success(), "go accepted the wrong peer id");
     assert!(stderr.contains("peer id mismatch"), "{stderr}");
     assert!(
@@ -528,7 +330,7 @@ fn auto_tune_run(addr: &str, server: &LoggedServer, attempt: usize) -> TuneRun {
         std::process::id(),
         server.host_port().replace([':', '.'], "-")
     ));
-    our_client(
+    our_client_succeeds(
         addr,
         SIZE,
         SIZE,
@@ -554,7 +356,7 @@ fn auto_tune_run(addr: &str, server: &LoggedServer, attempt: usize) -> TuneRun {
         .collect();
     let mut gaps: Vec<f64> = credit_times.windows(2).map(|w| w[1] - w[0]).collect();
     gaps.sort_by(f64::total_cmp);
-    let line = server.wait_for_nth_line("perf stream done:", attempt);
+    let line = server.wait_for_nth_line("perf stream done:", attempt, LOG_WAIT);
     TuneRun {
         recv_window: max_of("recv_window"),
         doubled_with_rtt: events

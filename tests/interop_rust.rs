@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 
 const PEER: &str = "target/interop/rust/release/rust-libp2p-perf";
@@ -17,14 +15,13 @@ fn ours_client_to_rust_libp2p_server() {
     let Some(peer) = interop_peer(PEER, BUILD) else {
         return;
     };
-    let mut server = std::process::Command::new(peer);
-    server.args(["--run-server", "--server-address", "127.0.0.1:0"]);
-    let (_server, addr) = start_server(server);
+    let server = peer_server("rust", &peer, &[]);
     assert!(
-        addr.contains("/p2p/"),
-        "rust peer prints its full address: {addr}"
+        server.addr.contains("/p2p/"),
+        "rust peer prints its full address: {}",
+        server.addr
     );
-    assert_our_client_succeeds(&addr, 64 << 20);
+    our_client_succeeds(&server.addr, SIZE, SIZE, &[]);
 }
 
 #[test]
@@ -32,24 +29,6 @@ fn rust_libp2p_client_to_ours_server() {
     let Some(peer) = interop_peer(PEER, BUILD) else {
         return;
     };
-    let mut server = yamux_perf();
-    server.args(["server", "--listen", "/ip4/127.0.0.1/tcp/0"]);
-    let (_server, addr) = start_server(server);
-    let mut client = std::process::Command::new(peer);
-    client.args([
-        "--server-address",
-        &addr,
-        "--upload-bytes",
-        &SIZE.to_string(),
-        "--download-bytes",
-        &SIZE.to_string(),
-    ]);
-    client.args(["--timeout", "150"]);
-    let out = run_with_timeout(client, Duration::from_secs(180));
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_final(&out.stdout, SIZE, SIZE);
+    let server = our_server(&[], "info");
+    peer_client_succeeds("rust", &peer, &server.addr, SIZE, SIZE);
 }

@@ -1,13 +1,19 @@
-//! Helpers shared by the integration tests: child processes that die with the test, and the
-//! test-plans JSON lines.
+//! Helpers shared by the integration tests: child processes that die with the test, servers
+//! whose log is kept for checking, our client and the test-plans peers' clients, the test-plans
+//! JSON lines and the `key=value` fields of log lines.
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+/// Peer id of `--key-seed 0`: go test-plans' server key (the Ed25519 key from 32 zero bytes),
+/// the same in every implementation here.
+pub(crate) const SEED0_ID: &str = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
 
 /// Our binary.
 pub(crate) fn yamux_perf() -> Command {
@@ -24,24 +30,228 @@ impl Drop for ChildGuard {
     }
 }
 
-/// Starts a server command and returns it with the first line it printed on stdout (its
-/// multiaddr). The rest of stdout is drained in the background.
-pub(crate) fn start_server(mut command: Command) -> (ChildGuard, String) {
-    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let mut child = ChildGuard(command.spawn().expect("server starts"));
-    let stdout = child.0.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(line)) = lines.next() {
-            let _ = tx.send(line);
+/// A running server: its address (the first line it printed on stdout) and its stderr, kept
+/// line by line (ANSI colours removed) and echoed to ours as `[name server] …`, so a test can
+/// wait for a log line and a failing test shows the log. Killed when dropped.
+pub(crate) struct LoggedServer {
+    _child: ChildGuard,
+    /// The first stdout line, trimmed: the listen multiaddr.
+    pub(crate) addr: String,
+    name: String,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl LoggedServer {
+    /// Starts `command` (with `NO_COLOR=1`) and waits up to 60 s for its address, a full
+    /// multiaddr (with `/p2p/`).
+    pub(crate) fn start(name: &str, mut command: Command) -> Self {
+        command
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = ChildGuard(command.spawn().expect("server starts"));
+        let stdout = child.0.stdout.take().expect("piped stdout");
+        let stderr = child.0.stderr.take().expect("piped stderr");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let prefix = format!("[{name} server]");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let line = strip_ansi(&line);
+                eprintln!("{prefix} {line}");
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            for _ in lines {}
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server printed its address within 60 s")
+            .trim()
+            .to_string();
+        assert!(addr.contains("/p2p/"), "{name} server address: {addr}");
+        Self {
+            _child: child,
+            addr,
+            name: name.to_string(),
+            lines,
         }
-        for _ in lines {}
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server printed its address within 60 s");
-    (child, line.trim().to_string())
+    }
+
+    /// The stderr lines so far.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// The stderr so far, one string.
+    pub(crate) fn text(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// The first stderr line so far containing `needle`.
+    pub(crate) fn find(&self, needle: &str) -> Option<String> {
+        self.nth_line(needle, 1)
+    }
+
+    fn nth_line(&self, needle: &str, n: usize) -> Option<String> {
+        let lines = self.lines.lock().unwrap();
+        lines
+            .iter()
+            .filter(|l| l.contains(needle))
+            .nth(n - 1)
+            .cloned()
+    }
+
+    /// The first stderr line containing `needle`, waiting up to `timeout`; `None` if none came.
+    pub(crate) fn wait_for(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.find(needle) {
+                return Some(line);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The first stderr line containing `needle`, waiting up to `timeout`; panics (with the log)
+    /// if none came.
+    pub(crate) fn wait_for_line(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_for_nth_line(needle, 1, timeout)
+    }
+
+    /// The `n`th (from 1) stderr line containing `needle`, waiting up to `timeout`; panics (with
+    /// the log) if it did not come.
+    pub(crate) fn wait_for_nth_line(&self, needle: &str, n: usize, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.nth_line(needle, n) {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {} server log line #{n} with {needle:?} within {timeout:?}; its stderr so far:\n{}",
+                self.name,
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `IP:PORT` of the listen address, the form test-plans clients are given.
+    pub(crate) fn host_port(&self) -> String {
+        let parts: Vec<&str> = self.addr.split('/').collect();
+        assert!(
+            parts.len() >= 5 && parts[1] == "ip4" && parts[3] == "tcp",
+            "{}",
+            self.addr
+        );
+        format!("{}:{}", parts[2], parts[4])
+    }
+}
+
+/// Our server on 127.0.0.1 (any port) with extra arguments; `rust_log` is its RUST_LOG (INFO at
+/// least for the `connection closed` lines).
+pub(crate) fn our_server(extra: &[&str], rust_log: &str) -> LoggedServer {
+    let mut server = yamux_perf();
+    server.args(["server", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+    server.args(extra);
+    server.env("RUST_LOG", rust_log);
+    LoggedServer::start("ours", server)
+}
+
+/// A test-plans peer's server on 127.0.0.1 (any port) with extra arguments.
+pub(crate) fn peer_server(name: &str, peer: &Path, extra: &[&str]) -> LoggedServer {
+    let mut server = Command::new(peer);
+    server.args(["--run-server", "--server-address", "127.0.0.1:0"]);
+    server.args(extra);
+    LoggedServer::start(name, server)
+}
+
+/// Our client, not yet run: `client --server … --upload … --download … --no-progress` and
+/// `extra`.
+pub(crate) fn our_client_command(
+    server: &str,
+    upload: u64,
+    download: u64,
+    extra: &[&str],
+) -> Command {
+    let mut client = yamux_perf();
+    client.env("NO_COLOR", "1");
+    client.args(["client", "--server", server, "--no-progress"]);
+    client.args(["--upload", &upload.to_string()]);
+    client.args(["--download", &download.to_string()]);
+    client.args(extra);
+    client
+}
+
+/// Runs our client (`--timeout 150`, killed after 180 s) with extra arguments.
+pub(crate) fn our_client(server: &str, upload: u64, download: u64, extra: &[&str]) -> Output {
+    let mut client = our_client_command(server, upload, download, extra);
+    client.args(["--timeout", "150"]);
+    run_with_timeout(client, Duration::from_secs(180))
+}
+
+/// Runs our client and checks that it exits 0 with a `final` line carrying both counts; returns
+/// that line and the client's stderr (its summary).
+pub(crate) fn our_client_succeeds(
+    server: &str,
+    upload: u64,
+    download: u64,
+    extra: &[&str],
+) -> (Value, String) {
+    let out = our_client(server, upload, download, extra);
+    let stderr = stderr_of(&out);
+    assert!(
+        out.status.success(),
+        "our client failed ({}): {stderr}",
+        out.status
+    );
+    (assert_final(&out.stdout, upload, download), stderr)
+}
+
+/// Runs a test-plans peer's client (`--timeout 150`, killed after 180 s) with extra arguments.
+pub(crate) fn peer_client(
+    peer: &Path,
+    server: &str,
+    upload: u64,
+    download: u64,
+    extra: &[&str],
+) -> Output {
+    let mut client = Command::new(peer);
+    client.args(["--server-address", server]);
+    client.args(["--upload-bytes", &upload.to_string()]);
+    client.args(["--download-bytes", &download.to_string()]);
+    client.args(["--timeout", "150"]);
+    client.args(extra);
+    run_with_timeout(client, Duration::from_secs(180))
+}
+
+/// Runs a test-plans peer's client and checks that it exits 0 with a `final` line carrying both
+/// counts; returns that line and the client's stderr. `name` is for the failure message.
+pub(crate) fn peer_client_succeeds(
+    name: &str,
+    peer: &Path,
+    server: &str,
+    upload: u64,
+    download: u64,
+) -> (Value, String) {
+    let out = peer_client(peer, server, upload, download, &[]);
+    let stderr = stderr_of(&out);
+    assert!(
+        out.status.success(),
+        "{name} client failed ({}): {stderr}",
+        out.status
+    );
+    (assert_final(&out.stdout, upload, download), stderr)
 }
 
 /// Runs a command to completion with a time limit; panics on timeout.
@@ -60,6 +270,11 @@ pub(crate) fn run_with_timeout(mut command: Command, limit: Duration) -> Output 
             panic!("command did not finish within {limit:?}");
         }
     }
+}
+
+/// A finished command's stderr as text.
+pub(crate) fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The JSON objects of a test-plans stdout, one per line.
@@ -91,6 +306,71 @@ pub(crate) fn assert_final(stdout: &[u8], upload: u64, download: u64) -> Value {
     last
 }
 
+/// Removes ANSI colour sequences (`ESC [ parameters final-byte`). Our logs carry none when
+/// stderr is not a terminal, and the servers get `NO_COLOR=1`; this is for safety.
+pub(crate) fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The value of the first `key=VALUE` word in a log line or text (VALUE up to the next space).
+pub(crate) fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let pattern = format!("{key}=");
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(pattern.as_str()))
+}
+
+/// `field` as a number; panics when it is missing or not a number.
+pub(crate) fn field_u64(line: &str, key: &str) -> u64 {
+    parsed_field(line, key)
+}
+
+/// `field` as a number; panics when it is missing or not a number.
+pub(crate) fn field_f64(line: &str, key: &str) -> f64 {
+    parsed_field(line, key)
+}
+
+fn parsed_field<T: std::str::FromStr>(line: &str, key: &str) -> T {
+    field(line, key)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no numeric {key}= in {line:?}"))
+}
+
+/// The number just before `suffix` in our client's summary, e.g. `"peer pings answered"`.
+pub(crate) fn summary_count(summary: &str, suffix: &str) -> u64 {
+    let at = summary
+        .find(suffix)
+        .unwrap_or_else(|| panic!("no {suffix:?} in the summary:\n{summary}"));
+    let before = summary[..at].trim_end();
+    let digits = before.len() - before.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    before[before.len() - digits..]
+        .parse()
+        .unwrap_or_else(|_| panic!("no count before {suffix:?}:\n{summary}"))
+}
+
+/// The `N` of "… N peer pings answered" in our client's summary.
+pub(crate) fn pings_answered(summary: &str) -> u64 {
+    summary_count(summary, "peer pings answered")
+}
+
+/// `/ip4/…/tcp/…/p2p/<id>` with the id replaced.
+pub(crate) fn with_peer_id(addr: &str, id: &str) -> String {
+    let (transport, _) = addr.split_once("/p2p/").expect("address has /p2p/");
+    format!("{transport}/p2p/{id}")
+}
+
 /// Where interop peers are built (by interop/build.sh).
 pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -112,27 +392,4 @@ pub(crate) fn interop_peer(relative: &str, how_to_build: &str) -> Option<PathBuf
     }
     eprintln!("SKIPPED: {message}");
     None
-}
-
-/// Runs our client against `server` (a multiaddr) with `size` bytes each way and checks that it
-/// exits 0 with a `final` line carrying both counts.
-pub(crate) fn assert_our_client_succeeds(server: &str, size: u64) {
-    let mut client = yamux_perf();
-    let size_text = size.to_string();
-    client.args([
-        "client",
-        "--server",
-        server,
-        "--upload",
-        &size_text,
-        "--download",
-        &size_text,
-    ]);
-    let out = run_with_timeout(client, Duration::from_secs(180));
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_final(&out.stdout, size, size);
 }
