@@ -207,16 +207,9 @@ pub async fn run_stream(
     }
     let mut received = 0u64;
     let mut first_byte: Option<Instant> = None;
-    let mut next = if leftover.is_empty() {
-        None
-    } else {
-        Some(leftover.freeze())
-    };
+    let mut reader = ChunkReader::new(leftover);
     loop {
-        let chunk = match next.take() {
-            Some(chunk) => Some(chunk),
-            None => stream.read_chunk().await?,
-        };
+        let chunk = reader.next(&mut stream).await?;
         first_byte.get_or_insert_with(Instant::now);
         let Some(chunk) = chunk else { break };
         if received + chunk.len() as u64 > download {
@@ -247,6 +240,27 @@ pub async fn run_stream(
         started: start,
         finished: end,
     })
+}
+
+/// Reads a stream chunk by chunk, starting with the bytes multistream-select read ahead.
+struct ChunkReader {
+    leftover: Option<bytes::Bytes>,
+}
+
+impl ChunkReader {
+    fn new(leftover: BytesMut) -> Self {
+        Self {
+            leftover: (!leftover.is_empty()).then(|| leftover.freeze()),
+        }
+    }
+
+    /// The next chunk; `None` at end of stream.
+    async fn next(&mut self, stream: &mut StreamHandle) -> std::io::Result<Option<bytes::Bytes>> {
+        match self.leftover.take() {
+            Some(chunk) => Ok(Some(chunk)),
+            None => stream.read_chunk().await,
+        }
+    }
 }
 
 /// A reset (e.g. a request over the server's limit) says more than "negotiation failed".
@@ -288,19 +302,8 @@ pub async fn serve_stream(
         });
     }
     let mut uploaded = 0u64;
-    let mut next = if leftover.is_empty() {
-        None
-    } else {
-        Some(leftover.freeze())
-    };
-    loop {
-        let chunk = match next.take() {
-            Some(chunk) => chunk,
-            None => match stream.read_chunk().await? {
-                Some(chunk) => chunk,
-                None => break,
-            },
-        };
+    let mut reader = ChunkReader::new(leftover);
+    while let Some(chunk) = reader.next(&mut stream).await? {
         if !payload.verify(uploaded, &chunk) {
             stream.reset(0);
             return Err(PerfError::Corrupt { offset: uploaded });
