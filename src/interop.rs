@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::results::{GitRevision, Machine};
+
 /// Implementations of other languages, in table order.
 pub const FOREIGN: [&str; 4] = ["go", "rust", "js", "py"];
 
@@ -305,6 +307,51 @@ pub fn pairs(peers: &[Peer]) -> Vec<(Peer, Peer)> {
         pairs.push((p.clone(), ours.clone()));
     }
     pairs
+}
+
+/// Version of [`InteropFile`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What `yamux-perf interop` writes (`results/interop-<date>.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InteropFile {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The command line that made it.
+    pub command: Vec<String>,
+    /// Where it ran.
+    pub machine: Machine,
+    /// The revision of yamux-perf.
+    pub git: Option<GitRevision>,
+    /// Bytes per run.
+    pub bytes: u64,
+    /// Runs per pair and direction.
+    pub repetitions: u32,
+    /// Peers that were not built.
+    pub missing_peers: Vec<String>,
+    /// One row per pair and direction, with the median.
+    pub table: Vec<Row>,
+    /// Every run.
+    pub runs: Vec<Run>,
+}
+
+/// One pair and direction of the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Row {
+    /// Client implementation.
+    pub client: String,
+    /// Server implementation.
+    pub server: String,
+    /// Which way the bytes went.
+    pub direction: Direction,
+    /// Median goodput of the successful runs.
+    pub median_bits_per_second: Option<f64>,
+    /// Successful runs.
+    pub ok: usize,
+    /// Failed runs.
+    pub failed: usize,
 }
 
 /// Median of the successful runs' goodput for one (client, server, direction).

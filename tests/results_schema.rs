@@ -96,3 +96,30 @@ fn committed_results_parse_with_the_current_schema() {
     }
     eprintln!("checked {checked} result files under {}", root.display());
 }
+
+#[test]
+fn committed_interop_matrices_parse_with_the_current_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&root).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("interop-") && name.ends_with(".json")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let file: yamux_perf::interop::InteropFile =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            file.schema_version,
+            yamux_perf::interop::SCHEMA_VERSION,
+            "{name}"
+        );
+        assert_eq!(
+            file.runs.len(),
+            file.table.len() * file.repetitions as usize,
+            "{name}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 0, "results/ holds at least one interop matrix");
+}

@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use serde::Serialize;
-use yamux_perf::interop::{self, Direction, Run};
-use yamux_perf::results::{GitRevision, Machine};
+use yamux_perf::interop::{self, Direction, InteropFile, Row, Run};
 use yamux_perf::sweep::host;
 use yamux_perf::units::ByteSize;
 
@@ -32,30 +30,6 @@ pub(crate) struct InteropOpt {
     /// Seconds one run may take.
     #[arg(long, default_value_t = 300.0)]
     timeout: f64,
-}
-
-/// The file `interop` writes.
-#[derive(Debug, Serialize)]
-struct InteropFile {
-    schema_version: u32,
-    command: Vec<String>,
-    machine: Machine,
-    git: Option<GitRevision>,
-    bytes: u64,
-    repetitions: u32,
-    missing_peers: Vec<String>,
-    table: Vec<Row>,
-    runs: Vec<Run>,
-}
-
-#[derive(Debug, Serialize)]
-struct Row {
-    client: String,
-    server: String,
-    direction: Direction,
-    median_bits_per_second: Option<f64>,
-    ok: usize,
-    failed: usize,
 }
 
 /// Today's date as YYYY-MM-DD (UTC), from the civil-from-days algorithm.
@@ -171,7 +145,7 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let file = InteropFile {
-        schema_version: 1,
+        schema_version: interop::SCHEMA_VERSION,
         command: std::env::args().collect(),
         machine: host::machine(),
         git: host::git_revision(std::path::Path::new(".")),
