@@ -26,7 +26,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Histogram of 1-byte round trips of the latency run, in ms.
 pub const METRIC_LATENCY: &str = "latency_ms";
-/// Histogram of per-interval goodput (upload plus download) of the measured runs, in Mbit/s.
+/// Histogram of per-interval goodput (upload plus download) of the measured runs, in Mbit/s
+/// (intervals shorter than half the plan's interval, catch-up ticks after a stall, are left out).
 pub const METRIC_INTERVAL: &str = "interval_mbit_s";
 /// Histogram of every stream's time to first byte (stream open to first download byte, so it
 /// includes the upload) of the measured runs, in ms.

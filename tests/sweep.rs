@@ -299,3 +299,81 @@ fn bad_configs_are_rejected_before_anything_runs() {
     let result = sweep(&["bench-configs/smoke.toml", "--filter", "no-such-case"]);
     assert!(String::from_utf8_lossy(&result.stderr).contains("no case"));
 }
+
+/// Pids whose parent is `pid` (from /proc/<pid>/task/*/children).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// Whether `pid` still runs (a zombie waiting for a reaper does not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim().to_string()))
+        .is_some_and(|rest| !rest.starts_with('Z') && !rest.starts_with('X'))
+}
+
+#[test]
+fn sigterm_stops_the_sweep_and_kills_its_server_and_client() {
+    let tmp = TempDir::new("sigterm");
+    let config = tmp.0.join("slow.toml");
+    // 256 KiB at 50 ms moves about 3 MB/s: this would take half a minute.
+    std::fs::write(
+        &config,
+        "repetitions = 1\n[matrix]\nrtt = \"50ms\"\nmax_window = \"256KiB\"\ndownload = \"96MiB\"\n",
+    )
+    .unwrap();
+    let mut cmd = yamux_perf();
+    cmd.args(["sweep", config.to_str().unwrap(), "--no-progress", "--out"])
+        .arg(tmp.0.join("out"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut sweep = ChildGuard(cmd.spawn().unwrap());
+    let pid = sweep.0.id();
+    // Wait for both the server and the client.
+    let start = std::time::Instant::now();
+    let mut kids = Vec::new();
+    while start.elapsed() < Duration::from_secs(30) {
+        kids = children(pid);
+        if kids.len() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(kids.len() >= 2, "server and client started: {kids:?}");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = start.elapsed();
+    let status = loop {
+        if let Some(status) = sweep.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() - exited < Duration::from_secs(10),
+            "the sweep ends promptly on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut sweep.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
+    std::thread::sleep(Duration::from_millis(500));
+    for kid in kids {
+        assert!(!running(kid), "child {kid} of the sweep outlived it");
+    }
+}

@@ -128,6 +128,23 @@ impl Observer for Display {
     }
 }
 
+/// The first of SIGINT, SIGTERM and SIGHUP.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "SIGINT";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+    }
+}
+
 fn cell(s: &Option<Spread>, scale: f64, decimals: usize) -> String {
     match s {
         Some(s) if s.n > 1 => format!(
@@ -247,7 +264,11 @@ pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
     ));
     let summary = tokio::select! {
         summary = run::run_sweep(&sweep, &selected, &options, &mut display) => summary,
-        _ = tokio::signal::ctrl_c() => bail!("interrupted; finished cases are in {}", out.display()),
+        // Returning drops the sweep, which kills its server and client (kill_on_drop): a
+        // signal that ended this process without unwinding would leave them running.
+        signal = stop_signal() => {
+            bail!("stopped by {signal}; finished cases are in {}", out.display())
+        }
     };
     if let Some(bar) = &display.bar {
         bar.finish_and_clear();

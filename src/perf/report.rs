@@ -76,7 +76,9 @@ pub fn spawn_intervals(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
-        // After a stall, report the long interval once instead of a burst of catch-up lines.
+        // After a stall (a busy machine), tick once late and go on from there: the default
+        // (Burst) fires the missed ticks back to back, printing intervals of a few microseconds
+        // and no bytes that read as zero-rate samples.
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
         let (mut last, mut up, mut down) = (Instant::now(), 0u64, 0u64);

@@ -697,6 +697,7 @@ fn summarize(h: &Histogram<u64>, scale: f64, file: String, unit: &str) -> Histog
 fn write_histograms(
     cases_dir: &Path,
     id: &str,
+    interval_s: f64,
     measured: &[&RunResult],
     latency: Option<&RunResult>,
 ) -> Result<BTreeMap<String, HistogramSummary>, SweepError> {
@@ -711,7 +712,14 @@ fn write_histograms(
         }
     }
     for report in measured.iter().filter_map(|r| r.client.as_ref()) {
-        for line in report.intervals.iter().filter(|l| l.time_seconds > 0.0) {
+        // Intervals much shorter than the plan's are catch-up ticks after a stall (clients
+        // before the fix to their ticker printed them), not measurements.
+        let shortest = interval_s / 2.0;
+        for line in report
+            .intervals
+            .iter()
+            .filter(|l| l.time_seconds >= shortest)
+        {
             let bits = crate::units::bits_per_second(
                 line.upload_bytes + line.download_bytes,
                 line.time_seconds,
@@ -833,6 +841,7 @@ async fn run_case(
     let histograms = write_histograms(
         &cases_dir,
         &case.id,
+        plan.interval_s,
         &measured,
         latency.as_ref().filter(|r| r.ok),
     )?;
