@@ -769,6 +769,12 @@ pub fn case_from_config(config: CaseConfig, peer: PeerInfo) -> Result<Case, Conf
         label: label.clone(),
         reason,
     })?;
+    if peer.name != OURS && peer.command.is_empty() {
+        return Err(ConfigError::Case {
+            label,
+            reason: format!("peer {} has no server command", peer.name),
+        });
+    }
     let mut notes = Vec::new();
     if !peer.server_takes_yamux_options {
         notes.push(format!(
@@ -1122,6 +1128,11 @@ mod tests {
         assert_eq!(go.peer.command[0], "{interop}/go/go-libp2p-perf");
         assert_eq!(sweep.cases[2].peer.command, ["/opt/lab-peer", "--serve"]);
         assert!(error("[matrix]\nupload = 1\n[peers.ours]\ncommand = [\"x\"]").contains("ours"));
+        // A hand-edited case JSON may carry a peer without a command.
+        let mut peer = go.peer.clone();
+        peer.command.clear();
+        let e = case_from_config(go.config.clone(), peer).unwrap_err();
+        assert!(crate::error_chain(&e).contains("no server command"), "{e}");
     }
 
     #[test]

@@ -270,9 +270,15 @@ fn tail_text(tail: &Mutex<Vec<u8>>) -> String {
 }
 
 fn spawn(command: &[String], stdout: Stdio) -> Result<Child, RunError> {
-    let program = command.first().cloned().unwrap_or_default();
+    let Some((program, args)) = command.split_first() else {
+        return Err(RunError::Spawn {
+            program: String::new(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"),
+        });
+    };
+    let program = program.clone();
     Command::new(&program)
-        .args(&command[1..])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(Stdio::piped())
@@ -431,15 +437,18 @@ async fn run_once(
         result
     };
 
-    if case.peer.name != OURS {
-        let program = Path::new(&server_command[0]);
-        if program.components().count() > 1 && !program.exists() {
-            let error = RunError::PeerMissing {
-                peer: case.peer.name.clone(),
-                path: program.to_path_buf(),
-            };
-            return fail(result, error, String::new());
-        }
+    // A launcher given as a path (not looked up on PATH) that is not there: interop/build.sh
+    // has not built it, which deserves a better message than "No such file or directory".
+    if case.peer.name != OURS
+        && let Some(program) = server_command.first().map(Path::new)
+        && program.components().count() > 1
+        && !program.exists()
+    {
+        let error = RunError::PeerMissing {
+            peer: case.peer.name.clone(),
+            path: program.to_path_buf(),
+        };
+        return fail(result, error, String::new());
     }
     let server = match Server::start(&server_command).await {
         Ok(server) => server,
