@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::{GitRevision, Machine};
+use crate::results::{GitRevision, Machine, Spread};
 
 /// Implementations of other languages, in table order.
 pub const FOREIGN: [&str; 4] = ["go", "rust", "js", "py"];
@@ -361,21 +361,11 @@ pub fn median_bits_per_second(
     server: &str,
     direction: Direction,
 ) -> Option<f64> {
-    let mut v: Vec<f64> = runs
+    let values = runs
         .iter()
         .filter(|r| r.client == client && r.server == server && r.direction == direction)
-        .filter_map(|r| r.bits_per_second)
-        .collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    })
+        .filter_map(|r| r.bits_per_second);
+    Spread::of(values).map(|s| s.median)
 }
 
 #[cfg(test)]
