@@ -13,7 +13,7 @@
 //! The schedule ([`Link`]) is pure arithmetic on a given clock; the tokio side only reads,
 //! sleeps and writes.
 //!
-//! Delivery times come from one timer thread ([`precise_sleep_until`]), not from tokio's timer:
+//! Delivery times come from one timer thread (`precise_sleep_until`), not from tokio's timer:
 //! tokio rounds every deadline up to its 1 ms wheel tick and then parks in `epoll_wait` with a
 //! millisecond timeout, so each delayed hop arrived 1 to 2 ms late (a 20 ms RTT measured
 //! 22.4 ms, 50 ms measured 52.6 ms). A thread waiting on a condition variable with a timeout
