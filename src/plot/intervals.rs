@@ -1,6 +1,7 @@
 //! Per-interval goodput over time (the client's intermediary lines, every `interval` of the
 //! plan) of repetition 1, one file per RTT: upload and download side by side, each drawn from
-//! the first to the last interval that moved bytes in that direction.
+//! the first to the last interval that moved bytes in that direction, and starting at 0 there so
+//! that the cases' ramps line up.
 
 use plotters::prelude::*;
 
@@ -11,8 +12,8 @@ use crate::perf::report::LineKind;
 /// Step points `(s, Mbit/s)` of one direction.
 pub type Steps = Vec<(f64, f64)>;
 
-/// `(upload, download)` step points `(s since the run started, Mbit/s)` of a case's first
-/// passing measured run.
+/// `(upload, download)` step points `(s, Mbit/s)` of a case's first passing measured run, each
+/// direction from the start of its first interval with bytes.
 pub fn interval_steps(case: &Case) -> Option<(Steps, Steps)> {
     let report = case.result.measured().find(|r| r.ok)?.client.as_ref()?;
     let mut t = 0.0;
@@ -38,7 +39,10 @@ pub fn interval_steps(case: &Case) -> Option<(Steps, Steps)> {
         let first = points.iter().position(|p| p.1 > 0.0);
         let last = points.iter().rposition(|p| p.1 > 0.0);
         match (first, last) {
-            (Some(a), Some(b)) => points[a..=b].to_vec(),
+            (Some(a), Some(b)) => {
+                let t0 = points[a].0;
+                points[a..=b].iter().map(|&(t, v)| (t - t0, v)).collect()
+            }
             _ => Vec::new(),
         }
     };
@@ -94,7 +98,7 @@ pub fn render(set: &ResultSet) -> Result<Vec<Svg>, PlotError> {
                     .map_err(|e| e.to_string())?;
                 chart
                     .configure_mesh()
-                    .x_desc("time since the run started (s)")
+                    .x_desc("time since the direction's first interval with bytes (s)")
                     .y_desc("goodput in the interval (Mbit/s)")
                     .x_label_formatter(&|v| style::number(*v))
                     .y_label_formatter(&|v| style::number(*v))

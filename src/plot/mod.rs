@@ -14,8 +14,9 @@
 //! - [`intervals`]: `throughput-rtt<R>ms.svg`, the per-interval goodput of repetition 1.
 //!
 //! Each series is one case; its label names only what differs between the cases of the plot
-//! (see [`style::Dim`]). Text is laid out by the SVG viewer (plotters' `ttf` feature is off, so
-//! plotters only estimates text widths), which is why legends are drawn in a column of their own.
+//! (peer, RTT, window, accounting, frame cap, streams). Text is laid out by the SVG viewer
+//! (plotters' `ttf` feature is off, so plotters only estimates text widths), which is why
+//! legends are drawn in a column of their own.
 
 pub mod goodput;
 pub mod intervals;

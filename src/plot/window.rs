@@ -137,11 +137,20 @@ pub fn render(set: &ResultSet) -> Result<Vec<Svg>, PlotError> {
             "  granted our client, after each",
             "  window update it sent",
             "download: our client's receive",
-            "  window after each update;",
-            "  with go acct the target, the",
-            "  credit actually sent is less",
+            "  window after each update",
         ] {
             legend.push((note.into(), None));
+        }
+        if configs
+            .iter()
+            .any(|c| c.window_accounting == crate::results::Accounting::Go)
+        {
+            for note in [
+                "  (with go acct: the target; the",
+                "  credit actually sent is less)",
+            ] {
+                legend.push((note.into(), None));
+            }
         }
         legend.extend(style::notes(&configs));
         let file = format!("window-growth-rtt{}ms.svg", style::number(rtt));
