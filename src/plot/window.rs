@@ -235,6 +235,10 @@ mod tests {
                 r#"{"blocked_ms":5.0,"connection":0,"send_window":524288,"stream":1,"t_ms":25.0}"#,
                 r#"{"connection":0,"delta":131081,"doubled":false,"recv_window":262144,"rtt_ms":10.0,"since_last_update_ms":1.0,"stream":1,"t_ms":100.0}"#,
                 r#"{"connection":0,"delta":458731,"doubled":true,"recv_window":524288,"rtt_ms":10.0,"since_last_update_ms":10.0,"stream":1,"t_ms":110.0}"#,
+                // Credit after the download started is not the upload's: dropped.
+                r#"{"blocked_ms":null,"connection":0,"send_window":9999,"stream":1,"t_ms":120.0}"#,
+                // Another connection's stream is left out.
+                r#"{"blocked_ms":null,"connection":1,"send_window":7777,"stream":1,"t_ms":5.0}"#,
             ]
             .join("\n"),
         )
