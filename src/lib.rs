@@ -22,6 +22,7 @@
 //! - [`relay`]: a user-space link emulator (delay, rate, bounded queue) between TCP endpoints.
 //! - [`sweep`]: the sweep engine (config matrix, process orchestration, output files), whose
 //!   output types are [`results`].
+//! - [`plot`]: SVG plots of sweep results (reads result files only, never runs a benchmark).
 //! - [`units`]: byte sizes and rates as engineers write them (`1GiB`, `2.5 Gbit/s`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,6 +34,7 @@ pub mod interop;
 pub mod multistream;
 pub mod noise;
 pub mod perf;
+pub mod plot;
 pub mod procstat;
 pub mod relay;
 pub mod results;

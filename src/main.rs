@@ -29,6 +29,8 @@ enum Command {
     Sweep(cli::sweep::SweepOpt),
     /// Run every pair of implementations (ours, go, rust, js, py) both ways; table and JSON.
     Interop(cli::interop::InteropOpt),
+    /// Draw SVG plots from sweep results (never runs a benchmark).
+    Plot(cli::plot::PlotOpt),
 }
 
 fn init_logging(default: &str) {
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
             init_logging("warn");
             cli::interop::run(opt)
         }
+        Command::Plot(opt) => cli::plot::run(opt),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

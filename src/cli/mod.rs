@@ -4,6 +4,7 @@ pub(crate) mod client;
 pub(crate) mod common;
 pub(crate) mod interop;
 pub(crate) mod keygen;
+pub(crate) mod plot;
 pub(crate) mod relay;
 pub(crate) mod server;
 pub(crate) mod sweep;
