@@ -22,11 +22,14 @@
 //! - [`relay`]: a user-space link emulator (delay, rate, bounded queue) between TCP endpoints.
 //! - [`sweep`]: the sweep engine (config matrix, process orchestration, output files), whose
 //!   output types are [`results`].
+//! - [`compare`]: two result sets side by side, per case and metric, with a verdict; and
+//!   [`report`]: a Markdown or test-plans summary of results. Both only read results.
 //! - [`units`]: byte sizes and rates as engineers write them (`1GiB`, `2.5 Gbit/s`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bufio;
+pub mod compare;
 pub mod connection;
 pub mod identity;
 pub mod interop;
@@ -35,6 +38,7 @@ pub mod noise;
 pub mod perf;
 pub mod procstat;
 pub mod relay;
+pub mod report;
 pub mod results;
 pub mod sweep;
 pub mod transport;

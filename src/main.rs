@@ -29,6 +29,11 @@ enum Command {
     Sweep(cli::sweep::SweepOpt),
     /// Run every pair of implementations (ours, go, rust, js, py) both ways; table and JSON.
     Interop(cli::interop::InteropOpt),
+    /// Compare two result sets per case and metric; exit 1 on a regression past the threshold,
+    /// 2 on bad input.
+    Compare(cli::compare::CompareOpt),
+    /// Summarize results as Markdown (ours vs go-yamux and the other peers) or test-plans JSON.
+    Report(cli::report::ReportOpt),
 }
 
 fn init_logging(default: &str) {
@@ -75,6 +80,8 @@ fn main() -> ExitCode {
             init_logging("warn");
             cli::interop::run(opt)
         }
+        Command::Compare(opt) => return cli::compare::run(opt),
+        Command::Report(opt) => cli::report::run(opt),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,8 +2,10 @@
 
 pub(crate) mod client;
 pub(crate) mod common;
+pub(crate) mod compare;
 pub(crate) mod interop;
 pub(crate) mod keygen;
 pub(crate) mod relay;
+pub(crate) mod report;
 pub(crate) mod server;
 pub(crate) mod sweep;
