@@ -248,10 +248,11 @@ pub fn markdown(inputs: &[Input]) -> String {
 }
 
 /// libp2p test-plans' `benchmark-results.json`: the type `BenchmarkResults` of
-/// `perf/runner/src/benchmark-result-type.ts` in libp2p/test-plans, as written by
-/// `perf/runner/src/index.ts` (`{"benchmarks": [{"name", "unit", "results": [{"result",
-/// "implementation", "version", "transportStack"}]}]}`, units `bit/s` or `s`, `result` the
-/// value of every iteration).
+/// `perf/runner/src/benchmark-result-type.ts` in libp2p/test-plans (commit 0732aa8a), as written
+/// by `perf/runner/src/index.ts` and committed as `perf/runner/benchmark-results.json` (commit
+/// 00cd4341): `{"benchmarks": [{"name", "unit", "results": [{"result", "implementation",
+/// "version", "transportStack"}]}]}`, units `bit/s` or `s`, `result` the value of every
+/// iteration. The optional `$schema` key and the later `pings`/`iperf` baselines are left out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BenchmarkResults {
