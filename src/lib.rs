@@ -23,11 +23,14 @@
 //! - [`sweep`]: the sweep engine (config matrix, process orchestration, output files), whose
 //!   output types are [`results`].
 //! - [`plot`]: SVG plots of sweep results (reads result files only, never runs a benchmark).
+//! - [`compare`]: two result sets side by side, per case and metric, with a verdict; and
+//!   [`report`]: a Markdown or test-plans summary of results. Both only read results.
 //! - [`units`]: byte sizes and rates as engineers write them (`1GiB`, `2.5 Gbit/s`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bufio;
+pub mod compare;
 pub mod connection;
 pub mod identity;
 pub mod interop;
@@ -37,6 +40,7 @@ pub mod perf;
 pub mod plot;
 pub mod procstat;
 pub mod relay;
+pub mod report;
 pub mod results;
 pub mod sweep;
 pub mod transport;

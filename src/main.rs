@@ -31,6 +31,11 @@ enum Command {
     Interop(cli::interop::InteropOpt),
     /// Draw SVG plots from sweep results (never runs a benchmark).
     Plot(cli::plot::PlotOpt),
+    /// Compare two result sets per case and metric; exit 1 on a regression past the threshold,
+    /// 2 on bad input.
+    Compare(cli::compare::CompareOpt),
+    /// Summarize results as Markdown (ours vs go-yamux and the other peers) or test-plans JSON.
+    Report(cli::report::ReportOpt),
 }
 
 fn init_logging(default: &str) {
@@ -78,6 +83,8 @@ fn main() -> ExitCode {
             cli::interop::run(opt)
         }
         Command::Plot(opt) => cli::plot::run(opt),
+        Command::Compare(opt) => return cli::compare::run(opt),
+        Command::Report(opt) => cli::report::run(opt),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

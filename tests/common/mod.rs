@@ -393,3 +393,21 @@ pub(crate) fn interop_peer(relative: &str, how_to_build: &str) -> Option<PathBuf
     eprintln!("SKIPPED: {message}");
     None
 }
+
+/// A fresh directory under the system temp dir, removed when dropped.
+pub(crate) struct ScratchDir(pub(crate) PathBuf);
+
+impl ScratchDir {
+    pub(crate) fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("yamux-perf-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
