@@ -9,7 +9,10 @@
 //!   is consumed (or unconditionally when a SYN/ACK has to go out);
 //! - if the previous update went out less than 4 RTT ago, the peer used half a window within
 //!   4 RTT, so the target window doubles, up to the maximum;
-//! - the window never shrinks.
+//! - the window never shrinks;
+//! - growth is also bounded by what is left of the connection's receive-window budget
+//!   ([`RecvWindow::poll_update_within`], `Config::max_connection_window` in the session): a
+//!   doubling that does not fit is cut short at the budget, or skipped.
 //!
 //! One deliberate difference: go-yamux sends only the growth of the second `GrowTo` call and
 //! loses the first delta (yamux-reference.md §3.4), which turns a full-size go receiver into a
