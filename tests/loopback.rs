@@ -28,6 +28,7 @@ async fn start_server(max_download: u64) -> (TcpAddr, oneshot::Sender<()>) {
         connection,
         max_download,
         payload: Payload::Pattern,
+        max_connections: server::DEFAULT_MAX_CONNECTIONS,
     });
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(server::run(listener, config, async move {

@@ -85,6 +85,7 @@ fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
         connection: config,
         max_download: u64::MAX,
         payload: opt.common.payload(),
+        max_connections: usize::MAX,
     });
     tokio::spawn(server::run(listener, config, std::future::pending()));
     tracing::info!("in-process server at {}", addr.to_multiaddr());

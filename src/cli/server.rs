@@ -10,7 +10,9 @@ use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::transport::{self, TcpAddr};
 use yamux_perf::units::ByteSize;
 
-use super::common::{CommonOpt, IdentityOpt};
+use yamux_perf::yamux;
+
+use super::common::{CommonOpt, IdentityOpt, seconds};
 
 #[derive(Debug, Args)]
 pub(crate) struct ServerOpt {
@@ -20,6 +22,19 @@ pub(crate) struct ServerOpt {
     /// Largest download a single request may ask for.
     #[arg(long, default_value = "1TiB")]
     pub(crate) max_download: ByteSize,
+    /// Connections served at once (handshakes included); new TCP connections beyond it are
+    /// closed at once.
+    #[arg(long, default_value_t = server::DEFAULT_MAX_CONNECTIONS)]
+    pub(crate) max_connections: usize,
+    /// Seconds after which a connection without streams and without stream traffic is closed
+    /// with GoAway; 0 disables.
+    #[arg(long, default_value_t = 60.0)]
+    pub(crate) idle_timeout: f64,
+    /// Budget for the sum of the receive windows of one connection's streams: bounds the
+    /// unread bytes a peer can make us buffer (inbound streams are refused and window growth
+    /// stops when it is spent).
+    #[arg(long, default_value = "256MiB")]
+    pub(crate) max_connection_window: ByteSize,
     #[command(flatten)]
     pub(crate) identity: IdentityOpt,
     #[command(flatten)]
@@ -27,7 +42,17 @@ pub(crate) struct ServerOpt {
 }
 
 pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
-    let config = opt.common.connection(opt.identity.keypair()?)?;
+    let mut config = opt.common.connection(opt.identity.keypair()?)?;
+    if opt.max_connections == 0 {
+        bail!("--max-connections must be at least 1");
+    }
+    let idle = seconds(opt.idle_timeout, "--idle-timeout")?;
+    config.yamux.idle_timeout = (!idle.is_zero()).then_some(idle);
+    let budget = opt.max_connection_window.bytes();
+    if budget < u64::from(yamux::DEFAULT_WINDOW) {
+        bail!("--max-connection-window must be at least 256KiB, got {budget}");
+    }
+    config.yamux.max_connection_window = budget;
     let addr = TcpAddr::from_multiaddr(&opt.listen)?;
     if addr.peer.is_some() {
         bail!("--listen takes no /p2p/ part: the peer id comes from the key");
@@ -46,6 +71,7 @@ pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
         connection: config,
         max_download: opt.max_download.bytes(),
         payload: opt.common.payload(),
+        max_connections: opt.max_connections,
     });
     server::run(listener, config, async {
         let _ = tokio::signal::ctrl_c().await;

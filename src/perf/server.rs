@@ -1,12 +1,21 @@
 //! The perf server: accepts connections and serves `/perf/1.0.0` on every stream; any other
 //! protocol (go's identify, for one) gets `na` at once.
+//!
+//! Limits against peers that misbehave or just hold on: at most
+//! [`ServerConfig::max_connections`] connections at once (beyond, a new TCP connection is closed
+//! at once); the connection upgrade is bounded by the handshake timeout; on each stream the
+//! protocol negotiation plus the 8-byte request header are bounded by the same timeout (the
+//! stream is reset when it expires); yamux's own limits (inbound streams, receive-window budget,
+//! idle timeout) come from [`crate::yamux::Config`].
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{PROTOCOL_ID, Payload, serve_stream};
 use crate::bufio::BufferedIo;
@@ -24,7 +33,13 @@ pub struct ServerConfig {
     pub max_download: u64,
     /// Payload to send and check.
     pub payload: Payload,
+    /// Connections served at once, handshakes included; further TCP connections are closed as
+    /// soon as they are accepted. Default [`DEFAULT_MAX_CONNECTIONS`].
+    pub max_connections: usize,
 }
+
+/// Default of [`ServerConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// Accepts connections until `shutdown` completes.
 pub async fn run(
@@ -33,12 +48,30 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     tokio::pin!(shutdown);
+    let slots = Arc::new(Semaphore::new(
+        config.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
+    // Whether the refusals of the current episode at the limit were already logged at info.
+    let at_limit = AtomicBool::new(false);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((tcp, remote)) => {
-                    tokio::spawn(handle_connection(tcp, remote, config.clone()));
-                }
+                Ok((tcp, remote)) => match slots.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        at_limit.store(false, Ordering::Relaxed);
+                        tokio::spawn(handle_connection(tcp, remote, config.clone(), permit));
+                    }
+                    Err(_) => {
+                        if !at_limit.swap(true, Ordering::Relaxed) {
+                            tracing::info!(
+                                max_connections = config.max_connections,
+                                "connection limit reached: closing new connections until one ends"
+                            );
+                        }
+                        tracing::debug!(%remote, "over the connection limit: closed");
+                        drop(tcp);
+                    }
+                },
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
@@ -50,7 +83,13 @@ pub async fn run(
     }
 }
 
-async fn handle_connection(tcp: TcpStream, remote: SocketAddr, config: Arc<ServerConfig>) {
+async fn handle_connection(
+    tcp: TcpStream,
+    remote: SocketAddr,
+    config: Arc<ServerConfig>,
+    // Held until the connection ends.
+    _permit: OwnedSemaphorePermit,
+) {
     let established = match connection::accept(tcp, &config.connection).await {
         Ok(established) => established,
         Err(e) => {
@@ -63,6 +102,8 @@ async fn handle_connection(tcp: TcpStream, remote: SocketAddr, config: Arc<Serve
     while let Some(stream) = established.connection.accept_stream().await {
         tokio::spawn(handle_stream(stream, config.clone()));
     }
+    // Wait for the driver, so the connection slot is held until the socket is closed.
+    established.tasks.join().await;
     let stats = established.connection.stats();
     let reason = established.connection.closed_reason();
     tracing::info!(
@@ -71,7 +112,7 @@ async fn handle_connection(tcp: TcpStream, remote: SocketAddr, config: Arc<Serve
         received = stats.data_bytes_received,
         sent = stats.data_bytes_sent,
         pings_answered = stats.pings_answered,
-        reason = %reason.map(|r| r.to_string()).unwrap_or_default(),
+        reason = %reason.map(|r| crate::error_chain(&r)).unwrap_or_default(),
         "connection closed"
     );
 }
@@ -79,14 +120,33 @@ async fn handle_connection(tcp: TcpStream, remote: SocketAddr, config: Arc<Serve
 async fn handle_stream(stream: StreamHandle, config: Arc<ServerConfig>) {
     let id = stream.id();
     let mut io = BufferedIo::new(stream);
-    if let Err(e) = multistream::listener_select(&mut io, &[PROTOCOL_ID]).await {
-        // Typically go's identify: we answered `na` and it reset the stream.
-        tracing::debug!(
-            stream = id,
-            "no protocol agreed: {}",
-            crate::error_chain(&e)
-        );
-        return;
+    let limit = config.connection.handshake_timeout;
+    let negotiation = async {
+        multistream::listener_select(&mut io, &[PROTOCOL_ID]).await?;
+        // The request header, so a stream cannot sit forever before its request either; an
+        // early end is reported by serve_stream.
+        let _ = io.fill_to(8).await;
+        Ok::<_, multistream::NegotiationError>(())
+    };
+    match tokio::time::timeout(limit, negotiation).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            // Typically go's identify: we answered `na` and it reset the stream.
+            tracing::debug!(
+                stream = id,
+                "no protocol agreed: {}",
+                crate::error_chain(&e)
+            );
+            return;
+        }
+        Err(_) => {
+            tracing::info!(
+                stream = id,
+                "no perf request within {limit:?}: resetting the stream"
+            );
+            io.get_mut().reset(0);
+            return;
+        }
     }
     match serve_stream(io, config.max_download, config.payload).await {
         Ok(served) => tracing::debug!(stream = id, ?served, "perf stream served"),

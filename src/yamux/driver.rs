@@ -170,6 +170,8 @@ struct Shared {
     inner: Mutex<Inner>,
     /// Wakes the writer task: something may be ready to transmit.
     writer: Notify,
+    /// Wakes a reader paused by [`Session::input_paused`]: the writer took frames, or stopped.
+    reader: Notify,
 }
 
 impl Shared {
@@ -257,6 +259,7 @@ impl Connection {
                 closed: None,
             }),
             writer: Notify::new(),
+            reader: Notify::new(),
         });
         // The first RTT ping is due at once.
         shared.writer.notify_one();
@@ -380,11 +383,24 @@ async fn read_loop<R: AsyncRead + Unpin, O: Open>(
                 let _ = plaintext.split_to(n);
                 expect_prefix.drain(..n);
             }
-            let mut inner = shared.lock();
-            let result = inner.session.handle_input(Instant::now(), &mut plaintext);
-            shared.after_command(&mut inner);
-            if let Err(e) = result {
-                break ConnectionError::Session(e);
+            let paused = {
+                let mut inner = shared.lock();
+                let result = inner.session.handle_input(Instant::now(), &mut plaintext);
+                shared.after_command(&mut inner);
+                if let Err(e) = result {
+                    break ConnectionError::Session(e);
+                }
+                let paused = inner.session.input_paused();
+                if paused && let Some(reason) = inner.closed.clone() {
+                    break reason;
+                }
+                paused
+            };
+            if paused {
+                // The peer is not reading our answers: read nothing more until the writer has
+                // taken them (see MAX_CONTROL_BACKLOG), so our memory stays bounded.
+                shared.reader.notified().await;
+                continue;
             }
         }
         read_buf.reserve(READ_CHUNK);
@@ -415,9 +431,13 @@ async fn write_loop<W: AsyncWrite + Unpin, S: Seal>(
                 // A failure queues a GoAway, which goes out below.
                 let _ = inner.session.handle_timeout(now);
             }
+            let paused = inner.session.input_paused();
             inner
                 .session
                 .poll_transmit(now, &mut plaintext, WRITE_BATCH);
+            if paused {
+                shared.reader.notify_one();
+            }
             inner.dispatch();
             let done = inner.session.is_closed() || inner.closed.is_some();
             if let Some(e) = inner.session.error().cloned() {
@@ -457,6 +477,7 @@ async fn write_loop<W: AsyncWrite + Unpin, S: Seal>(
     let session_done = inner.session.is_closed();
     inner.shut(ConnectionError::Closed);
     drop(inner);
+    shared.reader.notify_one();
     // After our GoAway the peer has nothing to say that we need; after a socket error neither.
     // On a peer EOF the reader is already done.
     if session_done {
@@ -626,6 +647,8 @@ impl Drop for StreamHandle {
         inner.read_wakers.remove(&self.id);
         inner.write_wakers.remove(&self.id);
         self.shared.after_command(&mut inner);
+        // The session's timer may have changed (the idle timeout starts with the last stream).
+        self.shared.writer.notify_one();
     }
 }
 

@@ -9,7 +9,10 @@
 //!   is consumed (or unconditionally when a SYN/ACK has to go out);
 //! - if the previous update went out less than 4 RTT ago, the peer used half a window within
 //!   4 RTT, so the target window doubles, up to the maximum;
-//! - the window never shrinks.
+//! - the window never shrinks;
+//! - growth is also bounded by what is left of the connection's receive-window budget
+//!   ([`RecvWindow::poll_update_within`], `Config::max_connection_window` in the session): a
+//!   doubling that does not fit is cut short at the budget, or skipped.
 //!
 //! One deliberate difference: go-yamux sends only the growth of the second `GrowTo` call and
 //! loses the first delta (yamux-reference.md §3.4), which turns a full-size go receiver into a
@@ -50,6 +53,9 @@ pub struct WindowUpdate {
     pub doubled: bool,
     /// Time since the previous update (the epoch length).
     pub since_last_update: Duration,
+    /// The window would have grown further but the connection's window budget
+    /// ([`RecvWindow::poll_update_within`]'s `headroom`) did not allow it.
+    pub budget_limited: bool,
 }
 
 /// The peer sent more than it was allowed to.
@@ -160,17 +166,34 @@ impl RecvWindow {
         rtt: Option<Duration>,
         force: bool,
     ) -> Option<WindowUpdate> {
+        self.poll_update_within(now, rtt, force, u32::MAX)
+    }
+
+    /// [`poll_update`](Self::poll_update) where the window may grow by at most `headroom`
+    /// bytes: what is left of the connection's receive-window budget. A doubling that does not
+    /// fit grows the window only up to the budget (and not at all when none is left); the
+    /// update then reports [`WindowUpdate::budget_limited`].
+    pub fn poll_update_within(
+        &mut self,
+        now: Instant,
+        rtt: Option<Duration>,
+        force: bool,
+        headroom: u32,
+    ) -> Option<WindowUpdate> {
         let (needed, mut delta) = self.grow_to(self.window, force);
         if !needed {
             return None;
         }
         let since_last_update = now.saturating_duration_since(self.epoch_start);
         let mut doubled = false;
+        let mut budget_limited = false;
         if let Some(rtt) = rtt.filter(|rtt| !force && self.autotune && !rtt.is_zero())
             && since_last_update < rtt * RTT_EPOCH_MULTIPLIER
         {
             {
-                let grown = self.window.saturating_mul(2).min(self.max_window);
+                let wanted = self.window.saturating_mul(2).min(self.max_window);
+                let grown = wanted.min(self.window.saturating_add(headroom));
+                budget_limited = grown < wanted;
                 if grown > self.window {
                     self.window = grown;
                     doubled = true;
@@ -188,6 +211,7 @@ impl RecvWindow {
             window: self.window,
             doubled,
             since_last_update,
+            budget_limited,
         })
     }
 }
@@ -355,6 +379,38 @@ mod tests {
         assert!(!u.doubled);
         assert_eq!(u.window, 512 * KIB);
         assert_eq!(u.delta, 256 * KIB);
+    }
+
+    /// The connection budget's headroom caps growth: a doubling that does not fit grows only up
+    /// to the budget, and with none left the window stays (the update still carries the credit
+    /// for what was read).
+    #[test]
+    fn growth_is_cut_to_the_headroom_and_stops_without_any() {
+        let t0 = Instant::now();
+        let rtt = Some(Duration::from_millis(10));
+        let mut w = window(WindowAccounting::Full, t0);
+        w.on_data(128 * KIB).unwrap();
+        w.on_read(128 * KIB);
+        let u = w.poll_update_within(t0, rtt, false, 100 * KIB).unwrap();
+        assert!(u.budget_limited);
+        assert_eq!(u.window, 356 * KIB);
+        assert_eq!(
+            u.delta,
+            228 * KIB,
+            "the 128 KiB read plus the 100 KiB growth"
+        );
+        assert_eq!(w.credit(), 356 * KIB);
+        w.on_data(200 * KIB).unwrap();
+        w.on_read(200 * KIB);
+        let u = w.poll_update_within(t0, rtt, false, 0).unwrap();
+        assert!(u.budget_limited && !u.doubled);
+        assert_eq!((u.window, u.delta), (356 * KIB, 200 * KIB));
+        // Enough headroom: a full doubling, not flagged.
+        w.on_data(200 * KIB).unwrap();
+        w.on_read(200 * KIB);
+        let u = w.poll_update_within(t0, rtt, false, MIB).unwrap();
+        assert!(u.doubled && !u.budget_limited);
+        assert_eq!(u.window, 712 * KIB);
     }
 
     #[test]

@@ -40,6 +40,16 @@ pub const MIN_MAX_FRAME: usize = 1024;
 /// Un-ACKed outbound streams allowed at once (spec: at most 256).
 pub const MAX_ACK_BACKLOG: usize = 256;
 
+/// Control frames (pongs, ACKs, RSTs, window updates) queued and not yet taken by
+/// [`Session::poll_transmit`] above which [`Session::handle_input`] stops consuming input. A peer
+/// that floods pings or SYNs without reading our answers then meets TCP backpressure instead of
+/// growing our memory (go-yamux blocks its receive loop on a full send queue the same way).
+pub const MAX_CONTROL_BACKLOG: usize = 1024;
+
+/// Default of [`Config::max_connection_window`]: 256 MiB, enough for 1000 inbound streams at
+/// 256 KiB (go-yamux's `MaxIncomingStreams`) or 16 streams at the 16 MiB maximum window.
+pub const DEFAULT_MAX_CONNECTION_WINDOW: u64 = 256 * 1024 * 1024;
+
 /// Session configuration. `Default` gives go-libp2p's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -66,6 +76,17 @@ pub struct Config {
     pub ping_timeout: Duration,
     /// Record every window decision and credit change in [`Session::take_trace`].
     pub trace_windows: bool,
+    /// Budget for the sum of the receive windows of all streams of the connection, i.e. for the
+    /// received-but-unread bytes the peer may make us buffer. Every stream reserves its window:
+    /// a new stream gets `initial_window` only as far as the budget allows (never less than the
+    /// 256 KiB the protocol gives it); an inbound SYN is refused with RST when less than 256 KiB
+    /// is left; auto-tuning grows a window only into what is left (the doubling is cut short, or
+    /// skipped). Our own outbound streams always get their 256 KiB, even over the budget.
+    /// Default [`DEFAULT_MAX_CONNECTION_WINDOW`].
+    pub max_connection_window: u64,
+    /// Close the connection (GoAway, normal) after it had no streams and received no stream
+    /// frame for this long; pings do not count. `None` (the default) keeps it open.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -82,6 +103,8 @@ impl Default for Config {
             keepalive_interval: Some(Duration::from_secs(30)),
             ping_timeout: Duration::from_secs(10),
             trace_windows: false,
+            max_connection_window: DEFAULT_MAX_CONNECTION_WINDOW,
+            idle_timeout: None,
         }
     }
 }
@@ -134,6 +157,9 @@ pub enum SessionError {
     /// All stream ids of our parity are used.
     #[error("stream ids exhausted")]
     StreamIdsExhausted,
+    /// The connection had no streams and no stream traffic for [`Config::idle_timeout`].
+    #[error("idle for {0:?} without streams")]
+    IdleTimeout(Duration),
 }
 
 /// The ways a peer can break the protocol.
@@ -230,6 +256,8 @@ pub struct Stats {
     pub streams_refused: u64,
     /// DATA bytes for unknown or closed streams, drained and dropped.
     pub bytes_dropped: u64,
+    /// Window updates whose growth the connection's window budget cut short or prevented.
+    pub window_growth_limited: u64,
 }
 
 #[derive(Debug)]
@@ -283,9 +311,19 @@ struct Outbox {
     trace: Vec<TraceEvent>,
     trace_enabled: bool,
     created: Instant,
+    /// Sum of the receive windows of the streams in the map (see
+    /// [`Config::max_connection_window`]).
+    window_reserved: u64,
+    /// [`Config::max_connection_window`].
+    window_budget: u64,
 }
 
 impl Outbox {
+    /// What is left of the connection's receive-window budget (saturated to `u32`).
+    fn window_headroom(&self) -> u32 {
+        u32::try_from(self.window_budget.saturating_sub(self.window_reserved)).unwrap_or(u32::MAX)
+    }
+
     /// Runs the window rule for a stream and queues an update if one is due. `flags` (SYN/ACK)
     /// force an update.
     fn window_update(
@@ -296,9 +334,24 @@ impl Outbox {
         flags: Flags,
         rtt: Option<Duration>,
     ) {
-        let Some(update) = stream.recv.poll_update(now, rtt, !flags.is_empty()) else {
+        let before = stream.recv.window();
+        let Some(update) =
+            stream
+                .recv
+                .poll_update_within(now, rtt, !flags.is_empty(), self.window_headroom())
+        else {
             return;
         };
+        self.window_reserved += u64::from(update.window - before);
+        if update.budget_limited {
+            self.stats.window_growth_limited += 1;
+            tracing::debug!(
+                stream = id,
+                window = update.window,
+                reserved = self.window_reserved,
+                "yamux window growth limited by the connection window budget"
+            );
+        }
         self.control
             .push_back(Header::window_update(id, flags, update.delta));
         if update.delta > 0 {
@@ -345,6 +398,9 @@ pub struct Session {
     go_away_sent: bool,
     go_away_received: Option<u32>,
     failed: Option<SessionError>,
+    /// Since when the session has had no stream and no stream frame arrived (for
+    /// [`Config::idle_timeout`]).
+    idle_since: Instant,
 }
 
 impl Session {
@@ -369,6 +425,8 @@ impl Session {
                 trace: Vec::new(),
                 trace_enabled: config.trace_windows,
                 created: now,
+                window_reserved: 0,
+                window_budget: config.max_connection_window,
             },
             sendable: VecDeque::new(),
             events: VecDeque::new(),
@@ -385,6 +443,7 @@ impl Session {
             go_away_sent: false,
             go_away_received: None,
             failed: None,
+            idle_since: now,
             config,
         }
     }
@@ -429,6 +488,19 @@ impl Session {
         self.streams.len()
     }
 
+    /// Whether [`Session::handle_input`] stopped consuming input because
+    /// [`MAX_CONTROL_BACKLOG`] control frames wait for [`Session::poll_transmit`]: the driver
+    /// should read nothing more from the peer until the writer has taken them.
+    pub fn input_paused(&self) -> bool {
+        self.failed.is_none() && self.out.control.len() >= MAX_CONTROL_BACKLOG
+    }
+
+    /// Sum of the receive windows of the current streams, bounded by
+    /// [`Config::max_connection_window`] except for our own outbound streams' first 256 KiB.
+    pub fn window_reserved(&self) -> u64 {
+        self.out.window_reserved
+    }
+
     /// Whether [`Session::poll_transmit`] has something to send.
     pub fn wants_transmit(&self) -> bool {
         !self.out.control.is_empty() || self.ping.due || !self.sendable.is_empty()
@@ -451,6 +523,7 @@ impl Session {
             let code = match error {
                 SessionError::Frame(_) | SessionError::Protocol(_) => Some(go_away::PROTOCOL_ERROR),
                 SessionError::PingTimeout(_) => Some(go_away::INTERNAL_ERROR),
+                SessionError::IdleTimeout(_) => Some(go_away::NORMAL),
                 _ => None,
             };
             if let Some(code) = code.filter(|_| !self.go_away_sent) {
@@ -500,6 +573,10 @@ impl Session {
             self.ping.last_rx = now;
         }
         loop {
+            if self.out.control.len() >= MAX_CONTROL_BACKLOG {
+                // Backpressure: the rest waits until the writer has taken our answers.
+                break;
+            }
             if let Some(mut body) = self.body {
                 if input.is_empty() {
                     break;
@@ -532,6 +609,9 @@ impl Session {
             };
             input.advance(HEADER_LEN);
             tracing::trace!(%header, "yamux recv");
+            if matches!(header.typ, FrameType::Data | FrameType::WindowUpdate) {
+                self.idle_since = now;
+            }
             self.out.stats.frames_received[header.typ as usize] += 1;
             let result = match header.typ {
                 FrameType::Data => self.on_data_header(now, header),
@@ -575,8 +655,17 @@ impl Session {
             return Err(self.protocol_error(ProtocolViolation::DuplicateStream(id)));
         }
         self.last_inbound_id = id;
-        if self.go_away_sent || self.inbound_open >= self.config.max_inbound_streams {
-            // go-yamux and js answer an unwanted SYN with WU+RST (rust kills the connection).
+        let no_budget = self.out.window_headroom() < DEFAULT_WINDOW;
+        if self.go_away_sent || self.inbound_open >= self.config.max_inbound_streams || no_budget {
+            // go-yamux and js answer an unwanted SYN with WU+RST (rust kills the connection);
+            // go-yamux also refuses a stream whose 256 KiB its memory manager cannot reserve.
+            if no_budget {
+                tracing::debug!(
+                    stream = id,
+                    reserved = self.out.window_reserved,
+                    "yamux: no window budget left, refusing inbound stream"
+                );
+            }
             self.out.stats.streams_refused += 1;
             self.out
                 .control
@@ -588,15 +677,25 @@ impl Session {
         // 75 s without one. The update also advertises an initial window above 256 KiB.
         self.out
             .window_update(now, id, &mut stream, Flags::ACK, self.ping.rtt);
-        self.streams.insert(id, stream);
+        self.insert_stream(id, stream);
         self.inbound_open += 1;
         self.events.push_back(Event::InboundStream(id));
         Ok(true)
     }
 
+    /// Adds a stream to the map, reserving its receive window from the budget.
+    fn insert_stream(&mut self, id: u32, stream: StreamState) {
+        self.out.window_reserved += u64::from(stream.recv.window());
+        self.streams.insert(id, stream);
+    }
+
+    /// A receive window for a new stream: `initial_window` as far as the budget allows, never
+    /// less than the 256 KiB every stream has by protocol.
     fn new_recv_window(&self, now: Instant) -> RecvWindow {
         RecvWindow::new(
-            self.config.initial_window,
+            self.config
+                .initial_window
+                .min(self.out.window_headroom().max(DEFAULT_WINDOW)),
             self.config.max_window,
             self.config.autotune,
             self.config.accounting,
@@ -771,6 +870,12 @@ impl Session {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
+        if let Some(idle) = self.idle_deadline()
+            && now >= idle
+        {
+            let timeout = self.config.idle_timeout.unwrap_or_default();
+            return Err(self.fail(SessionError::IdleTimeout(timeout)));
+        }
         if let Some((_, sent)) = self.ping.outstanding {
             if now >= sent + self.config.ping_timeout {
                 return Err(self.fail(SessionError::PingTimeout(self.config.ping_timeout)));
@@ -788,22 +893,32 @@ impl Session {
         Ok(())
     }
 
+    /// When the idle timeout fires, if it is enabled and the session has no streams.
+    fn idle_deadline(&self) -> Option<Instant> {
+        let timeout = self.config.idle_timeout?;
+        (self.streams.is_empty() && !self.go_away_sent).then(|| self.idle_since + timeout)
+    }
+
     /// When [`Session::handle_timeout`] should run next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.failed.is_some() {
             return None;
         }
-        if let Some((_, sent)) = self.ping.outstanding {
-            return Some(sent + self.config.ping_timeout);
+        let ping = if let Some((_, sent)) = self.ping.outstanding {
+            Some(sent + self.config.ping_timeout)
+        } else if self.ping.due {
+            None
+        } else {
+            let keepalive = self
+                .config
+                .keepalive_interval
+                .map(|i| self.ping.last_rx + i);
+            Some(keepalive.map_or(self.ping.next_measure, |k| k.min(self.ping.next_measure)))
+        };
+        match (ping, self.idle_deadline()) {
+            (Some(p), Some(i)) => Some(p.min(i)),
+            (p, i) => p.or(i),
         }
-        if self.ping.due {
-            return None;
-        }
-        let keepalive = self
-            .config
-            .keepalive_interval
-            .map(|i| self.ping.last_rx + i);
-        Some(keepalive.map_or(self.ping.next_measure, |k| k.min(self.ping.next_measure)))
     }
 
     // ------------------------------------------------------------------------------------------
@@ -825,10 +940,11 @@ impl Session {
             return Err(SessionError::StreamIdsExhausted);
         }
         self.next_outbound_id += 2;
+        self.idle_since = now;
         let mut stream = StreamState::new(self.new_recv_window(now), true);
         self.out
             .window_update(now, id, &mut stream, Flags::SYN, self.ping.rtt);
-        self.streams.insert(id, stream);
+        self.insert_stream(id, stream);
         self.unacked_outbound += 1;
         Ok(Some(id))
     }
@@ -955,6 +1071,7 @@ impl Session {
     /// the buffered data, like go's `Close`); unread and later data is discarded and credited
     /// back so the peer can finish. The state goes once both FINs have passed.
     pub fn detach(&mut self, now: Instant, id: u32) {
+        self.idle_since = now;
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
@@ -980,6 +1097,7 @@ impl Session {
     fn remove_if_finished(&mut self, id: u32) {
         if self.streams.get(&id).is_some_and(StreamState::is_finished) {
             let s = self.streams.remove(&id).expect("present");
+            self.out.window_reserved -= u64::from(s.recv.window());
             if self.is_remote_id(id) {
                 self.inbound_open -= 1;
             } else if s.awaiting_ack {

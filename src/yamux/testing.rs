@@ -337,6 +337,14 @@ impl Side {
     /// Delivers the packets of `from` that are due to `self`.
     fn receive_from(&mut self, from: &mut Side, now: Instant, start: Instant) -> bool {
         let mut progress = false;
+        // Input the session left while paused (MAX_CONTROL_BACKLOG) goes in once it may.
+        if !self.inbox.is_empty() && self.error.is_none() && !self.session.input_paused() {
+            let before = self.inbox.len();
+            if let Err(e) = self.session.handle_input(now, &mut self.inbox) {
+                self.error = Some((now - start, e));
+            }
+            progress = self.inbox.len() != before;
+        }
         while from.in_flight.front().is_some_and(|p| p.arrival <= now) {
             let packet = from.in_flight.pop_front().expect("checked");
             progress = true;

@@ -2064,3 +2064,161 @@ proptest! {
         run_ops(if client { Role::Client } else { Role::Server }, config, &ops);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hardening: connection window budget, idle timeout, control backlog
+// ---------------------------------------------------------------------------------------------
+
+/// The connection budget bounds auto-tuning: with 1.5 MiB the window doubles 256 KiB → 512 KiB →
+/// 1 MiB, then the next doubling (to 2 MiB) is cut to the 1.5 MiB budget and growth stops there.
+/// The transfer still completes, within the credit actually granted.
+#[test]
+fn window_budget_stops_autotune_growth_at_the_budget() {
+    let budget = 1536 * KIB;
+    let server = Config {
+        max_connection_window: budget,
+        trace_windows: true,
+        ..Config::default()
+    };
+    let mut pair = upload(Config::default(), server, RTT / 2, None, 16 * MIB);
+    assert!(pair.server.stream(1).eof);
+    assert_eq!(pair.server.stream(1).read, 16 * MIB);
+    assert_sender_within_window(&pair, Role::Client, 1);
+    let stats = pair.server.session.stats().clone();
+    assert_eq!(u64::from(stats.max_recv_window), budget);
+    assert!(stats.window_growth_limited >= 1, "{stats:?}");
+    let windows = recv_windows(&pair.server.session.take_trace());
+    let grown: Vec<u32> = windows.iter().filter(|w| w.3).map(|w| w.1).collect();
+    assert_eq!(grown, [512 * KIB, MIB, budget].map(|w| w as u32));
+    assert!(windows.iter().all(|w| u64::from(w.1) <= budget));
+    assert!(pair.server.session.window_reserved() <= budget);
+}
+
+/// New inbound streams get `initial_window` only as far as the budget allows, at least 256 KiB;
+/// with less than 256 KiB left a SYN is refused with WU+RST (as go-yamux does when its memory
+/// manager refuses the reservation); a finished stream gives its window back.
+#[test]
+fn window_budget_shrinks_new_streams_and_refuses_them_when_spent() {
+    let t0 = Instant::now();
+    let config = Config {
+        initial_window: MIB as u32,
+        max_connection_window: 2560 * KIB,
+        ..Config::default()
+    };
+    let mut s = Session::new(Role::Server, config, t0);
+    feed(
+        &mut s,
+        t0,
+        &encode_frames(&[syn(1), syn(3), syn(5), syn(7)]),
+    )
+    .unwrap();
+    let full = (MIB - W0) as u32;
+    assert_eq!(
+        transmit_headers(&mut s, t0),
+        [
+            Header::window_update(1, Flags::ACK, full),
+            Header::window_update(3, Flags::ACK, full),
+            Header::window_update(5, Flags::ACK, 256 * KIB as u32),
+            Header::window_update(7, Flags::RST, 0),
+        ]
+    );
+    assert_eq!(s.window_reserved(), 2560 * KIB);
+    assert_eq!(s.stats().streams_refused, 1);
+    assert_eq!(events(&mut s), [1, 3, 5].map(Event::InboundStream).to_vec());
+    // Stream 1 ends (both FINs, handle dropped): its 1 MiB is free again.
+    s.close_write(1).unwrap();
+    transmit_all(&mut s, t0);
+    feed(&mut s, t0, &one(Header::window_update(1, Flags::FIN, 0))).unwrap();
+    s.detach(t0, 1);
+    assert_eq!(s.window_reserved(), 1536 * KIB);
+    feed(&mut s, t0, &encode_frames(&[syn(9)])).unwrap();
+    assert_eq!(
+        transmit_headers(&mut s, t0),
+        [Header::window_update(9, Flags::ACK, full)]
+    );
+    assert_eq!(s.window_reserved(), 2560 * KIB);
+}
+
+/// A connection without streams is closed with GoAway(normal) after `idle_timeout`; pings do not
+/// keep it alive, streams do, and the clock restarts when the last stream goes.
+#[test]
+fn idle_timeout_closes_a_connection_without_streams_with_go_away_normal() {
+    let t0 = Instant::now();
+    let idle = Duration::from_secs(5);
+    let config = Config {
+        idle_timeout: Some(idle),
+        ..Config::default()
+    };
+    let mut s = Session::new(Role::Server, config, t0);
+    s.handle_timeout(t0).unwrap();
+    assert_eq!(transmit_headers(&mut s, t0), [Header::ping(Flags::SYN, 1)]);
+    assert_eq!(s.poll_timeout(), Some(t0 + idle));
+    // A ping from the peer is not traffic: the deadline stays.
+    feed(&mut s, t0 + ms(3000), &one(Header::ping(Flags::SYN, 7))).unwrap();
+    feed(&mut s, t0 + ms(3000), &one(Header::ping(Flags::ACK, 1))).unwrap();
+    transmit_all(&mut s, t0 + ms(3000));
+    assert_eq!(s.poll_timeout(), Some(t0 + idle));
+    // A stream suspends the idle timer.
+    feed(&mut s, t0 + ms(4000), &encode_frames(&[syn(1)])).unwrap();
+    transmit_all(&mut s, t0 + ms(4000));
+    s.handle_timeout(t0 + ms(6000)).unwrap();
+    assert!(s.error().is_none());
+    // The stream ends at 7 s: idle from then on.
+    s.close_write(1).unwrap();
+    feed(
+        &mut s,
+        t0 + ms(7000),
+        &one(Header::window_update(1, Flags::FIN, 0)),
+    )
+    .unwrap();
+    s.detach(t0 + ms(7000), 1);
+    transmit_all(&mut s, t0 + ms(7000));
+    assert_eq!(s.stream_count(), 0);
+    s.handle_timeout(t0 + ms(11_999)).unwrap();
+    // (The RTT ping due at 10 s goes out; the idle deadline is the earlier timer.)
+    transmit_all(&mut s, t0 + ms(11_999));
+    assert_eq!(s.poll_timeout(), Some(t0 + ms(7000) + idle));
+    assert_eq!(
+        s.handle_timeout(t0 + ms(12_000)),
+        Err(SessionError::IdleTimeout(idle))
+    );
+    assert_eq!(
+        transmit_headers(&mut s, t0 + ms(12_000)),
+        [Header::go_away(go_away::NORMAL)]
+    );
+    assert!(s.is_closed());
+}
+
+/// A peer that floods pings and never reads the pongs: the session answers up to
+/// MAX_CONTROL_BACKLOG of them, then stops consuming input (the driver stops reading the socket,
+/// so TCP pushes back on the peer) until the writer has taken the queue. Every ping is still
+/// answered, in order, and nothing else is lost.
+#[test]
+fn ping_flood_pauses_input_at_the_control_backlog() {
+    use super::session::MAX_CONTROL_BACKLOG;
+    let t0 = Instant::now();
+    let mut s = Session::new(Role::Server, Config::default(), t0);
+    let pings = 3 * MAX_CONTROL_BACKLOG as u32 + 5;
+    let mut input = BytesMut::new();
+    for i in 0..pings {
+        Header::ping(Flags::SYN, i).encode_into(&mut input);
+    }
+    let mut pongs = Vec::new();
+    let mut rounds = 0;
+    while !input.is_empty() {
+        let before = input.len();
+        s.handle_input(t0, &mut input).unwrap();
+        let consumed = (before - input.len()) / HEADER_LEN;
+        assert!(consumed <= MAX_CONTROL_BACKLOG);
+        assert_eq!(s.input_paused(), !input.is_empty());
+        let sent = transmit_headers(&mut s, t0);
+        assert_eq!(sent.len(), consumed);
+        assert!(!s.input_paused());
+        pongs.extend(sent);
+        rounds += 1;
+    }
+    assert_eq!(rounds, 4);
+    let expected: Vec<Header> = (0..pings).map(|i| Header::ping(Flags::ACK, i)).collect();
+    assert_eq!(pongs, expected);
+    assert_eq!(s.stats().pings_answered, u64::from(pings));
+}

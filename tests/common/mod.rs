@@ -84,6 +84,11 @@ impl LoggedServer {
         }
     }
 
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self._child.0.id()
+    }
+
     /// The stderr lines so far.
     pub(crate) fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
