@@ -28,6 +28,8 @@
 
 pub mod bufio;
 pub mod connection;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod interop;
 pub mod multistream;

@@ -84,6 +84,16 @@ impl LoggedServer {
         }
     }
 
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self._child.0.id()
+    }
+
+    /// Whether the server process is still running.
+    pub(crate) fn is_running(&mut self) -> bool {
+        matches!(self._child.0.try_wait(), Ok(None))
+    }
+
     /// The stderr lines so far.
     pub(crate) fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
