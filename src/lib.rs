@@ -32,6 +32,8 @@
 pub mod bufio;
 pub mod compare;
 pub mod connection;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod interop;
 pub mod multistream;

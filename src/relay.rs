@@ -23,6 +23,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -68,6 +69,15 @@ impl LinkConfig {
     }
 }
 
+/// Faults the relay injects on purpose, for fault tests. `Default` injects none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Faults {
+    /// Abort each relayed connection once this many bytes have been relayed on it (both
+    /// directions together): both sockets are closed at once with a TCP reset, as a crashed
+    /// middlebox or a pulled cable followed by a timeout would look to the endpoints.
+    pub drop_after: Option<u64>,
+}
+
 /// The schedule of one direction: when each chunk is delivered.
 #[derive(Debug, Clone)]
 pub struct Link {
@@ -106,6 +116,18 @@ pub async fn run(
     tcp: TcpConfig,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    run_with_faults(listener, to, config, tcp, Faults::default(), shutdown).await
+}
+
+/// [`run`], injecting `faults` into every relayed connection.
+pub async fn run_with_faults(
+    listener: TcpListener,
+    to: SocketAddr,
+    config: LinkConfig,
+    tcp: TcpConfig,
+    faults: Faults,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -113,7 +135,7 @@ pub async fn run(
                 let (inbound, from) = accepted?;
                 let tcp = tcp.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = relay_connection(inbound, to, config, &tcp).await {
+                    if let Err(e) = relay_connection(inbound, to, config, &tcp, faults).await {
                         tracing::info!(%from, %to, "relay connection failed: {e}");
                     }
                 });
@@ -128,14 +150,38 @@ async fn relay_connection(
     to: SocketAddr,
     config: LinkConfig,
     tcp: &TcpConfig,
+    faults: Faults,
 ) -> io::Result<()> {
     transport::configure_accepted(&inbound, tcp)?;
     let outbound = transport::dial(to, tcp).await?;
+    let drop = faults.drop_after.map(|limit| {
+        // Closing with linger 0 sends a reset instead of a FIN.
+        Arc::new(DropAfter {
+            limit,
+            relayed: AtomicU64::new(0),
+            tripped: Notify::new(),
+        })
+    });
+    if drop.is_some() {
+        inbound.set_zero_linger()?;
+        outbound.set_zero_linger()?;
+    }
     let (in_read, in_write) = inbound.into_split();
     let (out_read, out_write) = outbound.into_split();
-    let forward = tokio::spawn(pipe(in_read, out_write, config));
-    let backward = tokio::spawn(pipe(out_read, in_write, config));
-    let (f, b) = tokio::join!(forward, backward);
+    let mut forward = AbortOnDrop(tokio::spawn(pipe(in_read, out_write, config, drop.clone())));
+    let mut backward = AbortOnDrop(tokio::spawn(pipe(out_read, in_write, config, drop.clone())));
+    let joined = async { tokio::join!(&mut forward.0, &mut backward.0) };
+    let (f, b) = match &drop {
+        None => joined.await,
+        Some(drop) => tokio::select! {
+            joined = joined => joined,
+            () = drop.tripped.notified() => {
+                // Dropping the pipes (and their writers) closes all four halves: both resets.
+                tracing::info!(%to, after = drop.limit, "relay dropped the connection (--drop-after)");
+                return Ok(());
+            }
+        },
+    };
     let bytes = (f.map_err(io::Error::other)??, b.map_err(io::Error::other)??);
     tracing::debug!(%to, forward = bytes.0, backward = bytes.1, "relay connection done");
     Ok(())
@@ -155,18 +201,49 @@ struct Queue {
     ready: Notify,
 }
 
+/// The `--drop-after` state of one relayed connection, shared by its two directions.
+#[derive(Debug)]
+struct DropAfter {
+    limit: u64,
+    relayed: AtomicU64,
+    tripped: Notify,
+}
+
+impl DropAfter {
+    /// Counts `n` more bytes read; returns how many of them may still be relayed (fewer than
+    /// `n` once the limit is reached, which trips the drop).
+    fn take(&self, n: usize) -> usize {
+        let before = self.relayed.fetch_add(n as u64, Ordering::Relaxed);
+        let allowed = self.limit.saturating_sub(before).min(n as u64) as usize;
+        if before + n as u64 >= self.limit {
+            self.tripped.notify_one();
+        }
+        allowed
+    }
+}
+
+/// A task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Relays one direction; returns the number of bytes relayed.
 async fn pipe(
     mut src: OwnedReadHalf,
     mut dst: OwnedWriteHalf,
     config: LinkConfig,
+    drop: Option<Arc<DropAfter>>,
 ) -> io::Result<u64> {
     let limit = config.buffer_limit();
     let budget = Arc::new(Semaphore::new(limit));
     let queue = Arc::new(Queue::default());
     let writer = {
         let (budget, queue) = (budget.clone(), queue.clone());
-        tokio::spawn(async move {
+        AbortOnDrop(tokio::spawn(async move {
             loop {
                 let next = queue
                     .segments
@@ -187,7 +264,7 @@ async fn pipe(
                     }
                 }
             }
-        })
+        }))
     };
     let mut link = Link::new(&config);
     let mut total = 0u64;
@@ -201,7 +278,17 @@ async fn pipe(
                 .await
                 .map_err(io::Error::other)?;
             buf.reserve(CHUNK);
-            let n = (&mut src).take(CHUNK as u64).read_buf(&mut buf).await?;
+            let mut n = (&mut src).take(CHUNK as u64).read_buf(&mut buf).await?;
+            if let Some(drop) = &drop
+                && n > 0
+            {
+                n = drop.take(n);
+                buf.truncate(n);
+                if n == 0 {
+                    // Past the limit: relay nothing more and wait to be dropped.
+                    std::future::pending::<()>().await;
+                }
+            }
             let now = Instant::now();
             let segment = if n == 0 {
                 Segment::Eof(link.schedule(now, 0))
@@ -224,7 +311,8 @@ async fn pipe(
         }
     }
     .await;
-    let written = writer.await.map_err(io::Error::other)?;
+    let mut writer = writer;
+    let written = (&mut writer.0).await.map_err(io::Error::other)?;
     reader?;
     written?;
     Ok(total)

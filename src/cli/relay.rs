@@ -29,6 +29,10 @@ pub(crate) struct RelayOpt {
     /// Bytes that may wait for the link before the relay stops reading (backpressure).
     #[arg(long, default_value = "4MiB")]
     pub(crate) queue: ByteSize,
+    /// Fault injection: abort each relayed connection (a TCP reset to both ends) once this many
+    /// bytes have been relayed on it, both directions together. Default: never.
+    #[arg(long)]
+    pub(crate) drop_after: Option<ByteSize>,
 }
 
 pub(crate) async fn run(opt: RelayOpt) -> Result<()> {
@@ -57,7 +61,10 @@ pub(crate) async fn run(opt: RelayOpt) -> Result<()> {
         opt.rate.map_or("unlimited".to_string(), |r| r.to_string()),
         opt.queue
     );
-    relay::run(listener, to.socket, link, tcp, async {
+    let faults = relay::Faults {
+        drop_after: opt.drop_after.map(|b| b.bytes()),
+    };
+    relay::run_with_faults(listener, to.socket, link, tcp, faults, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

@@ -298,18 +298,13 @@ impl Handshake {
 
     /// Decodes and checks the remote's payload, and remembers who the remote is.
     fn verify_remote(&mut self, payload: &[u8]) -> Result<(), NoiseError> {
-        let payload = NoiseHandshakePayload::decode(payload).map_err(NoiseError::InvalidPayload)?;
-        let key = PublicKey::try_decode_protobuf(&payload.identity_key)
-            .map_err(NoiseError::UnsupportedKey)?;
         // The message that carries the payload also carried `s`, so snow has it; without it there
         // is nothing the signature could be checked against.
         let remote_static = self
             .state
             .get_remote_static()
             .ok_or(NoiseError::BadSignature)?;
-        if !key.verify(&signed_data(remote_static), &payload.identity_sig) {
-            return Err(NoiseError::BadSignature);
-        }
+        let (key, muxers) = verify_payload(payload, remote_static)?;
         let peer = key.to_peer_id();
         if let Some(expected) = self.expected_peer
             && expected != peer
@@ -319,10 +314,6 @@ impl Handshake {
                 actual: Box::new(peer),
             });
         }
-        let muxers = payload
-            .extensions
-            .map(|extensions| extensions.stream_muxers)
-            .unwrap_or_default();
         self.remote = Some(RemoteIdentity { key, peer, muxers });
         Ok(())
     }
@@ -361,6 +352,27 @@ impl Handshake {
             opener: Opener::new(&receive),
         })
     }
+}
+
+/// Decodes a remote handshake payload and checks its signature over `remote_static`, the
+/// remote's X25519 static key: the remote's identity key and its muxer list. Exposed (hidden) for
+/// the fuzz targets in [`crate::fuzzing`].
+#[doc(hidden)]
+pub fn verify_payload(
+    payload: &[u8],
+    remote_static: &[u8],
+) -> Result<(PublicKey, Vec<String>), NoiseError> {
+    let payload = NoiseHandshakePayload::decode(payload).map_err(NoiseError::InvalidPayload)?;
+    let key = PublicKey::try_decode_protobuf(&payload.identity_key)
+        .map_err(NoiseError::UnsupportedKey)?;
+    if !key.verify(&signed_data(remote_static), &payload.identity_sig) {
+        return Err(NoiseError::BadSignature);
+    }
+    let muxers = payload
+        .extensions
+        .map(|extensions| extensions.stream_muxers)
+        .unwrap_or_default();
+    Ok((key, muxers))
 }
 
 /// The early muxer choice: the first of the initiator's muxers that the responder also lists.

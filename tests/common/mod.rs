@@ -89,6 +89,11 @@ impl LoggedServer {
         self._child.0.id()
     }
 
+    /// Whether the server process is still running.
+    pub(crate) fn is_running(&mut self) -> bool {
+        matches!(self._child.0.try_wait(), Ok(None))
+    }
+
     /// The stderr lines so far.
     pub(crate) fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()

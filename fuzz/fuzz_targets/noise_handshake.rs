@@ -1,0 +1,4 @@
+#![no_main]
+//! cargo-fuzz target: see `yamux_perf::fuzzing::noise_handshake`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::fuzzing::noise_handshake(data));
