@@ -422,6 +422,22 @@ async fn precise_sleep_until(at: Instant) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn drop_after_lets_exactly_the_limit_through_then_trips() {
+        use futures_util::FutureExt;
+        let drop = DropAfter {
+            limit: 100,
+            relayed: AtomicU64::new(0),
+            tripped: Notify::new(),
+        };
+        assert_eq!(drop.take(60), 60);
+        assert!(drop.tripped.notified().now_or_never().is_none(), "not yet");
+        // The other direction crosses the limit: only the rest passes, and the drop trips.
+        assert_eq!(drop.take(60), 40);
+        assert!(drop.tripped.notified().now_or_never().is_some(), "tripped");
+        assert_eq!(drop.take(10), 0);
+    }
+
     fn config(rtt_ms: u64, rate: Option<u64>) -> LinkConfig {
         LinkConfig {
             rtt: Duration::from_millis(rtt_ms),
