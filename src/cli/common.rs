@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use multiaddr::Multiaddr;
-use yamux_perf::connection::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT};
+use yamux_perf::connection::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT, Security};
 use yamux_perf::identity::{self, Keypair};
 use yamux_perf::perf::Payload;
 use yamux_perf::transport::{TcpAddr, TcpConfig};
@@ -54,6 +54,16 @@ pub(crate) struct CommonOpt {
     /// Seconds allowed for TCP connect plus the Noise and muxer handshakes.
     #[arg(long, default_value_t = DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64())]
     pub(crate) handshake_timeout: f64,
+    /// Security protocol: `noise` (encrypted) or `plaintext` (libp2p /plaintext/2.0.0, for
+    /// measurements only); a server accepts only the one given.
+    #[arg(long, value_enum, default_value_t = SecurityOpt::Noise)]
+    pub(crate) security: SecurityOpt,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SecurityOpt {
+    Noise,
+    Plaintext,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -127,6 +137,10 @@ impl CommonOpt {
                 ..TcpConfig::default()
             },
             handshake_timeout: seconds(self.handshake_timeout, "--handshake-timeout")?,
+            security: match self.security {
+                SecurityOpt::Noise => Security::Noise,
+                SecurityOpt::Plaintext => Security::Plaintext,
+            },
         })
     }
 
