@@ -60,6 +60,15 @@ pub(crate) struct CommonOpt {
     pub(crate) security: SecurityOpt,
 }
 
+/// Which stack carries the perf workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StackOpt {
+    /// TCP + multistream-select + security + yamux (libp2p).
+    Yamux,
+    /// Bare TCP (the baseline; only yamux-perf speaks it).
+    Tcp,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub(crate) enum SecurityOpt {
     Noise,

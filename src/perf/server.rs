@@ -32,12 +32,28 @@ pub async fn run(
     config: Arc<ServerConfig>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    accept_loop(listener, shutdown, move |tcp, remote| {
+        handle_connection(tcp, remote, config.clone())
+    })
+    .await
+}
+
+/// Accepts connections until `shutdown` completes, spawning `handle` for each.
+pub async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    mut handle: F,
+) -> io::Result<()>
+where
+    F: FnMut(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, remote)) => {
-                    tokio::spawn(handle_connection(tcp, remote, config.clone()));
+                    tokio::spawn(handle(tcp, remote));
                 }
                 // Out of file descriptors and the like: back off instead of spinning.
                 Err(e) => {
