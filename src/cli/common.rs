@@ -11,7 +11,7 @@ use yamux_perf::identity::{self, Keypair};
 use yamux_perf::perf::Payload;
 use yamux_perf::transport::{TcpAddr, TcpConfig};
 use yamux_perf::units::ByteSize;
-use yamux_perf::yamux::{self, WindowAccounting};
+use yamux_perf::yamux::{self, AutotuneRule, WindowAccounting};
 
 #[derive(Debug, Args)]
 pub(crate) struct IdentityOpt {
@@ -38,6 +38,10 @@ pub(crate) struct CommonOpt {
     /// Window update arithmetic: `full` (correct) or `go` (go-yamux v5's lost delta).
     #[arg(long, value_enum, default_value_t = AccountingOpt::Full)]
     pub(crate) window_accounting: AccountingOpt,
+    /// When the receive window grows: `go` (doubles when the last update is younger than
+    /// 4 RTT) or `ramp` (quadruples when it is younger than 2 RTT, else as go).
+    #[arg(long, value_enum, default_value_t = RuleOpt::Go)]
+    pub(crate) autotune_rule: RuleOpt,
     /// Largest yamux DATA frame sent, 12-byte header included (go's MaxMessageSize).
     #[arg(long, default_value = "64KiB")]
     pub(crate) max_frame: ByteSize,
@@ -67,6 +71,12 @@ pub(crate) enum StackOpt {
     Yamux,
     /// Bare TCP (the baseline; only yamux-perf speaks it).
     Tcp,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum RuleOpt {
+    Go,
+    Ramp,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -138,6 +148,10 @@ impl CommonOpt {
                     AccountingOpt::Go => WindowAccounting::Go,
                 },
                 max_frame,
+                autotune_rule: match self.autotune_rule {
+                    RuleOpt::Go => AutotuneRule::Go,
+                    RuleOpt::Ramp => AutotuneRule::Ramp,
+                },
                 ..yamux::Config::default()
             },
             tcp: TcpConfig {
