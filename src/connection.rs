@@ -1,4 +1,5 @@
-//! The libp2p connection upgrade: TCP → multistream-select `/noise` → Noise XX → yamux.
+//! The libp2p connection upgrade: TCP → multistream-select `/noise` → Noise XX → yamux, or with
+//! [`Security::Plaintext`]: TCP → `/plaintext/2.0.0` → identity exchange → `/yamux/1.0.0` → yamux.
 //!
 //! Spec: <https://github.com/libp2p/specs/blob/master/connections/README.md>. This module only
 //! sequences the layers below it and hands the socket to the yamux driver.
@@ -18,8 +19,9 @@ use tokio::net::TcpStream;
 use crate::bufio::BufferedIo;
 use crate::multistream::{self, NegotiationError};
 use crate::noise::{self, Handshake, NoiseError, NoiseStream};
+use crate::plaintext::{self, PlaintextError};
 use crate::transport::{self, TcpAddr, TcpConfig};
-use crate::yamux::driver::{Open, Seal, Tasks, Transport};
+use crate::yamux::driver::{Identity, Open, Seal, Tasks, Transport};
 use crate::yamux::{self, Connection, Role, Session};
 
 /// Default bound on the whole upgrade (TCP connect to the first yamux byte).
@@ -36,6 +38,28 @@ pub struct ConnectionConfig {
     pub tcp: TcpConfig,
     /// Bound on connecting plus the security and muxer handshakes.
     pub handshake_timeout: Duration,
+    /// The security protocol: Noise (default) or `/plaintext/2.0.0`.
+    pub security: Security,
+}
+
+/// The security protocol a connection is upgraded with. A listener accepts only this one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Security {
+    /// libp2p Noise XX (`/noise`): authenticated and encrypted.
+    #[default]
+    Noise,
+    /// libp2p `/plaintext/2.0.0`: identities exchanged unsigned, bytes unencrypted.
+    Plaintext,
+}
+
+impl Security {
+    /// The multistream-select protocol id.
+    pub fn protocol_id(self) -> &'static str {
+        match self {
+            Security::Noise => noise::PROTOCOL_ID,
+            Security::Plaintext => plaintext::PROTOCOL_ID,
+        }
+    }
 }
 
 impl ConnectionConfig {
@@ -46,6 +70,7 @@ impl ConnectionConfig {
             yamux: yamux::Config::default(),
             tcp: TcpConfig::default(),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            security: Security::Noise,
         }
     }
 }
@@ -63,6 +88,9 @@ pub enum UpgradeError {
     /// The Noise handshake failed (includes a peer id that does not match the address).
     #[error("noise handshake failed")]
     Noise(#[from] NoiseError),
+    /// The `/plaintext/2.0.0` exchange failed (includes a peer id that does not match).
+    #[error("plaintext exchange failed")]
+    Plaintext(#[from] PlaintextError),
     /// The upgrade took longer than the handshake timeout.
     #[error("connection setup timed out after {0:?}")]
     Timeout(Duration),
@@ -75,7 +103,7 @@ pub struct Established {
     pub connection: Connection,
     /// Its driver tasks.
     pub tasks: Tasks,
-    /// The peer's id, as proven by the Noise handshake.
+    /// The peer's id, as proven by the Noise handshake (only claimed, with plaintext).
     pub remote_peer: PeerId,
 }
 
@@ -106,7 +134,10 @@ async fn with_timeout<T>(
 pub async fn dial(addr: &TcpAddr, config: &ConnectionConfig) -> Result<Established, UpgradeError> {
     with_timeout(config.handshake_timeout, async {
         let tcp = transport::dial(addr.socket, &config.tcp).await?;
-        upgrade_outbound(tcp, addr.peer, config).await
+        match config.security {
+            Security::Noise => upgrade_outbound(tcp, addr.peer, config).await,
+            Security::Plaintext => plaintext_outbound(tcp, addr.peer, config).await,
+        }
     })
     .await
 }
@@ -117,7 +148,68 @@ pub async fn accept(
     config: &ConnectionConfig,
 ) -> Result<Established, UpgradeError> {
     transport::configure_accepted(&tcp, &config.tcp)?;
-    with_timeout(config.handshake_timeout, upgrade_inbound(tcp, config)).await
+    match config.security {
+        Security::Noise => {
+            with_timeout(config.handshake_timeout, upgrade_inbound(tcp, config)).await
+        }
+        Security::Plaintext => {
+            with_timeout(config.handshake_timeout, plaintext_inbound(tcp, config)).await
+        }
+    }
+}
+
+/// Dialer side of `/plaintext/2.0.0`; the yamux proposal leaves with our `Exchange` only after
+/// the peer's arrived (go's `insecure` reads its message and nothing more, but waiting costs just
+/// one round trip of the setup).
+async fn plaintext_outbound(
+    tcp: TcpStream,
+    expected: Option<PeerId>,
+    config: &ConnectionConfig,
+) -> Result<Established, UpgradeError> {
+    let mut io = BufferedIo::new(tcp);
+    multistream::dialer_select(&mut io, plaintext::PROTOCOL_ID).await?;
+    let remote_peer = plaintext::handshake(&mut io, &config.identity, expected, &[]).await?;
+    multistream::dialer_select(&mut io, yamux::PROTOCOL_ID).await?;
+    let (tcp, read_buf) = io.into_parts();
+    Ok(spawn_yamux(
+        Role::Client,
+        tcp,
+        remote_peer,
+        plain_transport(read_buf),
+        config,
+    ))
+}
+
+/// Listener side of `/plaintext/2.0.0`.
+async fn plaintext_inbound(
+    tcp: TcpStream,
+    config: &ConnectionConfig,
+) -> Result<Established, UpgradeError> {
+    let mut io = BufferedIo::new(tcp);
+    multistream::listener_select(&mut io, &[plaintext::PROTOCOL_ID]).await?;
+    let remote_peer = plaintext::handshake(&mut io, &config.identity, None, &[]).await?;
+    multistream::listener_select(&mut io, &[yamux::PROTOCOL_ID]).await?;
+    let (tcp, read_buf) = io.into_parts();
+    Ok(spawn_yamux(
+        Role::Server,
+        tcp,
+        remote_peer,
+        plain_transport(read_buf),
+        config,
+    ))
+}
+
+/// The driver's byte transform for plaintext: none, with `read_buf` as the first yamux bytes.
+fn plain_transport(read_buf: BytesMut) -> Transport<(), (), Identity, Identity> {
+    Transport {
+        reader: (),
+        writer: (),
+        seal: Identity,
+        open: Identity,
+        read_buf,
+        plaintext: BytesMut::new(),
+        expect_prefix: Vec::new(),
+    }
 }
 
 async fn upgrade_outbound(
@@ -229,18 +321,38 @@ fn start_yamux(
     expect_prefix: Vec<u8>,
     config: &ConnectionConfig,
 ) -> Established {
-    let remote_peer = established.remote_peer;
+    let transport = Transport {
+        reader: (),
+        writer: (),
+        seal: established.sealer,
+        open: established.opener,
+        read_buf,
+        plaintext,
+        expect_prefix,
+    };
+    spawn_yamux(role, tcp, established.remote_peer, transport, config)
+}
+
+/// Starts the yamux driver on `tcp` with the byte transform and buffers of `parts` (whose
+/// reader and writer are placeholders, filled from `tcp`).
+fn spawn_yamux<S: Seal, O: Open>(
+    role: Role,
+    tcp: TcpStream,
+    remote_peer: PeerId,
+    parts: Transport<(), (), S, O>,
+    config: &ConnectionConfig,
+) -> Established {
     tracing::debug!(%remote_peer, ?role, "connection upgraded");
     let (reader, writer) = tcp.into_split();
     let session = Session::new(role, config.yamux.clone(), std::time::Instant::now());
     let transport = Transport {
         reader,
         writer,
-        seal: established.sealer,
-        open: established.opener,
-        read_buf,
-        plaintext,
-        expect_prefix,
+        seal: parts.seal,
+        open: parts.open,
+        read_buf: parts.read_buf,
+        plaintext: parts.plaintext,
+        expect_prefix: parts.expect_prefix,
     };
     let (connection, tasks) = Connection::spawn(session, transport);
     Established {

@@ -15,6 +15,8 @@
 //! - [`noise`]: the Noise XX handshake with the libp2p payload and the transport cipher.
 //! - [`yamux`]: a sans-IO yamux session ([`yamux::Session`]) and its tokio driver
 //!   ([`yamux::Connection`]).
+//! - [`plaintext`]: libp2p `/plaintext/2.0.0`, the unencrypted alternative to Noise (for
+//!   measurements).
 //! - [`connection`]: the full upgrade of a TCP socket into an authenticated yamux connection.
 //! - [`interop`]: the matrix of implementations (ours, go, rust, js, py) in both roles.
 //! - [`perf`]: the `/perf/1.0.0` client and server.
@@ -40,6 +42,7 @@ pub mod multistream;
 pub mod noise;
 pub mod perf;
 pub mod plot;
+pub mod plaintext;
 pub mod procstat;
 pub mod relay;
 pub mod report;

@@ -45,7 +45,15 @@ func main() {
 	keySeed := flag.Uint64("key-seed", 0, "server key seed; the client expects this seed's peer id when the address has no /p2p/")
 	transport := flag.String("transport", "tcp", "accepted for test-plans compatibility; only tcp")
 	timeout := flag.Float64("timeout", 120, "client: give up after this many seconds (0 = never)")
+	security := flag.String("security", "noise", "noise, or plaintext (/plaintext/2.0.0, go-libp2p's insecure transport)")
 	flag.Parse()
+	switch *security {
+	case "noise":
+	case "plaintext":
+		usePlaintext = true
+	default:
+		fail(fmt.Errorf("--security %q: noise or plaintext", *security))
+	}
 
 	if *address == "" {
 		fail(errors.New("--server-address is required"))
@@ -78,15 +86,22 @@ func seededKey(n uint64) (crypto.PrivKey, error) {
 	return crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(seed))
 }
 
-// newHost builds a host with TCP + Noise + yamux and nothing else (no relay, no resource
+// usePlaintext selects /plaintext/2.0.0 instead of Noise (the --security flag).
+var usePlaintext bool
+
+// newHost builds a host with TCP + Noise (or plaintext) + yamux and nothing else (no relay, no resource
 // limits). Identify and the libp2p ping handler stay on, as in every basic host.
 func newHost(key crypto.PrivKey, listen multiaddr.Multiaddr) (host.Host, error) {
 	opts := []libp2p.Option{
 		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Security(noise.ID, noise.New),
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(&network.NullResourceManager{}),
 		libp2p.DisableRelay(),
+	}
+	if usePlaintext {
+		opts = append(opts, libp2p.NoSecurity)
+	} else {
+		opts = append(opts, libp2p.Security(noise.ID, noise.New))
 	}
 	if key != nil {
 		opts = append(opts, libp2p.Identity(key))

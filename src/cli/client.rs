@@ -13,11 +13,12 @@ use yamux_perf::identity;
 use yamux_perf::perf::client::{self, ClientConfig};
 use yamux_perf::perf::report::{self, RunReport, final_line};
 use yamux_perf::perf::server::{self, ServerConfig};
+use yamux_perf::perf::tcp;
 use yamux_perf::perf::{Progress, Request};
 use yamux_perf::transport::{self, TcpAddr};
 use yamux_perf::units::ByteSize;
 
-use super::common::{CommonOpt, IdentityOpt, seconds};
+use super::common::{CommonOpt, IdentityOpt, StackOpt, seconds};
 
 #[derive(Debug, Args)]
 pub(crate) struct ClientOpt {
@@ -67,6 +68,11 @@ pub(crate) struct ClientOpt {
     /// this file as JSON lines.
     #[arg(long)]
     pub(crate) window_trace: Option<PathBuf>,
+    /// `yamux` (libp2p: multistream-select, --security, yamux) or `tcp`: the same workload
+    /// over bare TCP against a `server --stack tcp` (one connection per stream; --latency is a
+    /// 1-byte ping-pong on one connection), the baseline the stack is compared with.
+    #[arg(long, value_enum, default_value_t = StackOpt::Yamux)]
+    pub(crate) stack: StackOpt,
     #[command(flatten)]
     pub(crate) identity: IdentityOpt,
     #[command(flatten)]
@@ -81,6 +87,12 @@ fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
         socket: listener.local_addr()?,
         peer: Some(config.identity.public().to_peer_id()),
     };
+    if opt.stack == StackOpt::Tcp {
+        let (tcp, payload) = (config.tcp, opt.common.payload());
+        let serve = tcp::serve(listener, tcp, u64::MAX, payload, usize::MAX, std::future::pending());
+        tokio::spawn(serve);
+        return Ok(addr);
+    }
     let config = Arc::new(ServerConfig {
         connection: config,
         max_download: u64::MAX,
@@ -105,6 +117,9 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         Some(addr) => TcpAddr::from_multiaddr(addr)?,
         None => start_embedded_server(&opt)?,
     };
+    if opt.stack == StackOpt::Tcp {
+        return run_tcp(&opt, server, limit).await;
+    }
     let mut connection = opt.common.connection(opt.identity.keypair()?)?;
     connection.yamux.trace_windows = opt.window_trace.is_some();
     let config = ClientConfig {
@@ -181,6 +196,60 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         opt.report.as_deref(),
         &RunReport::from_client(&report, intervals),
     )
+}
+
+/// `--stack tcp`: the workload over bare TCP.
+async fn run_tcp(opt: &ClientOpt, server: TcpAddr, limit: Duration) -> Result<()> {
+    if opt.report.is_some() || opt.window_trace.is_some() {
+        bail!("--report and --window-trace need --stack yamux");
+    }
+    let tcp_config = opt.common.connection(identity::generate())?.tcp;
+    let against = || format!("bare TCP run against {}", server.socket);
+    if let Some(rounds) = opt.latency {
+        let report = with_limit(limit, tcp::run_latency(server.socket, &tcp_config, rounds))
+            .await?
+            .with_context(against)?;
+        let ms: Vec<f64> = report
+            .samples
+            .iter()
+            .map(|d| d.as_secs_f64() * 1e3)
+            .collect();
+        if let Some((p50, p90, p99, max)) = report::latency_percentiles(&ms) {
+            eprintln!(
+                "latency   {rounds} tcp ping-pongs of 1 byte: p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms"
+            );
+        }
+        return Ok(());
+    }
+    let request = Request {
+        upload: opt.upload.bytes(),
+        download: opt.download.bytes(),
+        payload: opt.common.payload(),
+        lazy: true,
+        early_fin: true,
+    };
+    let connections = opt.streams * opt.connections;
+    let run = tcp::run(
+        server.socket,
+        &tcp_config,
+        request,
+        connections,
+        Arc::default(),
+    );
+    let report = with_limit(limit, run).await?.with_context(against)?;
+    let line = report::Line {
+        kind: report::LineKind::Final,
+        time_seconds: report.total_duration.as_secs_f64(),
+        upload_bytes: report.stream.upload_bytes,
+        download_bytes: report.stream.download_bytes,
+    };
+    println!("{}", line.to_json());
+    eprint!("{}", report::transfer_summary(&report.stream));
+    eprintln!(
+        "total     {:.3} s (bare TCP, {connections} connection(s))",
+        line.time_seconds
+    );
+    Ok(())
 }
 
 /// Runs `run`, giving up after `limit` (zero: no limit).

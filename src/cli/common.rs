@@ -6,12 +6,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use multiaddr::Multiaddr;
-use yamux_perf::connection::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT};
+use yamux_perf::connection::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT, Security};
 use yamux_perf::identity::{self, Keypair};
 use yamux_perf::perf::Payload;
 use yamux_perf::transport::{TcpAddr, TcpConfig};
 use yamux_perf::units::ByteSize;
-use yamux_perf::yamux::{self, WindowAccounting};
+use yamux_perf::yamux::{self, AutotuneRule, WindowAccounting};
 
 #[derive(Debug, Args)]
 pub(crate) struct IdentityOpt {
@@ -38,6 +38,10 @@ pub(crate) struct CommonOpt {
     /// Window update arithmetic: `full` (correct) or `go` (go-yamux v5's lost delta).
     #[arg(long, value_enum, default_value_t = AccountingOpt::Full)]
     pub(crate) window_accounting: AccountingOpt,
+    /// When the receive window grows: `go` (doubles when the last update is younger than
+    /// 4 RTT) or `ramp` (quadruples when it is younger than 2 RTT, else as go).
+    #[arg(long, value_enum, default_value_t = RuleOpt::Go)]
+    pub(crate) autotune_rule: RuleOpt,
     /// Largest yamux DATA frame sent, 12-byte header included (go's MaxMessageSize).
     #[arg(long, default_value = "64KiB")]
     pub(crate) max_frame: ByteSize,
@@ -54,6 +58,31 @@ pub(crate) struct CommonOpt {
     /// Seconds allowed for TCP connect plus the Noise and muxer handshakes.
     #[arg(long, default_value_t = DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64())]
     pub(crate) handshake_timeout: f64,
+    /// Security protocol: `noise` (encrypted) or `plaintext` (libp2p /plaintext/2.0.0, for
+    /// measurements only); a server accepts only the one given.
+    #[arg(long, value_enum, default_value_t = SecurityOpt::Noise)]
+    pub(crate) security: SecurityOpt,
+}
+
+/// Which stack carries the perf workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StackOpt {
+    /// TCP + multistream-select + security + yamux (libp2p).
+    Yamux,
+    /// Bare TCP (the baseline; only yamux-perf speaks it).
+    Tcp,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum RuleOpt {
+    Go,
+    Ramp,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SecurityOpt {
+    Noise,
+    Plaintext,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -119,6 +148,10 @@ impl CommonOpt {
                     AccountingOpt::Go => WindowAccounting::Go,
                 },
                 max_frame,
+                autotune_rule: match self.autotune_rule {
+                    RuleOpt::Go => AutotuneRule::Go,
+                    RuleOpt::Ramp => AutotuneRule::Ramp,
+                },
                 ..yamux::Config::default()
             },
             tcp: TcpConfig {
@@ -127,6 +160,10 @@ impl CommonOpt {
                 ..TcpConfig::default()
             },
             handshake_timeout: seconds(self.handshake_timeout, "--handshake-timeout")?,
+            security: match self.security {
+                SecurityOpt::Noise => Security::Noise,
+                SecurityOpt::Plaintext => Security::Plaintext,
+            },
         })
     }
 

@@ -7,12 +7,13 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use multiaddr::Multiaddr;
 use yamux_perf::perf::server::{self, ServerConfig};
+use yamux_perf::perf::tcp;
 use yamux_perf::transport::{self, TcpAddr};
 use yamux_perf::units::ByteSize;
 
 use yamux_perf::yamux;
 
-use super::common::{CommonOpt, IdentityOpt, seconds};
+use super::common::{CommonOpt, IdentityOpt, StackOpt, seconds};
 
 #[derive(Debug, Args)]
 pub(crate) struct ServerOpt {
@@ -35,6 +36,10 @@ pub(crate) struct ServerOpt {
     /// stops when it is spent).
     #[arg(long, default_value = "256MiB")]
     pub(crate) max_connection_window: ByteSize,
+    /// `yamux` (libp2p) or `tcp`: the perf workload and a 1-byte echo over bare TCP, the
+    /// baseline for `client --stack tcp`.
+    #[arg(long, value_enum, default_value_t = StackOpt::Yamux)]
+    pub(crate) stack: StackOpt,
     #[command(flatten)]
     pub(crate) identity: IdentityOpt,
     #[command(flatten)]
@@ -67,6 +72,14 @@ pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
     writeln!(stdout, "{}", local.to_multiaddr())?;
     stdout.flush()?;
     tracing::info!("listening on {}", local.to_multiaddr());
+    if opt.stack == StackOpt::Tcp {
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let (max, payload) = (opt.max_download.bytes(), opt.common.payload());
+        tcp::serve(listener, config.tcp, max, payload, opt.max_connections, shutdown).await?;
+        return Ok(());
+    }
     let config = Arc::new(ServerConfig {
         connection: config,
         max_download: opt.max_download.bytes(),

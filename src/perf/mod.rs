@@ -14,6 +14,7 @@ pub mod client;
 pub mod payload;
 pub mod report;
 pub mod server;
+pub mod tcp;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -131,6 +132,52 @@ impl StreamReport {
         })
     }
 
+    /// The report of a run that ends now, after `received` of the `download` bytes requested
+    /// (anything else is [`PerfError::ShortDownload`]); `first_byte` is when the first download
+    /// byte (or the FIN) arrived.
+    pub fn finish(
+        upload: u64,
+        download: u64,
+        received: u64,
+        start: Instant,
+        first_byte: Option<Instant>,
+    ) -> Result<Self, PerfError> {
+        let end = Instant::now();
+        if received != download {
+            return Err(PerfError::ShortDownload {
+                expected: download,
+                received,
+            });
+        }
+        Ok(StreamReport::from_times(
+            upload,
+            download,
+            start,
+            first_byte.unwrap_or(end),
+            end,
+        ))
+    }
+
+    /// The report of a run that started at `start`, got its first download byte (or the FIN)
+    /// at `first_byte` and ended at `end`.
+    pub fn from_times(
+        upload: u64,
+        download: u64,
+        start: Instant,
+        first_byte: Instant,
+        end: Instant,
+    ) -> Self {
+        StreamReport {
+            upload_bytes: upload,
+            download_bytes: download,
+            upload_duration: first_byte - start,
+            download_duration: end - first_byte,
+            time_to_first_byte: first_byte - start,
+            started: start,
+            finished: end,
+        }
+    }
+
     /// Upload goodput in bits per second.
     pub fn upload_bits_per_second(&self) -> f64 {
         crate::units::bits_per_second(self.upload_bytes, self.upload_duration.as_secs_f64())
@@ -223,23 +270,7 @@ pub async fn run_stream(
             .downloaded
             .fetch_add(chunk.len() as u64, Ordering::Relaxed);
     }
-    let end = Instant::now();
-    if received != download {
-        return Err(PerfError::ShortDownload {
-            expected: download,
-            received,
-        });
-    }
-    let first_byte = first_byte.unwrap_or(end);
-    Ok(StreamReport {
-        upload_bytes: upload,
-        download_bytes: download,
-        upload_duration: first_byte - start,
-        download_duration: end - first_byte,
-        time_to_first_byte: first_byte - start,
-        started: start,
-        finished: end,
-    })
+    StreamReport::finish(upload, download, received, start, first_byte)
 }
 
 /// Reads a stream chunk by chunk, starting with the bytes multistream-select read ahead.

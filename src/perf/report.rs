@@ -113,19 +113,26 @@ fn rate(bytes: u64, duration: Duration) -> String {
     )
 }
 
-/// A few lines for a human: goodput each way, durations, RTT.
-pub fn summary(report: &ClientReport) -> String {
-    let s = &report.stream;
-    let mut text = format!(
-        "peer      {}\nconnect   {:.2} ms\nupload    {} in {:.3} s: {}\ndownload  {} in {:.3} s: {}\ntotal     {:.3} s\n",
-        report.remote_peer,
-        report.connect_duration.as_secs_f64() * 1e3,
+/// Two lines for a human: goodput and duration each way.
+pub fn transfer_summary(s: &StreamReport) -> String {
+    format!(
+        "upload    {} in {:.3} s: {}\ndownload  {} in {:.3} s: {}\n",
         ByteSize(s.upload_bytes),
         s.upload_duration.as_secs_f64(),
         rate(s.upload_bytes, s.upload_duration),
         ByteSize(s.download_bytes),
         s.download_duration.as_secs_f64(),
         rate(s.download_bytes, s.download_duration),
+    )
+}
+
+/// A few lines for a human: goodput each way, durations, RTT.
+pub fn summary(report: &ClientReport) -> String {
+    let mut text = format!(
+        "peer      {}\nconnect   {:.2} ms\n{}total     {:.3} s\n",
+        report.remote_peer,
+        report.connect_duration.as_secs_f64() * 1e3,
+        transfer_summary(&report.stream),
         report.total_duration.as_secs_f64(),
     );
     let samples = &report.rtt_samples;

@@ -47,10 +47,28 @@ pub async fn run(
     config: Arc<ServerConfig>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let max_connections = config.max_connections;
+    accept_loop(listener, max_connections, shutdown, move |tcp, remote, permit| {
+        handle_connection(tcp, remote, config.clone(), permit)
+    })
+    .await
+}
+
+/// Accepts connections until `shutdown` completes, spawning `handle` for each, with at most
+/// `max_connections` at once: beyond it a new TCP connection is closed as soon as it is
+/// accepted. `handle` holds the permit until its connection ends.
+pub async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    max_connections: usize,
+    shutdown: impl Future<Output = ()>,
+    mut handle: F,
+) -> io::Result<()>
+where
+    F: FnMut(TcpStream, SocketAddr, OwnedSemaphorePermit) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     tokio::pin!(shutdown);
-    let slots = Arc::new(Semaphore::new(
-        config.max_connections.min(Semaphore::MAX_PERMITS),
-    ));
+    let slots = Arc::new(Semaphore::new(max_connections.min(Semaphore::MAX_PERMITS)));
     // Whether the refusals of the current episode at the limit were already logged at info.
     let at_limit = AtomicBool::new(false);
     loop {
@@ -59,12 +77,12 @@ pub async fn run(
                 Ok((tcp, remote)) => match slots.clone().try_acquire_owned() {
                     Ok(permit) => {
                         at_limit.store(false, Ordering::Relaxed);
-                        tokio::spawn(handle_connection(tcp, remote, config.clone(), permit));
+                        tokio::spawn(handle(tcp, remote, permit));
                     }
                     Err(_) => {
                         if !at_limit.swap(true, Ordering::Relaxed) {
                             tracing::info!(
-                                max_connections = config.max_connections,
+                                max_connections,
                                 "connection limit reached: closing new connections until one ends"
                             );
                         }

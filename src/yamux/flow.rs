@@ -31,6 +31,25 @@ pub const DEFAULT_MAX_WINDOW: u32 = 16 * 1024 * 1024;
 /// The window doubles when the previous update is younger than this many RTTs (go-yamux: 4).
 pub const RTT_EPOCH_MULTIPLIER: u32 = 4;
 
+/// The sender used a whole window within this many RTTs (the previous update is younger): under
+/// [`AutotuneRule::Ramp`] the window then quadruples instead of doubling.
+pub const RAMP_EPOCH_MULTIPLIER: u32 = 2;
+
+/// When the receive window grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum AutotuneRule {
+    /// go-yamux v5: the window doubles when the previous update is younger than 4 RTT. While the
+    /// sender is window-limited that is once per RTT, so 256 KiB needs 5 RTTs to reach a 6 MiB
+    /// bandwidth-delay product.
+    #[default]
+    Go,
+    /// go's rule, except that an update less than 2 RTT after the previous one (the sender
+    /// consumed half a window within about one RTT: window-limited) quadruples the window: the
+    /// same ramp in half the RTTs, like a slow start that grows by 4 per RTT. Still capped by the
+    /// maximum window, and never growing without the peer using the window it has.
+    Ramp,
+}
+
 /// How a window update's delta is computed when the window doubles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
 pub enum WindowAccounting {
@@ -84,6 +103,7 @@ pub struct RecvWindow {
     epoch_start: Instant,
     autotune: bool,
     accounting: WindowAccounting,
+    rule: AutotuneRule,
 }
 
 impl RecvWindow {
@@ -104,7 +124,14 @@ impl RecvWindow {
             epoch_start: now,
             autotune,
             accounting,
+            rule: AutotuneRule::Go,
         }
+    }
+
+    /// The same window with another growth rule.
+    pub fn with_rule(mut self, rule: AutotuneRule) -> Self {
+        self.rule = rule;
+        self
     }
 
     /// The target window.
@@ -191,7 +218,11 @@ impl RecvWindow {
             && since_last_update < rtt * RTT_EPOCH_MULTIPLIER
         {
             {
-                let wanted = self.window.saturating_mul(2).min(self.max_window);
+                let factor = match self.rule {
+                    AutotuneRule::Ramp if since_last_update < rtt * RAMP_EPOCH_MULTIPLIER => 4,
+                    _ => 2,
+                };
+                let wanted = self.window.saturating_mul(factor).min(self.max_window);
                 let grown = wanted.min(self.window.saturating_add(headroom));
                 budget_limited = grown < wanted;
                 if grown > self.window {

@@ -23,7 +23,7 @@ pub(crate) mod testing;
 mod tests;
 
 pub use driver::{Connection, ConnectionError, StreamHandle};
-pub use flow::{DEFAULT_MAX_WINDOW, DEFAULT_WINDOW, WindowAccounting};
+pub use flow::{AutotuneRule, DEFAULT_MAX_WINDOW, DEFAULT_WINDOW, WindowAccounting};
 pub use frame::{Flags, FrameType, Header};
 pub use session::{Config, Event, ReadOutcome, Role, Session, SessionError, Stats, TraceEvent};
 pub use stream::StreamError;

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::flow::{
-    DEFAULT_MAX_WINDOW, DEFAULT_WINDOW, RecvWindow, WindowAccounting, WindowExceeded,
+    AutotuneRule, DEFAULT_MAX_WINDOW, DEFAULT_WINDOW, RecvWindow, WindowAccounting, WindowExceeded,
     WindowOverflow,
 };
 use super::frame::{Flags, FrameError, FrameType, HEADER_LEN, Header, go_away};
@@ -62,6 +62,8 @@ pub struct Config {
     pub autotune: bool,
     /// How window update deltas are computed; see [`WindowAccounting`]. Default full.
     pub accounting: WindowAccounting,
+    /// When the receive window grows (go-yamux's rule by default).
+    pub autotune_rule: AutotuneRule,
     /// Largest DATA frame sent, header included (go's `MaxMessageSize`). Default 64 KiB.
     pub max_frame: usize,
     /// Inbound streams open at once; a SYN beyond this gets an RST. Default 1000 (go-yamux).
@@ -96,6 +98,7 @@ impl Default for Config {
             max_window: DEFAULT_MAX_WINDOW,
             autotune: true,
             accounting: WindowAccounting::Full,
+            autotune_rule: AutotuneRule::Go,
             max_frame: DEFAULT_MAX_FRAME,
             max_inbound_streams: 1000,
             send_buffer: 1024 * 1024,
@@ -701,6 +704,7 @@ impl Session {
             self.config.accounting,
             now,
         )
+        .with_rule(self.config.autotune_rule)
     }
 
     fn on_data_header(&mut self, now: Instant, header: Header) -> Result<(), SessionError> {

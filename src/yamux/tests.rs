@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 
-use super::flow::{DEFAULT_WINDOW, WindowAccounting};
+use super::flow::{AutotuneRule, DEFAULT_WINDOW, WindowAccounting};
 use super::frame::{Flags, FrameError, FrameType, HEADER_LEN, Header, go_away};
 use super::session::{
     Config, Event, ProtocolViolation, ReadOutcome, Role, Session, SessionError, TraceEvent,
@@ -672,7 +672,11 @@ fn autotune_doubles_the_window_once_per_rtt_up_to_16_mib() {
     assert!(reached <= RTT * 7, "16 MiB after {reached:?}");
     assert!(windows.iter().all(|w| w.1 <= 16 * MIB as u32), "capped");
     assert_eq!(pair.server.session.stats().max_recv_window, 16 * MIB as u32);
-    // Steady state: one update per RTT carrying about half the window.
+    assert_steady_half_window_updates(&windows, reached);
+}
+
+/// Steady state at 16 MiB after `reached`: one update per RTT carrying about half the window.
+fn assert_steady_half_window_updates(windows: &[(Duration, u32, u32, bool)], reached: Duration) {
     let steady: Vec<_> = windows.iter().filter(|w| w.0 > reached).collect();
     assert!(steady.len() >= 2);
     for w in &steady {
@@ -681,6 +685,98 @@ fn autotune_doubles_the_window_once_per_rtt_up_to_16_mib() {
             "{w:?}"
         );
     }
+}
+
+/// The same 64 MiB upload under [`AutotuneRule::Ramp`]: the schedule of the Go-rule test above,
+/// except that every growth decision comes 1 RTT after the previous update (< 2 RTT), so each
+/// quadruples: 256 KiB → 1 MiB at L + RTT, 4 MiB at L + 2·RTT, 16 MiB at L + 3·RTT (where go's
+/// rule is at 2 MiB). Every update stays within what the sender may have out (checked from the
+/// frame logs), and the steady state at 16 MiB is the same as go's.
+#[test]
+fn ramp_rule_quadruples_once_per_rtt_and_reaches_16_mib_in_3_rtt() {
+    let server = Config {
+        trace_windows: true,
+        autotune_rule: AutotuneRule::Ramp,
+        ..Config::default()
+    };
+    let mut pair = upload(Config::default(), server, RTT / 2, None, 64 * MIB);
+    assert!(pair.server.stream(1).eof);
+    assert_eq!(pair.server.stream(1).read, 64 * MIB);
+    assert_sender_within_window(&pair, Role::Client, 1);
+    let windows = recv_windows(&pair.server.session.take_trace());
+    let grown: Vec<(Duration, u32)> = windows.iter().filter(|w| w.3).map(|w| (w.0, w.1)).collect();
+    let expected: Vec<(Duration, u32)> = (1..=3)
+        .map(|k| (RTT / 2 + RTT * k, (W0 << (2 * k)) as u32))
+        .collect();
+    assert_eq!(grown, expected, "one quadrupling per RTT from L + RTT");
+    // Each growth update carries the whole new credit (full accounting): the window minus what
+    // the peer still holds.
+    for w in windows.iter().filter(|w| w.3) {
+        assert!(u64::from(w.2) > u64::from(w.1) / 2, "{w:?}");
+    }
+    assert_steady_half_window_updates(&windows, grown[2].0);
+}
+
+/// Updates 2–4 RTT apart double under both rules; only updates closer than 2 RTT quadruple under
+/// Ramp. Frame by frame on the receive window alone, with a fixed RTT.
+#[test]
+fn ramp_rule_quadruples_only_below_2_rtt() {
+    use super::flow::RecvWindow;
+    let t0 = Instant::now();
+    for (rule, gap, expected) in [
+        (AutotuneRule::Ramp, RTT * 3 / 2, 4),
+        (AutotuneRule::Ramp, RTT * 2, 2),
+        (AutotuneRule::Ramp, RTT * 3, 2),
+        (AutotuneRule::Ramp, RTT * 4, 1),
+        (AutotuneRule::Go, RTT * 3 / 2, 2),
+        (AutotuneRule::Go, RTT * 4, 1),
+    ] {
+        let mut w = RecvWindow::new(DEFAULT_WINDOW, 64 << 20, true, WindowAccounting::Full, t0)
+            .with_rule(rule);
+        let half = DEFAULT_WINDOW / 2;
+        w.on_data(half).unwrap();
+        w.on_read(half);
+        let update = w.poll_update(t0 + gap, Some(RTT), false).unwrap();
+        assert_eq!(
+            update.window,
+            DEFAULT_WINDOW * expected,
+            "{rule:?} after {gap:?}"
+        );
+        assert_eq!(update.doubled, expected > 1, "{rule:?} after {gap:?}");
+        // Full accounting: the credit the peer now has is the whole new window.
+        assert_eq!(w.credit(), update.window, "{rule:?} after {gap:?}");
+    }
+}
+
+/// At 50 ms and 1 Gbit/s (125 MB/s on the simulated link) the Ramp rule finishes a 64 MiB
+/// upload two RTTs sooner than go's rule (740 ms against 847 ms; the link alone needs 537 ms):
+/// its window passes the 6.25 MB bandwidth-delay product two RTTs earlier, and both are
+/// link-limited afterwards.
+#[test]
+fn ramp_rule_finishes_sooner_than_go_at_1_gbit_and_50_ms() {
+    let finish = |rule| {
+        let server = Config {
+            autotune_rule: rule,
+            ..Config::default()
+        };
+        let pair = upload(
+            Config::default(),
+            server,
+            RTT / 2,
+            Some(125_000_000),
+            64 * MIB,
+        );
+        assert_eq!(pair.server.stream(1).read, 64 * MIB);
+        pair.server.stream(1).last_read_at().unwrap()
+    };
+    let (go, ramp) = (finish(AutotuneRule::Go), finish(AutotuneRule::Ramp));
+    let link = Duration::from_secs_f64((64 * MIB) as f64 / 125e6);
+    // go passes the BDP after 5 doublings (8 MiB), Ramp after 3 quadruplings (16 MiB): 2 RTTs.
+    assert!(go - ramp >= RTT * 2, "ramp {ramp:?} vs go {go:?}");
+    assert!(
+        ramp < link + RTT * 5,
+        "ramp {ramp:?}, go {go:?}, link alone {link:?}"
+    );
 }
 
 /// Without auto-tuning the window stays 256 KiB, and goodput is NOT one window per RTT.

@@ -421,3 +421,19 @@ impl Drop for ScratchDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Multistream bytes on top of the perf payload in our server's DATA counters: a peer's header,
+/// `/perf/1.0.0` and `/ipfs/id/1.0.0` proposals and our answers come to well under this.
+pub(crate) const MULTISTREAM_SLACK: u64 = 1024;
+
+/// Checks our server's `connection closed` line after one perf run of `size` bytes each way:
+/// the DATA counters are the perf bytes (plus the 8-byte request) and a little multistream.
+pub(crate) fn assert_served_counters(line: &str, size: u64) {
+    let received = field_u64(line, "received");
+    let sent = field_u64(line, "sent");
+    assert!(
+        (size + 8..size + MULTISTREAM_SLACK).contains(&received),
+        "{line}"
+    );
+    assert!((size..size + MULTISTREAM_SLACK).contains(&sent), "{line}");
+}
