@@ -799,6 +799,9 @@ fn connections_beyond_the_limit_are_closed_promptly() {
         let took = refused.wait_closed(PROMPT);
         assert!(took < Duration::from_secs(2), "{took:?}");
     }
+    // The log line may trail the close it reports; then give the others time to show up.
+    server.wait_for_line("connection limit reached", PROMPT);
+    std::thread::sleep(Duration::from_millis(200));
     let refusals = server
         .lines()
         .iter()
