@@ -104,6 +104,33 @@ impl Sealer {
         result
     }
 
+    /// Seals one message in place: `message` is the 2-byte length prefix, the plaintext (at
+    /// most [`MAX_PLAINTEXT_LEN`] bytes) and room for the tag, laid out as on the wire. The
+    /// prefix and tag are written and the plaintext is encrypted where it lies, so a caller that
+    /// builds its plaintext inside the wire buffer copies nothing.
+    ///
+    /// Errors: [`NoiseError::BadLayout`] when `message` is shorter than prefix and tag or
+    /// longer than a message, [`NoiseError::NonceExhausted`], [`NoiseError::Encrypt`].
+    pub fn seal_in_place(&mut self, message: &mut [u8]) -> Result<(), NoiseError> {
+        let len = message.len().wrapping_sub(LENGTH_PREFIX_LEN);
+        if message.len() < LENGTH_PREFIX_LEN + TAG_LEN || len > MAX_MESSAGE_LEN {
+            return Err(NoiseError::BadLayout(message.len()));
+        }
+        if self.nonce == u64::MAX {
+            return Err(NoiseError::NonceExhausted);
+        }
+        // Fits: len <= MAX_MESSAGE_LEN = u16::MAX.
+        message[..LENGTH_PREFIX_LEN].copy_from_slice(&(len as u16).to_be_bytes());
+        let (body, tag_out) = message[LENGTH_PREFIX_LEN..].split_at_mut(len - TAG_LEN);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(nonce(self.nonce), Aad::empty(), body)
+            .map_err(|_| NoiseError::Encrypt)?;
+        tag_out.copy_from_slice(tag.as_ref());
+        self.nonce += 1;
+        Ok(())
+    }
+
     fn seal_one(&mut self, chunk: &[u8], out: &mut BytesMut) -> Result<(), NoiseError> {
         debug_assert!(chunk.len() + TAG_LEN <= MAX_MESSAGE_LEN);
         // Fits: chunk.len() + TAG_LEN <= MAX_MESSAGE_LEN = u16::MAX.
@@ -168,35 +195,59 @@ impl Opener {
         let mut appended = 0;
         // The plaintext is never longer than the input; one reservation covers the whole call.
         out.reserve(input.len());
-        while let [high, low, ..] = input[..] {
-            let len = usize::from(u16::from_be_bytes([high, low]));
-            let frame = LENGTH_PREFIX_LEN + len;
-            if input.len() < frame {
-                // Make room for the rest so the socket read that completes it need not grow
-                // `input` (a no-op when the capacity is already there).
-                input.reserve(frame - input.len());
-                break;
-            }
-            if len < TAG_LEN {
-                return Err(NoiseError::Decrypt);
-            }
-            if self.nonce == u64::MAX {
-                return Err(NoiseError::NonceExhausted);
-            }
-            let plaintext = self
-                .key
-                .open_in_place(
-                    nonce(self.nonce),
-                    Aad::empty(),
-                    &mut input[LENGTH_PREFIX_LEN..frame],
-                )
-                .map_err(|_| NoiseError::Decrypt)?;
-            out.extend_from_slice(plaintext);
-            appended += plaintext.len();
-            self.nonce += 1;
-            input.advance(frame);
+        while let Some(len) = self.open_front(input)? {
+            out.extend_from_slice(&input[LENGTH_PREFIX_LEN..LENGTH_PREFIX_LEN + len]);
+            appended += len;
+            input.advance(LENGTH_PREFIX_LEN + len + TAG_LEN);
         }
         Ok(appended)
+    }
+
+    /// Decrypts the next complete message at the front of `input` in place and splits its
+    /// plaintext off without copying: the returned buffer shares `input`'s allocation. `None`
+    /// when no complete message is there (a partial one stays, with room reserved for its
+    /// rest). Errors as [`Opener::open`].
+    pub fn open_next(&mut self, input: &mut BytesMut) -> Result<Option<BytesMut>, NoiseError> {
+        let Some(len) = self.open_front(input)? else {
+            return Ok(None);
+        };
+        let mut message = input.split_to(LENGTH_PREFIX_LEN + len + TAG_LEN);
+        message.advance(LENGTH_PREFIX_LEN);
+        message.truncate(len);
+        Ok(Some(message))
+    }
+
+    /// Decrypts the message at the front of `input` in place, leaving it there, and returns its
+    /// plaintext length; `None` when the message is not complete yet.
+    fn open_front(&mut self, input: &mut BytesMut) -> Result<Option<usize>, NoiseError> {
+        let [high, low, ..] = input[..] else {
+            return Ok(None);
+        };
+        let len = usize::from(u16::from_be_bytes([high, low]));
+        let frame = LENGTH_PREFIX_LEN + len;
+        if input.len() < frame {
+            // Make room for the rest so the socket read that completes it need not grow
+            // `input` (a no-op when the capacity is already there).
+            input.reserve(frame - input.len());
+            return Ok(None);
+        }
+        if len < TAG_LEN {
+            return Err(NoiseError::Decrypt);
+        }
+        if self.nonce == u64::MAX {
+            return Err(NoiseError::NonceExhausted);
+        }
+        let plaintext = self
+            .key
+            .open_in_place(
+                nonce(self.nonce),
+                Aad::empty(),
+                &mut input[LENGTH_PREFIX_LEN..frame],
+            )
+            .map_err(|_| NoiseError::Decrypt)?;
+        let plaintext_len = plaintext.len();
+        self.nonce += 1;
+        Ok(Some(plaintext_len))
     }
 }
 
@@ -380,6 +431,76 @@ mod tests {
         let mut out = BytesMut::new();
         assert!(matches!(
             opener.open(&mut wire, &mut out),
+            Err(NoiseError::Decrypt)
+        ));
+    }
+
+    #[test]
+    fn seal_in_place_matches_seal_and_open_next_splits_without_copy() {
+        for size in [0, 1, 4096, MAX_PLAINTEXT_LEN] {
+            let plaintext = pattern(size);
+            let (mut sealer, mut opener) = test_pair(&KEY);
+            let mut expected = BytesMut::new();
+            sealer.seal(&plaintext, &mut expected).unwrap();
+            sealer.seal(&plaintext, &mut expected).unwrap();
+            let mut in_place = Sealer::new(&KEY);
+            let mut wire = BytesMut::new();
+            for _ in 0..2 {
+                let start = wire.len();
+                wire.extend_from_slice(&[0xee; 2]);
+                wire.extend_from_slice(&plaintext);
+                wire.extend_from_slice(&[0xee; TAG_LEN]);
+                in_place.seal_in_place(&mut wire[start..]).unwrap();
+            }
+            assert_eq!(wire, expected, "size {size}");
+            let base = wire.as_ptr() as usize;
+            let first = opener.open_next(&mut wire).unwrap().unwrap();
+            assert_eq!(&first[..], &plaintext[..]);
+            // The plaintext is a view into the input buffer: no copy.
+            assert_eq!(first.as_ptr() as usize, base + 2);
+            let second = opener.open_next(&mut wire).unwrap().unwrap();
+            assert_eq!(&second[..], &plaintext[..]);
+            assert!(opener.open_next(&mut wire).unwrap().is_none());
+            assert_eq!(opener.nonce(), 2);
+        }
+    }
+
+    #[test]
+    fn seal_in_place_rejects_layouts_that_are_not_a_message() {
+        let mut sealer = Sealer::new(&KEY);
+        for len in [0, 1, 2 + TAG_LEN - 1, 2 + MAX_MESSAGE_LEN + 1] {
+            let mut buf = vec![0; len];
+            assert!(matches!(
+                sealer.seal_in_place(&mut buf),
+                Err(NoiseError::BadLayout(n)) if n == len
+            ));
+        }
+        assert_eq!(sealer.nonce(), 0);
+        sealer.set_nonce(u64::MAX);
+        assert!(matches!(
+            sealer.seal_in_place(&mut [0; 2 + TAG_LEN]),
+            Err(NoiseError::NonceExhausted)
+        ));
+    }
+
+    #[test]
+    fn open_next_keeps_partial_message_and_rejects_forgery() {
+        let (mut sealer, mut opener) = test_pair(&KEY);
+        let mut wire = BytesMut::new();
+        sealer.seal(b"hello", &mut wire).unwrap();
+        let mut partial = wire.split_to(5);
+        assert!(opener.open_next(&mut partial).unwrap().is_none());
+        assert_eq!(partial.len(), 5);
+        partial.extend_from_slice(&wire);
+        assert_eq!(
+            &opener.open_next(&mut partial).unwrap().unwrap()[..],
+            b"hello"
+        );
+        let mut forged = BytesMut::new();
+        sealer.seal(b"bye", &mut forged).unwrap();
+        forged[3] ^= 1;
+        assert!(matches!(
+            opener.open_next(&mut forged),
             Err(NoiseError::Decrypt)
         ));
     }

@@ -94,6 +94,10 @@ pub enum NoiseError {
     /// A message to send would exceed [`MAX_MESSAGE_LEN`] bytes (e.g. a huge muxer list).
     #[error("noise message would exceed {MAX_MESSAGE_LEN} bytes")]
     MessageTooLarge,
+    /// A buffer given to [`Sealer::seal_in_place`] is not a message layout: shorter than the
+    /// length prefix and the tag, or longer than a message (the length is in the error).
+    #[error("{0} bytes do not lay out one Noise transport message")]
+    BadLayout(usize),
     /// A transport message failed authentication, or is too short to hold a tag.
     #[error("noise transport message failed to decrypt")]
     Decrypt,
