@@ -101,9 +101,13 @@ pub enum NoiseError {
     /// A transport message failed authentication, or is too short to hold a tag.
     #[error("noise transport message failed to decrypt")]
     Decrypt,
-    /// Encryption failed (ring refused the input; cannot happen for valid message sizes).
+    /// Encryption failed (libcrypto refused the input; cannot happen for valid message sizes).
     #[error("noise transport encryption failed")]
     Encrypt,
+    /// libcrypto could not set up ChaCha20-Poly1305 (out of memory, or a libcrypto built
+    /// without it).
+    #[error("ChaCha20-Poly1305 is not available from libcrypto")]
+    CipherUnavailable,
     /// The 64-bit message counter is used up; the spec requires closing the connection.
     #[error("noise nonce exhausted")]
     NonceExhausted,
