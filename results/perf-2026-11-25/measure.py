@@ -32,13 +32,13 @@ def proc_hwm(pid):
 
 
 def server_cmd(name, prog):
-    if name == "ours":
+    if name.startswith("ours"):
         return [prog, "server", "--listen", "/ip4/127.0.0.1/tcp/0"]
     return [prog, "--run-server", "--server-address", "127.0.0.1:0"]
 
 
 def client_cmd(name, prog, addr, up, down):
-    if name == "ours":
+    if name.startswith("ours"):
         return [prog, "client", "--no-progress", "--server", addr,
                 "--upload", str(up), "--download", str(down)]
     return [prog, "--server-address", addr, "--upload-bytes", str(up), "--download-bytes", str(down)]

@@ -126,7 +126,8 @@ impl Sealer {
     /// `out` grows by exactly [`sealed_len`]`(plaintext.len())` bytes, reserved once; each
     /// message is encrypted in place inside `out`. On error nothing is appended: the only errors
     /// are running out of nonces, which is checked for the whole call up front, and
-    /// [`NoiseError::Encrypt`], which ring cannot return for messages this small.
+    /// [`NoiseError::Encrypt`], which libcrypto does not return for messages this small (and
+    /// [`NoiseError::CipherUnavailable`] when libcrypto could not set the cipher up).
     pub fn seal(&mut self, plaintext: &[u8], out: &mut BytesMut) -> Result<(), NoiseError> {
         let messages = plaintext.len().div_ceil(MAX_PLAINTEXT_LEN).max(1) as u64;
         if u64::MAX - self.nonce < messages {

@@ -13,7 +13,7 @@
 //! - [`handshake`]: the sans-IO [`Handshake`] state machine (built on snow), the async [`upgrade`]
 //!   that drives it over a [`BufferedIo`](crate::bufio::BufferedIo), and its result
 //!   [`Established`].
-//! - [`cipher`]: [`Sealer`] and [`Opener`], the ChaCha20-Poly1305 transport cipher (ring) that
+//! - [`cipher`]: [`Sealer`] and [`Opener`], the ChaCha20-Poly1305 transport cipher (OpenSSL) that
 //!   frames and encrypts application bytes; this is the hot path.
 //! - [`stream`]: [`NoiseStream`], `AsyncRead + AsyncWrite` plaintext over a ciphertext stream.
 //! - [`payload`]: the two protobuf messages of the handshake payload.
