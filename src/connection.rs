@@ -111,6 +111,18 @@ impl Seal for noise::Sealer {
     fn seal(&mut self, plaintext: &[u8], out: &mut BytesMut) -> std::io::Result<()> {
         noise::Sealer::seal(self, plaintext, out).map_err(std::io::Error::other)
     }
+
+    fn framing(&self) -> Option<crate::yamux::driver::Framing> {
+        Some(crate::yamux::driver::Framing {
+            prefix: noise::LENGTH_PREFIX_LEN,
+            suffix: noise::TAG_LEN,
+            max_plaintext: noise::MAX_PLAINTEXT_LEN,
+        })
+    }
+
+    fn seal_in_place(&mut self, unit: &mut [u8]) -> std::io::Result<()> {
+        noise::Sealer::seal_in_place(self, unit).map_err(std::io::Error::other)
+    }
 }
 
 impl Open for noise::Opener {
@@ -118,6 +130,10 @@ impl Open for noise::Opener {
         noise::Opener::open(self, input, out)
             .map(drop)
             .map_err(std::io::Error::other)
+    }
+
+    fn open_next(&mut self, input: &mut BytesMut) -> std::io::Result<Option<BytesMut>> {
+        noise::Opener::open_next(self, input).map_err(std::io::Error::other)
     }
 }
 

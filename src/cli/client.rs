@@ -89,7 +89,14 @@ fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
     };
     if opt.stack == StackOpt::Tcp {
         let (tcp, payload) = (config.tcp, opt.common.payload());
-        let serve = tcp::serve(listener, tcp, u64::MAX, payload, usize::MAX, std::future::pending());
+        let serve = tcp::serve(
+            listener,
+            tcp,
+            u64::MAX,
+            payload,
+            usize::MAX,
+            std::future::pending(),
+        );
         tokio::spawn(serve);
         return Ok(addr);
     }

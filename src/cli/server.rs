@@ -77,7 +77,15 @@ pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         };
         let (max, payload) = (opt.max_download.bytes(), opt.common.payload());
-        tcp::serve(listener, config.tcp, max, payload, opt.max_connections, shutdown).await?;
+        tcp::serve(
+            listener,
+            config.tcp,
+            max,
+            payload,
+            opt.max_connections,
+            shutdown,
+        )
+        .await?;
         return Ok(());
     }
     let config = Arc::new(ServerConfig {

@@ -13,7 +13,7 @@
 //! - [`handshake`]: the sans-IO [`Handshake`] state machine (built on snow), the async [`upgrade`]
 //!   that drives it over a [`BufferedIo`](crate::bufio::BufferedIo), and its result
 //!   [`Established`].
-//! - [`cipher`]: [`Sealer`] and [`Opener`], the ChaCha20-Poly1305 transport cipher (ring) that
+//! - [`cipher`]: [`Sealer`] and [`Opener`], the ChaCha20-Poly1305 transport cipher (OpenSSL) that
 //!   frames and encrypts application bytes; this is the hot path.
 //! - [`stream`]: [`NoiseStream`], `AsyncRead + AsyncWrite` plaintext over a ciphertext stream.
 //! - [`payload`]: the two protobuf messages of the handshake payload.
@@ -94,12 +94,20 @@ pub enum NoiseError {
     /// A message to send would exceed [`MAX_MESSAGE_LEN`] bytes (e.g. a huge muxer list).
     #[error("noise message would exceed {MAX_MESSAGE_LEN} bytes")]
     MessageTooLarge,
+    /// A buffer given to [`Sealer::seal_in_place`] is not a message layout: shorter than the
+    /// length prefix and the tag, or longer than a message (the length is in the error).
+    #[error("{0} bytes do not lay out one Noise transport message")]
+    BadLayout(usize),
     /// A transport message failed authentication, or is too short to hold a tag.
     #[error("noise transport message failed to decrypt")]
     Decrypt,
-    /// Encryption failed (ring refused the input; cannot happen for valid message sizes).
+    /// Encryption failed (libcrypto refused the input; cannot happen for valid message sizes).
     #[error("noise transport encryption failed")]
     Encrypt,
+    /// libcrypto could not set up ChaCha20-Poly1305 (out of memory, or a libcrypto built
+    /// without it).
+    #[error("ChaCha20-Poly1305 is not available from libcrypto")]
+    CipherUnavailable,
     /// The 64-bit message counter is used up; the spec requires closing the connection.
     #[error("noise nonce exhausted")]
     NonceExhausted,

@@ -48,9 +48,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let max_connections = config.max_connections;
-    accept_loop(listener, max_connections, shutdown, move |tcp, remote, permit| {
-        handle_connection(tcp, remote, config.clone(), permit)
-    })
+    accept_loop(
+        listener,
+        max_connections,
+        shutdown,
+        move |tcp, remote, permit| handle_connection(tcp, remote, config.clone(), permit),
+    )
     .await
 }
 

@@ -63,25 +63,30 @@ pub async fn serve(
     max_connections: usize,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    super::server::accept_loop(listener, max_connections, shutdown, move |stream, remote, permit| {
-        let tcp = tcp.clone();
-        async move {
-            // Held until the connection is served.
-            let _permit = permit;
-            let result = match transport::configure_accepted(&stream, &tcp) {
-                Ok(()) => serve_connection(stream, max_download, payload).await,
-                Err(e) => Err(e.into()),
-            };
-            match result {
-                Ok(mode) => tracing::debug!(%remote, mode, "tcp connection served"),
-                Err(e) => tracing::info!(
-                    %remote,
-                    "tcp connection failed: {}",
-                    crate::error_chain(&e)
-                ),
+    super::server::accept_loop(
+        listener,
+        max_connections,
+        shutdown,
+        move |stream, remote, permit| {
+            let tcp = tcp.clone();
+            async move {
+                // Held until the connection is served.
+                let _permit = permit;
+                let result = match transport::configure_accepted(&stream, &tcp) {
+                    Ok(()) => serve_connection(stream, max_download, payload).await,
+                    Err(e) => Err(e.into()),
+                };
+                match result {
+                    Ok(mode) => tracing::debug!(%remote, mode, "tcp connection served"),
+                    Err(e) => tracing::info!(
+                        %remote,
+                        "tcp connection failed: {}",
+                        crate::error_chain(&e)
+                    ),
+                }
             }
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -268,6 +273,7 @@ mod tests {
             config,
             max_download,
             Payload::Pattern,
+            usize::MAX,
             std::future::pending(),
         ));
         addr
