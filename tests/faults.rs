@@ -38,6 +38,16 @@ const BIG: u64 = 16 << 30;
 /// up, then a practically endless download) and returns once the download is under way (an
 /// `intermediary` line with download bytes), so the fault hits mid-transfer.
 fn client_mid_transfer(server: &str, timeout_s: &str) -> Client {
+    let (child, under_way) = spawn_long_client(server, timeout_s);
+    under_way
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the client's download was under way within 60 s");
+    child
+}
+
+/// Starts the client of [`client_mid_transfer`] and returns it with a channel that gets a message
+/// once its download is under way (its stdout is drained by a thread).
+fn spawn_long_client(server: &str, timeout_s: &str) -> (Client, std::sync::mpsc::Receiver<()>) {
     let mut client = our_client_command(
         server,
         32 << 20,
@@ -67,9 +77,7 @@ fn client_mid_transfer(server: &str, timeout_s: &str) -> Client {
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("the client's download was under way within 60 s");
-    child
+    (child, rx)
 }
 
 /// Waits for a child whose stdout is drained elsewhere; returns its status and stderr.
@@ -165,7 +173,10 @@ fn relay_drops_connection_both_ends_report_it_server_carries_on() {
     relay.args(["relay", "--to", &server.addr, "--drop-after", "48MiB"]);
     relay.env("RUST_LOG", "info");
     let relay = LoggedServer::start("relay", relay);
-    let client = client_mid_transfer(&relay.addr, "120");
+    // The drop point is the relay's byte count (48 MiB = the 32 MiB upload + 16 MiB of the
+    // download), not a time: on a quiet machine the whole run to it takes ~0.2 s, before the
+    // client's first intermediary line. The server's counters below show where it hit.
+    let (client, _under_way) = spawn_long_client(&relay.addr, "120");
     let child = client.take();
     let (status, stderr) = wait_stderr(child, Duration::from_secs(60));
     let line = assert_one_line_error(status, &stderr);
@@ -173,6 +184,12 @@ fn relay_drops_connection_both_ends_report_it_server_carries_on() {
     relay.wait_for_line("relay dropped the connection", Duration::from_secs(5));
     let closed = server.wait_for_line("connection closed remote=", Duration::from_secs(30));
     eprintln!("server after the relay dropped it: {closed}");
+    let received = common::field_u64(&closed, "received");
+    let sent = common::field_u64(&closed, "sent");
+    assert!(
+        received >= 32 << 20 && sent > 0 && sent < 48 << 20,
+        "the drop hit mid-download: {closed}"
+    );
     assert!(
         !closed.ends_with("reason= connection closed"),
         "the server names why the connection ended: {closed}"
