@@ -78,6 +78,12 @@ async fn ping_pong(rtt: Duration) -> (Duration, Duration) {
     (first, median(samples))
 }
 
+/// The first exchange also pays for the relay's upstream connect and the timer thread's first
+/// wake-up, and the three tests of this file run at once on 2 cores (one pumps 100 Mbit/s): a
+/// few ms of slack (seen: 23.8 ms at 20 ms on a clean CI run) while an extra RTT (+100%) or a
+/// missed timer tick still fails.
+const FIRST_TOLERANCE: f64 = 0.25;
+
 fn assert_within(measured: f64, setting: f64, tolerance: f64, what: &str) {
     let error = (measured - setting).abs() / setting;
     assert!(
@@ -98,7 +104,12 @@ async fn rtt_through_the_relay_matches_20ms() {
         0.10,
         "median RTT at 20 ms",
     );
-    assert_within(first.as_secs_f64() * 1e3, 20.0, 0.10, "first RTT at 20 ms");
+    assert_within(
+        first.as_secs_f64() * 1e3,
+        20.0,
+        FIRST_TOLERANCE,
+        "first RTT at 20 ms",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,7 +122,12 @@ async fn rtt_through_the_relay_matches_50ms() {
         0.10,
         "median RTT at 50 ms",
     );
-    assert_within(first.as_secs_f64() * 1e3, 50.0, 0.10, "first RTT at 50 ms");
+    assert_within(
+        first.as_secs_f64() * 1e3,
+        50.0,
+        FIRST_TOLERANCE,
+        "first RTT at 50 ms",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
