@@ -209,17 +209,12 @@ where
         Axis::Rtt => "RTT added by the relay (ms)",
         Axis::FrameCap => "largest DATA frame (log scale)",
     };
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc("goodput (Gbit/s, log scale)")
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&|v| style::number(*v))
-        .label_style((style::FONT, style::TICK_SIZE))
-        .axis_desc_style((style::FONT, style::AXIS_SIZE))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    style::draw_mesh(
+        chart,
+        (x_desc, "goodput (Gbit/s, log scale)"),
+        &x_fmt,
+        &|v| style::number(*v),
+    )?;
     for (w, st) in ceilings {
         let points = ceiling(*w, xs.1 * 1.05, y);
         if points.len() > 1 {

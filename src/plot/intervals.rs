@@ -96,17 +96,15 @@ pub fn render(set: &ResultSet) -> Result<Vec<Svg>, PlotError> {
                     .y_label_area_size(80)
                     .build_cartesian_2d(0.0..t_max * 1.02, 0.0..hi * 1.08)
                     .map_err(|e| e.to_string())?;
-                chart
-                    .configure_mesh()
-                    .x_desc("time since the direction's first interval with bytes (s)")
-                    .y_desc("goodput in the interval (Mbit/s)")
-                    .x_label_formatter(&|v| style::number(*v))
-                    .y_label_formatter(&|v| style::number(*v))
-                    .label_style((style::FONT, style::TICK_SIZE))
-                    .axis_desc_style((style::FONT, style::AXIS_SIZE))
-                    .light_line_style(WHITE.mix(0.0))
-                    .draw()
-                    .map_err(|e| e.to_string())?;
+                style::draw_mesh(
+                    &mut chart,
+                    (
+                        "time since the direction's first interval with bytes (s)",
+                        "goodput in the interval (Mbit/s)",
+                    ),
+                    &|v| style::number(*v),
+                    &|v| style::number(*v),
+                )?;
                 for ((u, d), s) in steps.iter().zip(&series) {
                     let points = if upload { u } else { d };
                     if !points.is_empty() {

@@ -62,17 +62,15 @@ pub fn render(set: &ResultSet) -> Result<Option<Svg>, PlotError> {
             .y_label_area_size(80)
             .build_cartesian_2d((lo / 1.3..hi * 1.3).log_scale(), 0.0..1.0)
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("round-trip latency (ms, log scale)")
-            .y_desc("fraction of round trips at or below")
-            .x_label_formatter(&|v| style::number(*v))
-            .y_label_formatter(&|v| style::number(*v))
-            .label_style((style::FONT, style::TICK_SIZE))
-            .axis_desc_style((style::FONT, style::AXIS_SIZE))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        style::draw_mesh(
+            &mut chart,
+            (
+                "round-trip latency (ms, log scale)",
+                "fraction of round trips at or below",
+            ),
+            &|v| style::number(*v),
+            &|v| style::number(*v),
+        )?;
         for (cdf, s) in cdfs.iter().zip(&series) {
             style::draw_series(&mut chart, cdf, &s.style, false)?;
         }

@@ -368,6 +368,30 @@ fn draw_marker(area: &Area<'_>, at: (i32, i32), style: &SeriesStyle) -> Result<(
 }
 
 /// Draws a line through `points` in `style`, with markers when `markers`.
+/// Draws the axes and grid every plot shares: described axes, our fonts, no minor grid lines.
+pub(crate) fn draw_mesh<'a, X, Y>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    (x_desc, y_desc): (&str, &str),
+    x_format: &dyn Fn(&f64) -> String,
+    y_format: &dyn Fn(&f64) -> String,
+) -> Result<(), String>
+where
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(x_format)
+        .y_label_formatter(y_format)
+        .label_style((FONT, TICK_SIZE))
+        .axis_desc_style((FONT, AXIS_SIZE))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 pub(crate) fn draw_series<'a, X, Y>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
     points: &[(f64, f64)],

@@ -189,17 +189,15 @@ fn draw_panel<'a>(
     series: &[style::Series],
     upload: bool,
 ) -> Result<(), String> {
-    chart
-        .configure_mesh()
-        .x_desc("time since the stream's first update (ms)")
-        .y_desc("window (bytes, log scale)")
-        .x_label_formatter(&|v| style::number(*v))
-        .y_label_formatter(&|v| style::bytes(*v))
-        .label_style((style::FONT, style::TICK_SIZE))
-        .axis_desc_style((style::FONT, style::AXIS_SIZE))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    style::draw_mesh(
+        chart,
+        (
+            "time since the stream's first update (ms)",
+            "window (bytes, log scale)",
+        ),
+        &|v| style::number(*v),
+        &|v| style::bytes(*v),
+    )?;
     for (streams, s) in traces.iter().zip(series) {
         for stream in streams {
             let points = if upload {
