@@ -16,93 +16,57 @@ fn nonce(counter: u64) -> [u8; 12] {
     bytes
 }
 
-fn bench_ring(c: &mut Criterion) {
-    use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
-    let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &KEY).unwrap());
-    let mut group = c.benchmark_group("aead");
-    group.throughput(Throughput::Bytes(MESSAGE as u64));
-    let mut buf = vec![1u8; MESSAGE];
-    let mut n = 0u64;
-    group.bench_function("ring/seal", |b| {
-        b.iter(|| {
-            n += 1;
-            let tag = key
-                .seal_in_place_separate_tag(
-                    Nonce::assume_unique_for_key(nonce(n)),
-                    Aad::empty(),
-                    &mut buf,
-                )
-                .unwrap();
-            black_box(tag.as_ref()[0]);
-        })
-    });
-    let mut sealed = vec![1u8; MESSAGE];
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key(nonce(0)),
-        Aad::empty(),
-        &mut sealed,
-    )
-    .unwrap();
-    let mut work = sealed.clone();
-    group.bench_function("ring/open", |b| {
-        b.iter(|| {
-            work.copy_from_slice(&sealed);
-            let plain = key
-                .open_in_place(
-                    Nonce::assume_unique_for_key(nonce(0)),
-                    Aad::empty(),
-                    &mut work,
-                )
-                .unwrap();
-            black_box(plain.len());
-        })
-    });
-    group.finish();
+/// ring and aws-lc-rs share one API (`aead::LessSafeKey`), so one body benches both.
+macro_rules! bench_ring_api {
+    ($fn_name:ident, $krate:ident, $label:literal) => {
+        fn $fn_name(c: &mut Criterion) {
+            use $krate::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+            let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &KEY).unwrap());
+            let mut group = c.benchmark_group("aead");
+            group.throughput(Throughput::Bytes(MESSAGE as u64));
+            let mut buf = vec![1u8; MESSAGE];
+            let mut n = 0u64;
+            group.bench_function(concat!($label, "/seal"), |b| {
+                b.iter(|| {
+                    n += 1;
+                    let tag = key
+                        .seal_in_place_separate_tag(
+                            Nonce::assume_unique_for_key(nonce(n)),
+                            Aad::empty(),
+                            &mut buf,
+                        )
+                        .unwrap();
+                    black_box(tag.as_ref()[0]);
+                })
+            });
+            let mut sealed = vec![1u8; MESSAGE];
+            key.seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce(0)),
+                Aad::empty(),
+                &mut sealed,
+            )
+            .unwrap();
+            let mut work = sealed.clone();
+            group.bench_function(concat!($label, "/open"), |b| {
+                b.iter(|| {
+                    work.copy_from_slice(&sealed);
+                    let plain = key
+                        .open_in_place(
+                            Nonce::assume_unique_for_key(nonce(0)),
+                            Aad::empty(),
+                            &mut work,
+                        )
+                        .unwrap();
+                    black_box(plain.len());
+                })
+            });
+            group.finish();
+        }
+    };
 }
 
-fn bench_aws_lc(c: &mut Criterion) {
-    use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
-    let key = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &KEY).unwrap());
-    let mut group = c.benchmark_group("aead");
-    group.throughput(Throughput::Bytes(MESSAGE as u64));
-    let mut buf = vec![1u8; MESSAGE];
-    let mut n = 0u64;
-    group.bench_function("aws-lc-rs/seal", |b| {
-        b.iter(|| {
-            n += 1;
-            let tag = key
-                .seal_in_place_separate_tag(
-                    Nonce::assume_unique_for_key(nonce(n)),
-                    Aad::empty(),
-                    &mut buf,
-                )
-                .unwrap();
-            black_box(tag.as_ref()[0]);
-        })
-    });
-    let mut sealed = vec![1u8; MESSAGE];
-    key.seal_in_place_append_tag(
-        Nonce::assume_unique_for_key(nonce(0)),
-        Aad::empty(),
-        &mut sealed,
-    )
-    .unwrap();
-    let mut work = sealed.clone();
-    group.bench_function("aws-lc-rs/open", |b| {
-        b.iter(|| {
-            work.copy_from_slice(&sealed);
-            let plain = key
-                .open_in_place(
-                    Nonce::assume_unique_for_key(nonce(0)),
-                    Aad::empty(),
-                    &mut work,
-                )
-                .unwrap();
-            black_box(plain.len());
-        })
-    });
-    group.finish();
-}
+bench_ring_api!(bench_ring, ring, "ring");
+bench_ring_api!(bench_aws_lc, aws_lc_rs, "aws-lc-rs");
 
 fn bench_rustcrypto(c: &mut Criterion) {
     use chacha20poly1305::aead::{AeadInPlace, KeyInit};
