@@ -60,6 +60,11 @@ pub(crate) struct ClientOpt {
     /// measures latency); prints percentiles instead of throughput.
     #[arg(long, conflicts_with_all = ["upload", "download", "streams", "connections"])]
     pub(crate) latency: Option<usize>,
+    /// Ping mode: N round trips of libp2p ping (`/ipfs/ping/1.0.0`, 32 bytes each way) on one
+    /// established stream, the like-for-like counterpart of a TCP ping-pong (with --stack tcp:
+    /// 32-byte ping-pongs on one connection); prints percentiles.
+    #[arg(long, conflicts_with_all = ["upload", "download", "streams", "connections", "latency"])]
+    pub(crate) ping: Option<usize>,
     /// Write the full report (per-stream goodput, yamux counters, RTT samples, intervals, CPU
     /// and peak RSS) as JSON to this file.
     #[arg(long)]
@@ -143,16 +148,20 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         connection,
     };
     let against = || format!("perf run against {}", config.server.to_multiaddr());
-    if let Some(rounds) = opt.latency {
-        let report = with_limit(limit, client::run_latency(&config, rounds))
-            .await?
-            .with_context(against)?;
-        let run_report = RunReport::from_latency(&report);
-        if let Some((p50, p90, p99, max)) = report::latency_percentiles(&run_report.latency_ms) {
-            eprintln!(
-                "latency   {rounds} round trips of 1 byte: p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms"
-            );
-        }
+    let rounds = match (opt.latency, opt.ping) {
+        (Some(rounds), _) => Some((
+            format!("latency   {rounds} round trips of 1 byte"),
+            with_limit(limit, client::run_latency(&config, rounds)).await?,
+        )),
+        (None, Some(rounds)) => Some((
+            format!("ping      {rounds} round trips of 32 bytes on one stream"),
+            with_limit(limit, client::run_ping(&config, rounds)).await?,
+        )),
+        (None, None) => None,
+    };
+    if let Some((what, report)) = rounds {
+        let run_report = RunReport::from_latency(&report.with_context(against)?);
+        print_percentiles(&what, &run_report.latency_ms);
         return write_report(opt.report.as_deref(), &run_report);
     }
 
@@ -212,20 +221,25 @@ async fn run_tcp(opt: &ClientOpt, server: TcpAddr, limit: Duration) -> Result<()
     }
     let tcp_config = opt.common.connection(identity::generate())?.tcp;
     let against = || format!("bare TCP run against {}", server.socket);
-    if let Some(rounds) = opt.latency {
-        let report = with_limit(limit, tcp::run_latency(server.socket, &tcp_config, rounds))
-            .await?
-            .with_context(against)?;
+    let pongs = match (opt.latency, opt.ping) {
+        (Some(rounds), _) => Some((
+            format!("latency   {rounds} tcp ping-pongs of 1 byte"),
+            with_limit(limit, tcp::run_latency(server.socket, &tcp_config, rounds)).await?,
+        )),
+        (None, Some(rounds)) => Some((
+            format!("ping      {rounds} tcp ping-pongs of 32 bytes"),
+            with_limit(limit, tcp::run_ping(server.socket, &tcp_config, rounds)).await?,
+        )),
+        (None, None) => None,
+    };
+    if let Some((what, report)) = pongs {
+        let report = report.with_context(against)?;
         let ms: Vec<f64> = report
             .samples
             .iter()
             .map(|d| d.as_secs_f64() * 1e3)
             .collect();
-        if let Some((p50, p90, p99, max)) = report::latency_percentiles(&ms) {
-            eprintln!(
-                "latency   {rounds} tcp ping-pongs of 1 byte: p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms"
-            );
-        }
+        print_percentiles(&what, &ms);
         return Ok(());
     }
     let request = Request {
@@ -273,4 +287,11 @@ fn write_report(path: Option<&std::path::Path>, report: &RunReport) -> Result<()
     let Some(path) = path else { return Ok(()) };
     let text = serde_json::to_string_pretty(report)?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+/// Prints `what: p50 …, p90 …, p99 …, max …` (milliseconds) to stderr.
+fn print_percentiles(what: &str, samples_ms: &[f64]) {
+    if let Some((p50, p90, p99, max)) = report::latency_percentiles(samples_ms) {
+        eprintln!("{what}: p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms");
+    }
 }
