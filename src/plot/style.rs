@@ -275,7 +275,7 @@ pub(crate) fn assign(configs: &[&CaseConfig], exclude: &[Dim]) -> Vec<Series> {
 }
 
 /// Notes every plot of these cases needs: foreign servers take our yamux options on our client
-/// only.
+/// only; bare TCP has no streams.
 pub(crate) fn notes(configs: &[&CaseConfig]) -> Vec<LegendEntry> {
     let mut out = Vec::new();
     if configs.iter().any(|c| c.peer != "ours") {
@@ -283,6 +283,12 @@ pub(crate) fn notes(configs: &[&CaseConfig]) -> Vec<LegendEntry> {
         out.push(("A foreign server keeps its own".into(), None));
         out.push(("yamux settings: window and acct".into(), None));
         out.push(("apply to our client only".into(), None));
+    }
+    if configs.iter().any(|c| c.stack == Stack::Tcp) {
+        out.push((String::new(), None));
+        out.push(("bare TCP: one connection per".into(), None));
+        out.push(("stream; its latency run is a".into(), None));
+        out.push(("ping-pong on one connection".into(), None));
     }
     out
 }
