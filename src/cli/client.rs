@@ -66,7 +66,7 @@ pub(crate) struct ClientOpt {
     #[arg(long, conflicts_with_all = ["upload", "download", "streams", "connections", "latency"])]
     pub(crate) ping: Option<usize>,
     /// Write the full report (per-stream goodput, yamux counters, RTT samples, intervals, CPU
-    /// and peak RSS) as JSON to this file.
+    /// and peak RSS) as JSON to this file (with --stack tcp: no peer id, yamux RTT or counters).
     #[arg(long)]
     pub(crate) report: Option<PathBuf>,
     /// Write the client's window-growth trace (receive-window decisions and send credit) to
@@ -130,7 +130,7 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         None => start_embedded_server(&opt)?,
     };
     if opt.stack == StackOpt::Tcp {
-        return run_tcp(&opt, server, limit).await;
+        return run_tcp(&opt, server, limit, interval).await;
     }
     let mut connection = opt.common.connection(opt.identity.keypair()?)?;
     connection.yamux.trace_windows = opt.window_trace.is_some();
@@ -179,18 +179,11 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         bar
     });
     let tick_bar = bar.clone();
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let reporter = report::spawn_intervals(
-        progress.clone(),
-        interval,
-        std::io::stdout(),
-        lines.clone(),
-        move |up, down| {
-            if let Some(bar) = &tick_bar {
-                bar.set_position(up + down);
-            }
-        },
-    );
+    let (reporter, lines) = intervals(&progress, interval, move |up, down| {
+        if let Some(bar) = &tick_bar {
+            bar.set_position(up + down);
+        }
+    });
     let result = with_limit(limit, client::run(&config, progress)).await;
     reporter.abort();
     if let Some(bar) = bar {
@@ -207,17 +200,21 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         report::write_trace(&report.window_trace, std::io::BufWriter::new(file))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    let intervals = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
     write_report(
         opt.report.as_deref(),
-        &RunReport::from_client(&report, intervals),
+        &RunReport::from_client(&report, take(&lines)),
     )
 }
 
 /// `--stack tcp`: the workload over bare TCP.
-async fn run_tcp(opt: &ClientOpt, server: TcpAddr, limit: Duration) -> Result<()> {
-    if opt.report.is_some() || opt.window_trace.is_some() {
-        bail!("--report and --window-trace need --stack yamux");
+async fn run_tcp(
+    opt: &ClientOpt,
+    server: TcpAddr,
+    limit: Duration,
+    interval: Duration,
+) -> Result<()> {
+    if opt.window_trace.is_some() {
+        bail!("--window-trace needs --stack yamux (bare TCP has no windows)");
     }
     let tcp_config = opt.common.connection(identity::generate())?.tcp;
     let against = || format!("bare TCP run against {}", server.socket);
@@ -240,7 +237,7 @@ async fn run_tcp(opt: &ClientOpt, server: TcpAddr, limit: Duration) -> Result<()
             .map(|d| d.as_secs_f64() * 1e3)
             .collect();
         print_percentiles(&what, &ms);
-        return Ok(());
+        return write_report(opt.report.as_deref(), &RunReport::from_tcp_latency(&report));
     }
     let request = Request {
         upload: opt.upload.bytes(),
@@ -250,14 +247,12 @@ async fn run_tcp(opt: &ClientOpt, server: TcpAddr, limit: Duration) -> Result<()
         early_fin: true,
     };
     let connections = opt.streams * opt.connections;
-    let run = tcp::run(
-        server.socket,
-        &tcp_config,
-        request,
-        connections,
-        Arc::default(),
-    );
-    let report = with_limit(limit, run).await?.with_context(against)?;
+    let progress = Arc::new(Progress::default());
+    let (reporter, lines) = intervals(&progress, interval, |_, _| {});
+    let run = tcp::run(server.socket, &tcp_config, request, connections, progress);
+    let result = with_limit(limit, run).await;
+    reporter.abort();
+    let report = result?.with_context(against)?;
     let line = report::Line {
         kind: report::LineKind::Final,
         time_seconds: report.total_duration.as_secs_f64(),
@@ -270,7 +265,34 @@ async fn run_tcp(opt: &ClientOpt, server: TcpAddr, limit: Duration) -> Result<()
         "total     {:.3} s (bare TCP, {connections} connection(s))",
         line.time_seconds
     );
-    Ok(())
+    write_report(
+        opt.report.as_deref(),
+        &RunReport::from_tcp(&report, take(&lines)),
+    )
+}
+
+type Lines = Arc<Mutex<Vec<report::Line>>>;
+
+/// Prints an intermediary line on stdout every `interval` until the task is aborted, keeping
+/// the lines for the report.
+fn intervals(
+    progress: &Arc<Progress>,
+    interval: Duration,
+    on_tick: impl FnMut(u64, u64) + Send + 'static,
+) -> (tokio::task::JoinHandle<()>, Lines) {
+    let lines = Lines::default();
+    let task = report::spawn_intervals(
+        progress.clone(),
+        interval,
+        std::io::stdout(),
+        lines.clone(),
+        on_tick,
+    );
+    (task, lines)
+}
+
+fn take(lines: &Lines) -> Vec<report::Line> {
+    std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// Runs `run`, giving up after `limit` (zero: no limit).
