@@ -730,6 +730,26 @@ fn idle_connection_gets_go_away_normal() {
     still_serving(&server);
 }
 
+/// `--write-timeout`: a peer that grants 64 MiB of credit for a download and then stops
+/// reading leaves the server with bytes the socket will not take; after the timeout (1 s here,
+/// noticed within 2 s) the server drops the connection with a typed reason and serves on.
+#[test]
+fn peer_that_stops_reading_is_cut_by_the_write_timeout() {
+    let server = server(&["--write-timeout", "1"]);
+    let mut attacker = Secure::connect(&server);
+    start_download(&mut attacker, 256 * MIB);
+    attacker.send_frames(&[(Header::window_update(1, Flags::NONE, 64 << 20), &[])]);
+    let started = Instant::now();
+    let line = server.wait_for_line("server: connection closed", PROMPT);
+    assert!(
+        line.contains("write timeout"),
+        "the connection ended for another reason: {line}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900), "{line}");
+    still_serving(&server);
+    drop(attacker);
+}
+
 // ---------------------------------------------------------------------------------------------
 // perf
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,10 @@ way (an upload run, then a download run), and records:
   RSS as VmHWM (whole process life).
 Runs are interleaved (rep-major) so machine load hits every implementation alike.
 
-usage: measure.py OUT.json SIZE_BYTES REPS name=program [name=program ...]
+usage: measure.py OUT.json SIZE_BYTES REPS name=program[,flag...] [name=program[,flag...] ...]
+
+Flags after the program (comma-separated) go to both our server and our client, e.g.
+`ours-plaintext=target/release/yamux-perf,--security,plaintext` or `ours-tcp=...,--stack,tcp`.
 """
 import json, os, subprocess, sys, tempfile
 
@@ -31,16 +34,24 @@ def proc_hwm(pid):
     return None
 
 
+def split_prog(prog):
+    """`program,flag,flag` -> (program, [flags])."""
+    parts = prog.split(",")
+    return parts[0], parts[1:]
+
+
 def server_cmd(name, prog):
+    prog, flags = split_prog(prog)
     if name.startswith("ours"):
-        return [prog, "server", "--listen", "/ip4/127.0.0.1/tcp/0"]
+        return [prog, "server", "--listen", "/ip4/127.0.0.1/tcp/0"] + flags
     return [prog, "--run-server", "--server-address", "127.0.0.1:0"]
 
 
 def client_cmd(name, prog, addr, up, down):
+    prog, flags = split_prog(prog)
     if name.startswith("ours"):
         return [prog, "client", "--no-progress", "--server", addr,
-                "--upload", str(up), "--download", str(down)]
+                "--upload", str(up), "--download", str(down)] + flags
     return [prog, "--server-address", addr, "--upload-bytes", str(up), "--download-bytes", str(down)]
 
 

@@ -31,6 +31,10 @@ pub(crate) struct ServerOpt {
     /// with GoAway; 0 disables.
     #[arg(long, default_value_t = 60.0)]
     pub(crate) idle_timeout: f64,
+    /// Seconds a connection may go without the peer taking any of the bytes we have to send
+    /// (it stopped reading) before it is closed; 0 disables.
+    #[arg(long, default_value_t = 60.0)]
+    pub(crate) write_timeout: f64,
     /// Budget for the sum of the receive windows of one connection's streams: bounds the
     /// unread bytes a peer can make us buffer (inbound streams are refused and window growth
     /// stops when it is spent).
@@ -53,6 +57,8 @@ pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
     }
     let idle = seconds(opt.idle_timeout, "--idle-timeout")?;
     config.yamux.idle_timeout = (!idle.is_zero()).then_some(idle);
+    let write = seconds(opt.write_timeout, "--write-timeout")?;
+    config.yamux.write_timeout = (!write.is_zero()).then_some(write);
     let budget = opt.max_connection_window.bytes();
     if budget < u64::from(yamux::DEFAULT_WINDOW) {
         bail!("--max-connection-window must be at least 256KiB, got {budget}");

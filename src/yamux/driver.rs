@@ -188,6 +188,11 @@ impl Batch {
         Poll::Ready(Ok(()))
     }
 
+    /// Sealed bytes not yet written by [`Batch::poll_send`].
+    pub fn unsent(&self) -> usize {
+        self.wire.len() - self.sent
+    }
+
     /// Empties the batch, keeping its buffers.
     pub fn clear(&mut self) {
         self.wire.clear();
@@ -421,6 +426,8 @@ struct Outbound<W, S> {
     batch: Batch,
     /// Set once the write side is shut: nothing more is written.
     shut: bool,
+    /// Bytes written to the socket so far (the write timeout watches it move).
+    written: u64,
 }
 
 /// [`Outbound`] without its type parameters, so [`Shared`] (and the stream handles) need none.
@@ -434,6 +441,9 @@ trait Pump: Send {
 
     /// Flushes and shuts the socket's write side.
     fn poll_shut(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Bytes written to the socket so far.
+    fn written(&self) -> u64;
 }
 
 impl<W: AsyncWrite + Unpin + Send, S: Seal> Pump for Outbound<W, S> {
@@ -468,11 +478,18 @@ impl<W: AsyncWrite + Unpin + Send, S: Seal> Pump for Outbound<W, S> {
                     return Poll::Ready(Err(e));
                 }
             }
-            if let Err(e) = std::task::ready!(self.batch.poll_send(&mut self.writer, cx)) {
+            let before = self.batch.unsent();
+            let sent = self.batch.poll_send(&mut self.writer, cx);
+            self.written += (before - self.batch.unsent()) as u64;
+            if let Err(e) = std::task::ready!(sent) {
                 self.batch.clear();
                 return Poll::Ready(Err(e));
             }
         }
+    }
+
+    fn written(&self) -> u64 {
+        self.written
     }
 
     fn poll_shut(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -564,6 +581,7 @@ impl Connection {
                 seal,
                 batch: Batch::with_capacity(WRITE_BATCH + 128 * 1024),
                 shut: false,
+                written: 0,
             })),
             writer: Notify::new(),
             reader: Notify::new(),
@@ -793,7 +811,35 @@ fn feed(
     Ok(paused)
 }
 
+/// Runs [`Pump::poll_pump`] until the session has nothing more to send. With a `timeout`, fails
+/// with `TimedOut` once the socket has taken no byte for that long.
+async fn pump_watched(shared: &Shared, timeout: Option<Duration>) -> io::Result<()> {
+    let pump = std::future::poll_fn(|cx| shared.lock_outbound().poll_pump(shared, cx));
+    let Some(timeout) = timeout else {
+        return pump.await;
+    };
+    tokio::pin!(pump);
+    let mut seen = shared.lock_outbound().written();
+    loop {
+        tokio::select! {
+            result = &mut pump => return result,
+            () = tokio::time::sleep(timeout) => {
+                let written = shared.lock_outbound().written();
+                if written == seen {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("the peer took no byte for {timeout:?} (write timeout)"),
+                    ));
+                }
+                seen = written;
+            }
+        }
+    }
+}
+
 async fn write_loop(shared: Arc<Shared>, abort_reader: tokio::task::AbortHandle) {
+    let write_timeout = shared.lock().session.config().write_timeout;
+    let mut write_failed = false;
     loop {
         let deadline = {
             let mut inner = shared.lock();
@@ -804,9 +850,10 @@ async fn write_loop(shared: Arc<Shared>, abort_reader: tokio::task::AbortHandle)
             }
             inner.session.poll_timeout()
         };
-        let sent = std::future::poll_fn(|cx| shared.lock_outbound().poll_pump(&shared, cx)).await;
+        let sent = pump_watched(&shared, write_timeout).await;
         if let Err(e) = sent {
             shared.lock().shut(ConnectionError::Io(e.to_string()));
+            write_failed = true;
             break;
         }
         {
@@ -833,9 +880,10 @@ async fn write_loop(shared: Arc<Shared>, abort_reader: tokio::task::AbortHandle)
     inner.shut(ConnectionError::Closed);
     drop(inner);
     shared.reader.notify_one();
-    // After our GoAway the peer has nothing to say that we need; after a socket error neither.
-    // On a peer EOF the reader is already done.
-    if session_done {
+    // After our GoAway the peer has nothing to say that we need; after a failed write (an error,
+    // or a peer that stopped reading and may never send again) neither. On a peer EOF the
+    // reader is already done.
+    if session_done || write_failed {
         abort_reader.abort();
     }
 }
