@@ -2,7 +2,7 @@
 # CPU seconds per transfer direction, side by side: each BIN runs its own server; per repetition
 # (order rotated) every binary's client does --upload SIZE then --download SIZE separately.
 # Prints client user+sys (/usr/bin/time) and the server's utime+stime delta (/proc/PID/stat).
-# Usage: cpu.sh SECURITY SIZE REPS BIN...
+# Usage: [DIRS="upload download"] cpu.sh SECURITY SIZE REPS BIN...
 set -u
 SEC=$1; SIZE=$2; REPS=$3; shift 3
 tick=$(getconf CLK_TCK)
@@ -16,8 +16,8 @@ n=$#
 for r in $(seq 1 "$REPS"); do
   echo "rep $r load $(cut -d' ' -f1-3 /proc/loadavg)"
   for j in $(seq 0 $((n - 1))); do
-    i=$(( (j + r) % n )); bin=${!i+x}; bin=$(eval echo \${$((i + 1))})
-    for dir in upload download; do
+    i=$(( (j + r) % n )); bin=$(eval echo \${$((i + 1))})
+    for dir in ${DIRS:-upload download}; do
       s0=$(cpu ${pids[$i]})
       line=$( { /usr/bin/time -f "client_cpu=%U+%S" $bin client --security "$SEC" --server "${addrs[$i]}" \
         --$dir "$SIZE" --no-progress 2>&1; } | grep -E "^$dir |client_cpu" | tr '\n' ' ')

@@ -2,8 +2,8 @@
 //!
 //! No sockets, no clock: bytes and an explicit [`Instant`] go in, frames, a timer deadline and
 //! events come out. Everything the session ever sends, pongs and window updates included, leaves
-//! through [`Session::poll_transmit`], so one writer serializes every frame; nothing can bypass
-//! it (the seed story's PING bug).
+//! through [`Session::poll_transmit`] (or its zero-copy twin [`Session::poll_transmit_parts`]),
+//! so one writer serializes every frame; nothing can bypass it (the seed story's PING bug).
 //!
 //! Call order for a driver:
 //! - inputs: [`Session::handle_input`] with received plaintext, [`Session::handle_timeout`] when
