@@ -20,6 +20,7 @@
 //! - [`connection`]: the full upgrade of a TCP socket into an authenticated yamux connection.
 //! - [`interop`]: the matrix of implementations (ours, go, rust, js, py) in both roles.
 //! - [`perf`]: the `/perf/1.0.0` client and server.
+//! - [`ping`]: libp2p ping (`/ipfs/ping/1.0.0`), the round trip of an established stream.
 //! - [`procstat`]: CPU time and peak RSS of a process, from /proc.
 //! - [`relay`]: a user-space link emulator (delay, rate, bounded queue) between TCP endpoints.
 //! - [`sweep`]: the sweep engine (config matrix, process orchestration, output files), whose
@@ -41,6 +42,7 @@ pub mod interop;
 pub mod multistream;
 pub mod noise;
 pub mod perf;
+pub mod ping;
 pub mod plaintext;
 pub mod plot;
 pub mod procstat;

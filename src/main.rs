@@ -48,6 +48,21 @@ fn init_logging(default: &str) {
         .init();
 }
 
+/// Runs a command on a worker thread of the runtime rather than on the main thread: a future
+/// given to `block_on` runs on the main thread, so every wake-up from a connection's tasks
+/// crosses threads (a futex wake and a context switch, several per round trip in the latency
+/// modes); as a spawned task it is woken where those tasks run.
+fn run_on_worker<F>(runtime: &tokio::runtime::Runtime, command: F) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    runtime.block_on(async {
+        tokio::spawn(command)
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("the command's task failed: {e}")))
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -63,15 +78,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Server(opt) => {
             init_logging("info");
-            runtime.block_on(cli::server::run(opt))
+            run_on_worker(&runtime, cli::server::run(opt))
         }
         Command::Client(opt) => {
             init_logging("warn");
-            runtime.block_on(cli::client::run(opt))
+            run_on_worker(&runtime, cli::client::run(opt))
         }
         Command::Relay(opt) => {
             init_logging("info");
-            runtime.block_on(cli::relay::run(opt))
+            run_on_worker(&runtime, cli::relay::run(opt))
         }
         Command::Keygen(opt) => cli::keygen::run(opt),
         Command::Sweep(opt) => {

@@ -53,6 +53,62 @@ impl Accounting {
     }
 }
 
+/// Which layers carry a case's perf workload, as `--stack` takes it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Stack {
+    /// TCP + multistream-select + security + yamux (libp2p).
+    #[default]
+    Yamux,
+    /// Bare TCP: the baseline without multistream-select, security and yamux.
+    Tcp,
+}
+
+impl Stack {
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stack::Yamux => "yamux",
+            Stack::Tcp => "tcp",
+        }
+    }
+
+    /// The default (left out of a case's JSON, so older case ids stay).
+    pub fn is_yamux(&self) -> bool {
+        *self == Stack::Yamux
+    }
+}
+
+/// The security protocol of a case, as `--security` takes it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Noise XX (libp2p `/noise`).
+    #[default]
+    Noise,
+    /// libp2p `/plaintext/2.0.0` (no encryption).
+    Plaintext,
+}
+
+impl Security {
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Security::Noise => "noise",
+            Security::Plaintext => "plaintext",
+        }
+    }
+
+    /// The default (left out of a case's JSON, so older case ids stay).
+    pub fn is_noise(&self) -> bool {
+        *self == Security::Noise
+    }
+}
+
 /// What one case measures: the link, the yamux settings, the transfer and the peer.
 ///
 /// The case id is a hash of this (see [`crate::sweep::config::case_id`]), so optional fields are
@@ -90,6 +146,19 @@ pub struct CaseConfig {
     /// Round trips of the extra latency run; absent: no latency run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_rounds: Option<u32>,
+    /// `yamux` (absent) or `tcp` (bare TCP: the yamux settings and `security` do not apply and
+    /// stay at their defaults).
+    #[serde(default, skip_serializing_if = "Stack::is_yamux")]
+    pub stack: Stack,
+    /// `noise` (absent) or `plaintext`.
+    #[serde(default, skip_serializing_if = "Security::is_noise")]
+    pub security: Security,
+    /// `SO_SNDBUF` of our ends (`--send-buffer`); absent: the kernel's autotuning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_buffer_bytes: Option<u64>,
+    /// `SO_RCVBUF` of our ends (`--recv-buffer`); absent: the kernel's autotuning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recv_buffer_bytes: Option<u64>,
 }
 
 impl CaseConfig {
@@ -129,6 +198,10 @@ pub struct PeerInfo {
     /// Extra client flags for the latency run against this peer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub latency_client_args: Vec<String>,
+    /// Extra server flags that make a foreign server speak `/plaintext/2.0.0` (go:
+    /// `--security plaintext`); empty: it speaks Noise only (`ours` takes `--security`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plaintext_args: Vec<String>,
 }
 
 /// The machine a result comes from.

@@ -61,7 +61,39 @@ fn libp2p_client_against_a_tcp_server_fails_cleanly() {
     let out = our_client(&server.addr, 1, 1, &["--handshake-timeout", "5"]);
     assert!(!out.status.success());
     assert!(stderr_of(&out).contains("connection setup failed"));
-    let out = client(&["--report", "/dev/null", "--upload", "1"]);
+    let out = client(&["--window-trace", "/dev/null", "--upload", "1"]);
     assert!(!out.status.success());
-    assert!(stderr_of(&out).contains("--report and --window-trace need --stack yamux"));
+    assert!(stderr_of(&out).contains("--window-trace needs --stack yamux"));
+}
+
+#[test]
+fn bare_tcp_runs_write_a_report() {
+    let dir = ScratchDir::new("baseline-report");
+    let path = dir.0.join("report.json");
+    let out = client(&[
+        "--report",
+        path.to_str().unwrap(),
+        "--upload",
+        "1048576",
+        "--download",
+        "2097152",
+        "--interval",
+        "0.01",
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let report: yamux_perf::perf::report::RunReport =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        (report.total.upload.bytes, report.total.download.bytes),
+        (1 << 20, 2 << 20)
+    );
+    assert!(report.total.download.bits_per_second > 0.0);
+    assert_eq!(report.streams.len(), 1);
+    assert!(report.latency_ms.is_empty() && report.rtt_ms.is_none());
+    let out = client(&["--report", path.to_str().unwrap(), "--latency", "20"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let report: yamux_perf::perf::report::RunReport =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(report.latency_ms.len(), 20);
+    assert!(report.latency_ms.iter().all(|ms| *ms > 0.0));
 }

@@ -1,8 +1,8 @@
 //! Interop with a real go-libp2p perf peer (go-libp2p v0.51.0, go-yamux v5.1.0, TCP + Noise +
 //! yamux, identify on), built by interop/build.sh: transfers both ways with the byte counts
 //! checked on both sides, go's identify answered without a stall (both directions), go's yamux
-//! pings answered, peer-id mismatches rejected, and window auto-tuning across the two
-//! implementations.
+//! pings answered, our ping mode against go's `/ipfs/ping/1.0.0` handler, peer-id mismatches
+//! rejected, and window auto-tuning across the two implementations.
 
 mod common;
 
@@ -82,6 +82,24 @@ fn ours_client_to_go_server() {
     let line = server.wait_for_line("perf stream done:", LOG_WAIT);
     assert_eq!(field_u64(&line, "uploadBytes"), SIZE, "{line}");
     assert_eq!(field_u64(&line, "downloadBytes"), SIZE, "{line}");
+}
+
+#[test]
+fn our_ping_mode_against_go_servers_ping_handler() {
+    let Some(peer) = interop_peer(PEER, BUILD) else {
+        return;
+    };
+    let server = go_server(&peer, 0);
+    let mut client = yamux_perf();
+    client.env("NO_COLOR", "1");
+    client.args(["client", "--server", &server.addr, "--ping", "100"]);
+    let out = run_with_timeout(client, Duration::from_secs(60));
+    let stderr = strip_ansi(&stderr_of(&out));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ping      100 round trips of 32 bytes on one stream: p50 "),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -213,6 +213,15 @@ async fn parallel_streams_and_connections_each_carry_the_full_request() {
 }
 
 #[tokio::test]
+async fn ping_mode_runs_rounds_on_one_stream() {
+    let (addr, _stop) = start_server(u64::MAX).await;
+    let config = client_config(addr, 0, 0);
+    let report = client::run_ping(&config, 40).await.unwrap();
+    assert_eq!(report.samples.len(), 40);
+    assert!(report.samples.iter().all(|s| !s.is_zero()));
+}
+
+#[tokio::test]
 async fn latency_mode_measures_one_sample_per_round_trip() {
     let (addr, _stop) = start_server(u64::MAX).await;
     let mut config = client_config(addr, 0, 0);

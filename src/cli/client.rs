@@ -60,8 +60,13 @@ pub(crate) struct ClientOpt {
     /// measures latency); prints percentiles instead of throughput.
     #[arg(long, conflicts_with_all = ["upload", "download", "streams", "connections"])]
     pub(crate) latency: Option<usize>,
+    /// Ping mode: N round trips of libp2p ping (`/ipfs/ping/1.0.0`, 32 bytes each way) on one
+    /// established stream, the like-for-like counterpart of a TCP ping-pong (with --stack tcp:
+    /// 32-byte ping-pongs on one connection); prints percentiles.
+    #[arg(long, conflicts_with_all = ["upload", "download", "streams", "connections", "latency"])]
+    pub(crate) ping: Option<usize>,
     /// Write the full report (per-stream goodput, yamux counters, RTT samples, intervals, CPU
-    /// and peak RSS) as JSON to this file.
+    /// and peak RSS) as JSON to this file (with --stack tcp: no peer id, yamux RTT or counters).
     #[arg(long)]
     pub(crate) report: Option<PathBuf>,
     /// Write the client's window-growth trace (receive-window decisions and send credit) to
@@ -125,7 +130,7 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         None => start_embedded_server(&opt)?,
     };
     if opt.stack == StackOpt::Tcp {
-        return run_tcp(&opt, server, limit).await;
+        return run_tcp(&opt, server, limit, interval).await;
     }
     let mut connection = opt.common.connection(opt.identity.keypair()?)?;
     connection.yamux.trace_windows = opt.window_trace.is_some();
@@ -143,16 +148,20 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         connection,
     };
     let against = || format!("perf run against {}", config.server.to_multiaddr());
-    if let Some(rounds) = opt.latency {
-        let report = with_limit(limit, client::run_latency(&config, rounds))
-            .await?
-            .with_context(against)?;
-        let run_report = RunReport::from_latency(&report);
-        if let Some((p50, p90, p99, max)) = report::latency_percentiles(&run_report.latency_ms) {
-            eprintln!(
-                "latency   {rounds} round trips of 1 byte: p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms"
-            );
-        }
+    let rounds = match (opt.latency, opt.ping) {
+        (Some(rounds), _) => Some((
+            format!("latency   {rounds} round trips of 1 byte"),
+            with_limit(limit, client::run_latency(&config, rounds)).await?,
+        )),
+        (None, Some(rounds)) => Some((
+            format!("ping      {rounds} round trips of 32 bytes on one stream"),
+            with_limit(limit, client::run_ping(&config, rounds)).await?,
+        )),
+        (None, None) => None,
+    };
+    if let Some((what, report)) = rounds {
+        let run_report = RunReport::from_latency(&report.with_context(against)?);
+        print_percentiles(&what, &run_report.latency_ms);
         return write_report(opt.report.as_deref(), &run_report);
     }
 
@@ -170,18 +179,11 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         bar
     });
     let tick_bar = bar.clone();
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let reporter = report::spawn_intervals(
-        progress.clone(),
-        interval,
-        std::io::stdout(),
-        lines.clone(),
-        move |up, down| {
-            if let Some(bar) = &tick_bar {
-                bar.set_position(up + down);
-            }
-        },
-    );
+    let (reporter, lines) = intervals(&progress, interval, move |up, down| {
+        if let Some(bar) = &tick_bar {
+            bar.set_position(up + down);
+        }
+    });
     let result = with_limit(limit, client::run(&config, progress)).await;
     reporter.abort();
     if let Some(bar) = bar {
@@ -198,35 +200,44 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         report::write_trace(&report.window_trace, std::io::BufWriter::new(file))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    let intervals = std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()));
     write_report(
         opt.report.as_deref(),
-        &RunReport::from_client(&report, intervals),
+        &RunReport::from_client(&report, take(&lines)),
     )
 }
 
 /// `--stack tcp`: the workload over bare TCP.
-async fn run_tcp(opt: &ClientOpt, server: TcpAddr, limit: Duration) -> Result<()> {
-    if opt.report.is_some() || opt.window_trace.is_some() {
-        bail!("--report and --window-trace need --stack yamux");
+async fn run_tcp(
+    opt: &ClientOpt,
+    server: TcpAddr,
+    limit: Duration,
+    interval: Duration,
+) -> Result<()> {
+    if opt.window_trace.is_some() {
+        bail!("--window-trace needs --stack yamux (bare TCP has no windows)");
     }
     let tcp_config = opt.common.connection(identity::generate())?.tcp;
     let against = || format!("bare TCP run against {}", server.socket);
-    if let Some(rounds) = opt.latency {
-        let report = with_limit(limit, tcp::run_latency(server.socket, &tcp_config, rounds))
-            .await?
-            .with_context(against)?;
+    let pongs = match (opt.latency, opt.ping) {
+        (Some(rounds), _) => Some((
+            format!("latency   {rounds} tcp ping-pongs of 1 byte"),
+            with_limit(limit, tcp::run_latency(server.socket, &tcp_config, rounds)).await?,
+        )),
+        (None, Some(rounds)) => Some((
+            format!("ping      {rounds} tcp ping-pongs of 32 bytes"),
+            with_limit(limit, tcp::run_ping(server.socket, &tcp_config, rounds)).await?,
+        )),
+        (None, None) => None,
+    };
+    if let Some((what, report)) = pongs {
+        let report = report.with_context(against)?;
         let ms: Vec<f64> = report
             .samples
             .iter()
             .map(|d| d.as_secs_f64() * 1e3)
             .collect();
-        if let Some((p50, p90, p99, max)) = report::latency_percentiles(&ms) {
-            eprintln!(
-                "latency   {rounds} tcp ping-pongs of 1 byte: p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms"
-            );
-        }
-        return Ok(());
+        print_percentiles(&what, &ms);
+        return write_report(opt.report.as_deref(), &RunReport::from_tcp_latency(&report));
     }
     let request = Request {
         upload: opt.upload.bytes(),
@@ -236,14 +247,12 @@ async fn run_tcp(opt: &ClientOpt, server: TcpAddr, limit: Duration) -> Result<()
         early_fin: true,
     };
     let connections = opt.streams * opt.connections;
-    let run = tcp::run(
-        server.socket,
-        &tcp_config,
-        request,
-        connections,
-        Arc::default(),
-    );
-    let report = with_limit(limit, run).await?.with_context(against)?;
+    let progress = Arc::new(Progress::default());
+    let (reporter, lines) = intervals(&progress, interval, |_, _| {});
+    let run = tcp::run(server.socket, &tcp_config, request, connections, progress);
+    let result = with_limit(limit, run).await;
+    reporter.abort();
+    let report = result?.with_context(against)?;
     let line = report::Line {
         kind: report::LineKind::Final,
         time_seconds: report.total_duration.as_secs_f64(),
@@ -256,7 +265,34 @@ async fn run_tcp(opt: &ClientOpt, server: TcpAddr, limit: Duration) -> Result<()
         "total     {:.3} s (bare TCP, {connections} connection(s))",
         line.time_seconds
     );
-    Ok(())
+    write_report(
+        opt.report.as_deref(),
+        &RunReport::from_tcp(&report, take(&lines)),
+    )
+}
+
+type Lines = Arc<Mutex<Vec<report::Line>>>;
+
+/// Prints an intermediary line on stdout every `interval` until the task is aborted, keeping
+/// the lines for the report.
+fn intervals(
+    progress: &Arc<Progress>,
+    interval: Duration,
+    on_tick: impl FnMut(u64, u64) + Send + 'static,
+) -> (tokio::task::JoinHandle<()>, Lines) {
+    let lines = Lines::default();
+    let task = report::spawn_intervals(
+        progress.clone(),
+        interval,
+        std::io::stdout(),
+        lines.clone(),
+        on_tick,
+    );
+    (task, lines)
+}
+
+fn take(lines: &Lines) -> Vec<report::Line> {
+    std::mem::take(&mut *lines.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// Runs `run`, giving up after `limit` (zero: no limit).
@@ -273,4 +309,11 @@ fn write_report(path: Option<&std::path::Path>, report: &RunReport) -> Result<()
     let Some(path) = path else { return Ok(()) };
     let text = serde_json::to_string_pretty(report)?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+}
+
+/// Prints `what: p50 …, p90 …, p99 …, max …` (milliseconds) to stderr.
+fn print_percentiles(what: &str, samples_ms: &[f64]) {
+    if let Some((p50, p90, p99, max)) = report::latency_percentiles(samples_ms) {
+        eprintln!("{what}: p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms");
+    }
 }

@@ -190,6 +190,9 @@ pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
         }
         sweep.plan.repetitions = n;
     }
+    for skip in &sweep.skipped {
+        eprintln!("skipped: {}: {}", skip.label, skip.reason);
+    }
     let selected: Vec<usize> = sweep
         .cases
         .iter()

@@ -1,14 +1,17 @@
-//! The perf client: connections, parallel perf streams, a latency mode; timed from the dial.
+//! The perf client: connections, parallel perf streams, a latency mode and a ping mode; timed
+//! from the dial.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use libp2p_identity::PeerId;
+use tokio::io::AsyncWriteExt;
 
 use super::{PerfError, Progress, Request, StreamReport, run_stream};
 use crate::bufio::BufferedIo;
 use crate::connection::{self, ConnectionConfig, Established};
 use crate::multistream;
+use crate::ping::{self, PingError};
 use crate::transport::TcpAddr;
 use crate::yamux;
 
@@ -120,34 +123,59 @@ pub struct LatencyReport {
 /// Latency mode, as test-plans measures latency: `rounds` perf runs of 1 byte each way, one
 /// after the other, each on a fresh stream of one connection.
 pub async fn run_latency(config: &ClientConfig, rounds: usize) -> Result<LatencyReport, PerfError> {
-    let start = Instant::now();
-    let established = connection::dial(&config.server, &config.connection).await?;
-    let connect_duration = start.elapsed();
-    let _answering = answer_inbound(&established.connection);
     let request = Request {
         upload: 1,
         download: 1,
         ..config.request
     };
-    let mut samples = Vec::with_capacity(rounds);
-    let result = async {
+    timed_rounds(config, |connection| async move {
+        let mut samples = Vec::with_capacity(rounds);
         for _ in 0..rounds {
             let begin = Instant::now();
-            let stream = established.connection.open_stream().await?;
+            let stream = connection.open_stream().await?;
             run_stream(stream, request, &Arc::default()).await?;
             samples.push(begin.elapsed());
         }
-        Ok::<(), PerfError>(())
-    }
-    .await;
+        Ok(samples)
+    })
+    .await
+}
+
+/// Ping mode: `rounds` round trips of libp2p ping (32 bytes each way) on one stream, negotiated
+/// before the first round: the round trip of an established stream.
+pub async fn run_ping(config: &ClientConfig, rounds: usize) -> Result<LatencyReport, PerfError> {
+    timed_rounds(config, |connection| async move {
+        let stream = connection.open_stream().await?;
+        let mut io = BufferedIo::new(stream);
+        multistream::dialer_select(&mut io, ping::PROTOCOL_ID)
+            .await
+            .map_err(PingError::from)?;
+        let samples = ping::run(&mut io, rounds).await?;
+        io.get_mut().shutdown().await?;
+        Ok(samples)
+    })
+    .await
+}
+
+/// Dials one connection and runs `rounds` on it; the connection is closed afterwards whatever
+/// the outcome.
+async fn timed_rounds<F, Fut>(config: &ClientConfig, rounds: F) -> Result<LatencyReport, PerfError>
+where
+    F: FnOnce(yamux::Connection) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Duration>, PerfError>>,
+{
+    let start = Instant::now();
+    let established = connection::dial(&config.server, &config.connection).await?;
+    let connect_duration = start.elapsed();
+    let _answering = answer_inbound(&established.connection);
+    let result = rounds(established.connection.clone()).await;
     let rtt_samples = established.connection.rtt_samples();
     let remote_peer = established.remote_peer;
     close_all(vec![established]).await;
-    result?;
     Ok(LatencyReport {
         remote_peer,
         connect_duration,
-        samples,
+        samples: result?,
         rtt_samples,
     })
 }

@@ -48,6 +48,9 @@ pub enum PerfError {
     /// Reading or writing the stream failed.
     #[error("perf stream failed")]
     Io(#[from] std::io::Error),
+    /// The ping mode failed.
+    #[error(transparent)]
+    Ping(#[from] crate::ping::PingError),
     /// The stream ended before the requested bytes arrived.
     #[error("download ended after {received} of {expected} bytes")]
     ShortDownload {

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::client::{ClientReport, LatencyReport};
+use super::tcp::{TcpLatencyReport, TcpReport};
 use super::{Progress, StreamReport};
 use crate::procstat::ProcessUsage;
 use crate::units::{ByteSize, bits_per_second};
@@ -316,7 +317,7 @@ impl From<&Stats> for YamuxSummary {
 pub struct RunReport {
     /// Version of this shape.
     pub schema_version: u32,
-    /// The server's peer id.
+    /// The server's peer id (empty for bare TCP).
     pub remote_peer: String,
     /// TCP connect plus handshakes, ms.
     pub connect_ms: f64,
@@ -364,6 +365,16 @@ impl RunReport {
 
     /// The report of a latency run.
     pub fn from_latency(report: &LatencyReport) -> Self {
+        Self {
+            remote_peer: report.remote_peer.to_string(),
+            rtt_ms: report.rtt_samples.last().copied().map(millis),
+            rtt_samples_ms: report.rtt_samples.iter().copied().map(millis).collect(),
+            ..Self::latency_only(report.connect_duration, &report.samples)
+        }
+    }
+
+    /// A report of 1-byte round trips alone, without a peer or yamux RTT.
+    fn latency_only(connect: Duration, samples: &[Duration]) -> Self {
         let zero = Direction {
             bytes: 0,
             seconds: 0.0,
@@ -371,22 +382,46 @@ impl RunReport {
         };
         Self {
             schema_version: REPORT_SCHEMA_VERSION,
-            remote_peer: report.remote_peer.to_string(),
-            connect_ms: millis(report.connect_duration),
-            total_seconds: report.samples.iter().sum::<Duration>().as_secs_f64(),
+            remote_peer: String::new(),
+            connect_ms: millis(connect),
+            total_seconds: samples.iter().sum::<Duration>().as_secs_f64(),
             total: StreamSummary {
                 upload: zero,
                 download: zero,
                 time_to_first_byte_ms: 0.0,
             },
             streams: Vec::new(),
-            rtt_ms: report.rtt_samples.last().copied().map(millis),
-            rtt_samples_ms: report.rtt_samples.iter().copied().map(millis).collect(),
+            rtt_ms: None,
+            rtt_samples_ms: Vec::new(),
             intervals: Vec::new(),
             yamux: (&Stats::default()).into(),
-            latency_ms: report.samples.iter().copied().map(millis).collect(),
+            latency_ms: samples.iter().copied().map(millis).collect(),
             process: crate::procstat::read(None),
         }
+    }
+
+    /// The report of a bare-TCP (`--stack tcp`) throughput run: one "stream" per connection, no
+    /// peer id, yamux RTT or yamux counters (all zero).
+    pub fn from_tcp(report: &TcpReport, intervals: Vec<Line>) -> Self {
+        Self {
+            schema_version: REPORT_SCHEMA_VERSION,
+            remote_peer: String::new(),
+            connect_ms: millis(report.connect_duration),
+            total_seconds: report.total_duration.as_secs_f64(),
+            total: (&report.stream).into(),
+            streams: report.streams.iter().map(Into::into).collect(),
+            rtt_ms: None,
+            rtt_samples_ms: Vec::new(),
+            intervals,
+            yamux: (&Stats::default()).into(),
+            latency_ms: Vec::new(),
+            process: crate::procstat::read(None),
+        }
+    }
+
+    /// The report of a bare-TCP ping-pong run.
+    pub fn from_tcp_latency(report: &TcpLatencyReport) -> Self {
+        Self::latency_only(report.connect_duration, &report.samples)
     }
 }
 

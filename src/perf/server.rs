@@ -1,5 +1,6 @@
-//! The perf server: accepts connections and serves `/perf/1.0.0` on every stream; any other
-//! protocol (go's identify, for one) gets `na` at once.
+//! The perf server: accepts connections and serves `/perf/1.0.0` (and `/ipfs/ping/1.0.0`, for
+//! the round trip of an established stream) on every stream; any other protocol (go's identify,
+//! for one) gets `na` at once.
 //!
 //! Limits against peers that misbehave or just hold on: at most
 //! [`ServerConfig::max_connections`] connections at once (beyond, a new TCP connection is closed
@@ -21,6 +22,7 @@ use super::{PROTOCOL_ID, Payload, serve_stream};
 use crate::bufio::BufferedIo;
 use crate::connection::{self, ConnectionConfig};
 use crate::multistream;
+use crate::ping;
 use crate::yamux::StreamHandle;
 
 /// Server settings.
@@ -143,14 +145,24 @@ async fn handle_stream(stream: StreamHandle, config: Arc<ServerConfig>) {
     let mut io = BufferedIo::new(stream);
     let limit = config.connection.handshake_timeout;
     let negotiation = async {
-        multistream::listener_select(&mut io, &[PROTOCOL_ID]).await?;
-        // The request header, so a stream cannot sit forever before its request either; an
-        // early end is reported by serve_stream.
-        let _ = io.fill_to(8).await;
-        Ok::<_, multistream::NegotiationError>(())
+        let protocol =
+            multistream::listener_select(&mut io, &[PROTOCOL_ID, ping::PROTOCOL_ID]).await?;
+        if protocol == PROTOCOL_ID {
+            // The request header, so a stream cannot sit forever before its request either; an
+            // early end is reported by serve_stream.
+            let _ = io.fill_to(8).await;
+        }
+        Ok::<_, multistream::NegotiationError>(protocol)
     };
     match tokio::time::timeout(limit, negotiation).await {
-        Ok(Ok(())) => {}
+        Ok(Ok(protocol)) if protocol == ping::PROTOCOL_ID => {
+            match ping::serve(&mut io).await {
+                Ok(answered) => tracing::debug!(stream = id, answered, "ping stream served"),
+                Err(e) => tracing::debug!(stream = id, "ping stream failed: {e}"),
+            }
+            return;
+        }
+        Ok(Ok(_)) => {}
         Ok(Err(e)) => {
             // Typically go's identify: we answered `na` and it reset the stream.
             tracing::debug!(

@@ -22,6 +22,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{Payload, PerfError, Progress, Request, StreamReport};
+use crate::bufio::BufferedIo;
+use crate::ping;
 use crate::transport::{self, TcpConfig};
 
 /// First byte of a perf connection.
@@ -230,16 +232,22 @@ async fn run_connection(
     StreamReport::finish(upload, download, received, start, first_byte)
 }
 
+/// Dials an echo connection; returns it with the time the TCP connect took.
+async fn dial_echo(addr: SocketAddr, tcp: &TcpConfig) -> Result<(TcpStream, Duration), PerfError> {
+    let start = Instant::now();
+    let mut socket = transport::dial(addr, tcp).await?;
+    let connect_duration = start.elapsed();
+    socket.write_all(&[MODE_ECHO]).await?;
+    Ok((socket, connect_duration))
+}
+
 /// Ping-pong: `rounds` round trips of 1 byte on one echo connection.
 pub async fn run_latency(
     addr: SocketAddr,
     tcp: &TcpConfig,
     rounds: usize,
 ) -> Result<TcpLatencyReport, PerfError> {
-    let start = Instant::now();
-    let mut socket = transport::dial(addr, tcp).await?;
-    let connect_duration = start.elapsed();
-    socket.write_all(&[MODE_ECHO]).await?;
+    let (mut socket, connect_duration) = dial_echo(addr, tcp).await?;
     let mut samples = Vec::with_capacity(rounds);
     let mut byte = [0u8; 1];
     for round in 0..rounds {
@@ -254,6 +262,23 @@ pub async fn run_latency(
         }
     }
     socket.shutdown().await?;
+    Ok(TcpLatencyReport {
+        connect_duration,
+        samples,
+    })
+}
+
+/// Ping-pong of libp2p ping's size: `rounds` round trips of 32 random bytes on one echo
+/// connection, the bare-TCP counterpart of [`super::client::run_ping`] (the same round loop).
+pub async fn run_ping(
+    addr: SocketAddr,
+    tcp: &TcpConfig,
+    rounds: usize,
+) -> Result<TcpLatencyReport, PerfError> {
+    let (socket, connect_duration) = dial_echo(addr, tcp).await?;
+    let mut io = BufferedIo::new(socket);
+    let samples = ping::run(&mut io, rounds).await?;
+    io.get_mut().shutdown().await?;
     Ok(TcpLatencyReport {
         connect_duration,
         samples,
@@ -306,6 +331,13 @@ mod tests {
         assert_eq!(report.stream.upload_bytes, 6 << 20);
         assert_eq!(report.stream.download_bytes, 10 << 20);
         assert_eq!(progress.downloaded.load(Ordering::Relaxed), 10 << 20);
+    }
+
+    #[tokio::test]
+    async fn ping_of_32_bytes_takes_one_sample_per_round() {
+        let addr = server(0).await;
+        let report = run_ping(addr, &TcpConfig::default(), 30).await.unwrap();
+        assert_eq!(report.samples.len(), 30);
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{PlotError, Svg};
-use crate::results::{Accounting, CaseConfig};
+use crate::results::{Accounting, CaseConfig, Stack};
 use crate::units::ByteSize;
 
 /// Font of every text.
@@ -48,14 +48,20 @@ pub(crate) enum Dim {
     Streams,
     /// Connections.
     Connections,
+    /// Bare TCP, or yamux with its security protocol.
+    Stack,
+    /// Socket buffer sizes.
+    Buffers,
 }
 
 impl Dim {
     /// Label order.
-    const LABEL_ORDER: [Dim; 9] = [
+    const LABEL_ORDER: [Dim; 11] = [
         Dim::Peer,
+        Dim::Stack,
         Dim::Rtt,
         Dim::Rate,
+        Dim::Buffers,
         Dim::Window,
         Dim::WindowMode,
         Dim::Accounting,
@@ -64,9 +70,10 @@ impl Dim {
         Dim::Connections,
     ];
     /// Which varying dimension picks the colour: the first of these.
-    const COLOUR_ORDER: [Dim; 9] = [
+    const COLOUR_ORDER: [Dim; 11] = [
         Dim::Window,
         Dim::Peer,
+        Dim::Stack,
         Dim::Frame,
         Dim::Rtt,
         Dim::Streams,
@@ -74,6 +81,7 @@ impl Dim {
         Dim::Rate,
         Dim::WindowMode,
         Dim::Accounting,
+        Dim::Buffers,
     ];
 
     /// This dimension's part of a series label.
@@ -99,6 +107,18 @@ impl Dim {
             Dim::Streams => format!("{} streams", c.streams),
             Dim::Connections if c.connections == 1 => "1 conn".into(),
             Dim::Connections => format!("{} conns", c.connections),
+            Dim::Stack => match (c.stack, c.security) {
+                (Stack::Tcp, _) => "bare TCP".into(),
+                (Stack::Yamux, security) => format!("yamux+{}", security.as_str()),
+            },
+            Dim::Buffers => {
+                let size = |b: Option<u64>| b.map_or("auto".into(), |b| ByteSize(b).to_string());
+                format!(
+                    "sndbuf {} rcvbuf {}",
+                    size(c.send_buffer_bytes),
+                    size(c.recv_buffer_bytes)
+                )
+            }
         }
     }
 }
@@ -255,7 +275,7 @@ pub(crate) fn assign(configs: &[&CaseConfig], exclude: &[Dim]) -> Vec<Series> {
 }
 
 /// Notes every plot of these cases needs: foreign servers take our yamux options on our client
-/// only.
+/// only; bare TCP has no streams.
 pub(crate) fn notes(configs: &[&CaseConfig]) -> Vec<LegendEntry> {
     let mut out = Vec::new();
     if configs.iter().any(|c| c.peer != "ours") {
@@ -263,6 +283,12 @@ pub(crate) fn notes(configs: &[&CaseConfig]) -> Vec<LegendEntry> {
         out.push(("A foreign server keeps its own".into(), None));
         out.push(("yamux settings: window and acct".into(), None));
         out.push(("apply to our client only".into(), None));
+    }
+    if configs.iter().any(|c| c.stack == Stack::Tcp) {
+        out.push((String::new(), None));
+        out.push(("bare TCP: one connection per".into(), None));
+        out.push(("stream; its latency run is a".into(), None));
+        out.push(("ping-pong on one connection".into(), None));
     }
     out
 }
@@ -485,6 +511,7 @@ pub(crate) fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::Security;
 
     fn config(peer: &str, rtt_ms: f64, accounting: Accounting) -> CaseConfig {
         CaseConfig {
@@ -502,6 +529,10 @@ mod tests {
             upload_bytes: 1 << 20,
             download_bytes: 1 << 20,
             latency_rounds: None,
+            stack: Stack::Yamux,
+            security: Security::Noise,
+            send_buffer_bytes: None,
+            recv_buffer_bytes: None,
         }
     }
 
@@ -529,6 +560,29 @@ mod tests {
         assert_ne!(series[0].style.line, series[1].style.line);
         let same = assign(&[&a, &a], &[]);
         assert_eq!(same[0].label, "all cases");
+    }
+
+    #[test]
+    fn the_stack_dimension_names_bare_tcp_and_the_security() {
+        let noise = config("ours", 10.0, Accounting::Full);
+        let mut plain = noise.clone();
+        plain.security = Security::Plaintext;
+        let mut tcp = noise.clone();
+        tcp.stack = Stack::Tcp;
+        let mut tcp_far = tcp.clone();
+        tcp_far.rtt_ms = 50.0;
+        let series = assign(&[&tcp, &plain, &noise, &tcp_far], &[Dim::Rtt]);
+        let labels: Vec<&str> = series.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["bare TCP", "yamux+plaintext", "yamux+noise", "bare TCP"]
+        );
+        assert_eq!(series[0].style.color, series[3].style.color);
+        assert_ne!(series[0].style.color, series[1].style.color);
+        let mut buffered = noise.clone();
+        buffered.send_buffer_bytes = Some(1 << 20);
+        let series = assign(&[&noise, &buffered], &[]);
+        assert_eq!(series[1].label, "sndbuf 1MiB rcvbuf auto");
     }
 
     #[test]

@@ -13,6 +13,11 @@
 //! rtt = ["0ms", "50ms"]     # added by the in-process relay (half each way)
 //! rate = "1Gbit"            # relay rate each way; "none" (default) for no limit
 //! queue = "4MiB"            # relay queue
+//! stack = ["yamux", "tcp"]  # tcp: bare TCP, the baseline (ours only; yamux keys and
+//!                           # security do not apply to it, so they do not multiply its cases)
+//! security = ["noise", "plaintext"] # plaintext: /plaintext/2.0.0 (ours, go)
+//! send_buffer = "4MiB"      # SO_SNDBUF of our ends; "auto" (default): kernel autotuning
+//! recv_buffer = "auto"      # SO_RCVBUF of our ends
 //! initial_window = "256KiB" # or "max_window": a window fixed at the case's max_window
 //! max_window = ["1MiB", "16MiB"]
 //! autotune = [true, false]
@@ -35,7 +40,12 @@
 //! [peers.go]                # replaces or adds a foreign server; {interop} = --interop-dir
 //! command = ["{interop}/go/go-libp2p-perf", "--run-server", "--server-address", "127.0.0.1:0"]
 //! latency_client_args = []  # extra client flags for the latency run (js: ["--no-lazy"])
+//! plaintext_args = ["--security", "plaintext"] # server flags for security = "plaintext"
 //! ```
+//!
+//! A case the peer cannot run (stack tcp against a foreign peer, plaintext against a peer
+//! without `plaintext_args`) is dropped from the sweep with a reason in [`Sweep::skipped`],
+//! which `yamux-perf sweep` prints; a sweep left with no case is a [`ConfigError::Unsupported`].
 //!
 //! The matrix expands in a fixed key order, the first key outermost ([`Key::ALL`]). Cases that
 //! end up identical (after overrides) are merged. A case's id is the first 12 hex digits of the
@@ -48,7 +58,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::results::{Accounting, CaseConfig, PeerInfo, RunPlan};
+use crate::results::{Accounting, CaseConfig, PeerInfo, RunPlan, Security, Stack};
 use crate::units::{ByteSize, Rate, parse_duration};
 
 /// Why a sweep config was rejected.
@@ -104,6 +114,15 @@ pub enum ConfigError {
         /// The case.
         label: String,
         /// What is wrong.
+        reason: String,
+    },
+    /// A combination the peer cannot run (only ours speaks bare TCP; plaintext needs a peer that
+    /// speaks it).
+    #[error("case {label}: {reason}")]
+    Unsupported {
+        /// The case.
+        label: String,
+        /// Why it cannot run.
         reason: String,
     },
     /// A peer that is neither built in nor in `[peers]`.
@@ -213,6 +232,10 @@ matrix_keys! {
     rtt => Rtt,
     rate => Rate,
     queue => Queue,
+    stack => Stack,
+    security => Security,
+    send_buffer => SendBuffer,
+    recv_buffer => RecvBuffer,
     max_window => MaxWindow,
     initial_window => InitialWindow,
     autotune => Autotune,
@@ -246,12 +269,23 @@ pub enum Typed {
     Count(u32),
     /// Latency rounds, `None` for no latency run.
     Rounds(Option<u32>),
+    /// The layers under perf.
+    Stack(Stack),
+    /// The security protocol.
+    Security(Security),
+    /// A socket buffer size, `None` for the kernel's autotuning.
+    Buffer(Option<u64>),
 }
 
 /// Largest RTT the relay is asked for (it buffers RTT × rate).
 const MAX_RTT_MS: f64 = 10_000.0;
 /// Most streams or connections per case.
 const MAX_PARALLEL: i64 = 1024;
+/// Smallest socket buffer asked for (Linux rounds smaller requests up anyway).
+const MIN_BUFFER: u64 = 4 << 10;
+/// Largest socket buffer asked for (`setsockopt` takes an int; Linux caps requests at
+/// `net.core.wmem_max`/`rmem_max`).
+const MAX_BUFFER: u64 = 1 << 30;
 
 fn size(value: &Scalar) -> Result<u64, String> {
     match value {
@@ -288,6 +322,9 @@ impl Key {
             Key::Streams | Key::Connections => Typed::Count(1),
             Key::Upload | Key::Download => Typed::Bytes(0),
             Key::LatencyRounds => Typed::Rounds(None),
+            Key::Stack => Typed::Stack(Stack::Yamux),
+            Key::Security => Typed::Security(Security::Noise),
+            Key::SendBuffer | Key::RecvBuffer => Typed::Buffer(None),
         }
     }
 
@@ -343,6 +380,30 @@ impl Key {
                 Scalar::Int(0) => Ok(Typed::Rounds(None)),
                 _ => count(value, 0, 1_000_000).map(|n| Typed::Rounds(Some(n))),
             },
+            Key::Stack => match value {
+                Scalar::Text(s) if s == "yamux" => Ok(Typed::Stack(Stack::Yamux)),
+                Scalar::Text(s) if s == "tcp" => Ok(Typed::Stack(Stack::Tcp)),
+                _ => Err("expected \"yamux\" or \"tcp\"".into()),
+            },
+            Key::Security => match value {
+                Scalar::Text(s) if s == "noise" => Ok(Typed::Security(Security::Noise)),
+                Scalar::Text(s) if s == "plaintext" => Ok(Typed::Security(Security::Plaintext)),
+                _ => Err("expected \"noise\" or \"plaintext\"".into()),
+            },
+            Key::SendBuffer | Key::RecvBuffer => match value {
+                Scalar::Text(s) if s.trim() == "auto" => Ok(Typed::Buffer(None)),
+                _ => {
+                    let bytes = size(value)?;
+                    if !(MIN_BUFFER..=MAX_BUFFER).contains(&bytes) {
+                        return Err(format!(
+                            "a socket buffer must be from {} to {}, or \"auto\"",
+                            ByteSize(MIN_BUFFER),
+                            ByteSize(MAX_BUFFER)
+                        ));
+                    }
+                    Ok(Typed::Buffer(Some(bytes)))
+                }
+            },
         }
     }
 }
@@ -357,6 +418,9 @@ pub struct PeerFile {
     /// Extra client flags for the latency run against this peer.
     #[serde(default)]
     pub latency_client_args: Vec<String>,
+    /// Extra server flags for `security = "plaintext"`; empty: the peer speaks Noise only.
+    #[serde(default)]
+    pub plaintext_args: Vec<String>,
 }
 
 /// A `[[override]]`.
@@ -425,6 +489,7 @@ impl Default for PeerTable {
                 command: Vec::new(),
                 server_takes_yamux_options: true,
                 latency_client_args: Vec::new(),
+                plaintext_args: Vec::new(),
             },
         );
         for (name, program) in BUILTIN_PEERS {
@@ -440,6 +505,13 @@ impl Default for PeerTable {
                     // with the protocol proposal when the upload is tiny (1 byte).
                     latency_client_args: if *name == "js" {
                         vec!["--no-lazy".into()]
+                    } else {
+                        Vec::new()
+                    },
+                    // interop/go-peer takes go-libp2p's insecure transport by this flag; the
+                    // other peers speak Noise only.
+                    plaintext_args: if *name == "go" {
+                        vec!["--security".into(), "plaintext".into()]
                     } else {
                         Vec::new()
                     },
@@ -478,6 +550,7 @@ impl PeerTable {
                 command: file.command.clone(),
                 server_takes_yamux_options: false,
                 latency_client_args: file.latency_client_args.clone(),
+                plaintext_args: file.plaintext_args.clone(),
             },
         );
         Ok(())
@@ -510,6 +583,17 @@ pub struct Sweep {
     pub plan: RunPlan,
     /// The cases, in matrix order.
     pub cases: Vec<Case>,
+    /// Combinations of the matrix that the peer cannot run, with the reason, in matrix order.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A combination of the matrix left out because its peer cannot run it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    /// The case's label.
+    pub label: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// Default measured runs per case.
@@ -537,6 +621,7 @@ pub fn load(path: &Path) -> Result<Sweep, ConfigError> {
             description: Some(format!("re-run of case {}", result.id)),
             plan: result.plan,
             cases: vec![case_from_config(result.config, result.peer)?],
+            skipped: Vec::new(),
         });
     }
     let file: SweepFile = toml::from_str(&text).map_err(|source| ConfigError::Toml {
@@ -688,6 +773,7 @@ pub fn expand(file: &SweepFile, stem: &str) -> Result<Sweep, ConfigError> {
     }
 
     let mut cases = Vec::new();
+    let mut skipped: Vec<Skipped> = Vec::new();
     let mut seen = HashSet::new();
     for mut assignment in assignments {
         for (when, set) in &overrides {
@@ -700,20 +786,61 @@ pub fn expand(file: &SweepFile, stem: &str) -> Result<Sweep, ConfigError> {
         if excludes.iter().any(|e| matches(&assignment, e)) {
             continue;
         }
-        let case = build_case(&assignment, &peers)?;
+        let case = match build_case(&assignment, &peers) {
+            Ok(case) => case,
+            Err(ConfigError::Unsupported { label, reason }) => {
+                let skip = Skipped { label, reason };
+                if !skipped.contains(&skip) {
+                    skipped.push(skip);
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if seen.insert(case.id.clone()) {
             cases.push(case);
         }
+    }
+    if cases.is_empty()
+        && let Some(first) = skipped.first().cloned()
+    {
+        return Err(ConfigError::Unsupported {
+            label: first.label,
+            reason: format!("{} (and no other case is left to run)", first.reason),
+        });
     }
     Ok(Sweep {
         name: file.name.clone().unwrap_or_else(|| stem.to_string()),
         description: file.description.clone(),
         plan,
         cases,
+        skipped,
     })
 }
 
+/// Keys that only the libp2p stack has: a bare-TCP case keeps their defaults, so that they do
+/// not multiply its cases (the copies merge as identical cases).
+pub const YAMUX_ONLY: &[Key] = &[
+    Key::Security,
+    Key::MaxWindow,
+    Key::InitialWindow,
+    Key::Autotune,
+    Key::WindowAccounting,
+    Key::MaxFrame,
+];
+
 fn build_case(a: &Assignment, peers: &PeerTable) -> Result<Case, ConfigError> {
+    let mut a = a.clone();
+    if a.get(&Key::Stack) == Some(&Typed::Stack(Stack::Tcp)) {
+        for &key in YAMUX_ONLY {
+            a.insert(key, key.default_value());
+        }
+    }
+    let a = &a;
+    let buffer = |key| match a.get(&key) {
+        Some(Typed::Buffer(b)) => *b,
+        _ => None,
+    };
     let bytes = |key| match a.get(&key) {
         Some(Typed::Bytes(b)) => *b,
         _ => 0,
@@ -756,6 +883,16 @@ fn build_case(a: &Assignment, peers: &PeerTable) -> Result<Case, ConfigError> {
             Some(Typed::Rounds(r)) => *r,
             _ => None,
         },
+        stack: match a.get(&Key::Stack) {
+            Some(Typed::Stack(s)) => *s,
+            _ => Stack::Yamux,
+        },
+        security: match a.get(&Key::Security) {
+            Some(Typed::Security(s)) => *s,
+            _ => Security::Noise,
+        },
+        send_buffer_bytes: buffer(Key::SendBuffer),
+        recv_buffer_bytes: buffer(Key::RecvBuffer),
     };
     let peer = peers.get(&config.peer)?.clone();
     case_from_config(config, peer)
@@ -775,8 +912,11 @@ pub fn case_from_config(config: CaseConfig, peer: PeerInfo) -> Result<Case, Conf
             reason: format!("peer {} has no server command", peer.name),
         });
     }
-    let mut notes = Vec::new();
-    if !peer.server_takes_yamux_options {
+    if let Some(reason) = unsupported(&config, &peer) {
+        return Err(ConfigError::Unsupported { label, reason });
+    }
+    let mut notes = stack_notes(&config, &peer);
+    if !peer.server_takes_yamux_options && config.stack == Stack::Yamux {
         notes.push(format!(
             "the {} server runs with its own yamux settings: initial_window, max_window, \
              autotune, window_accounting and max_frame apply to our client only",
@@ -806,6 +946,75 @@ pub fn case_from_config(config: CaseConfig, peer: PeerInfo) -> Result<Case, Conf
         peer,
         notes,
     })
+}
+
+/// Why `peer` cannot run `config`, if it cannot.
+fn unsupported(config: &CaseConfig, peer: &PeerInfo) -> Option<String> {
+    if peer.name == OURS {
+        return None;
+    }
+    if config.stack == Stack::Tcp {
+        return Some(format!(
+            "stack tcp is our bare-TCP baseline, which only ours serves, not the {} peer",
+            peer.name
+        ));
+    }
+    if config.security == Security::Plaintext && peer.plaintext_args.is_empty() {
+        return Some(format!(
+            "the {} peer speaks Noise only (plaintext needs plaintext_args in [peers.{}])",
+            peer.name, peer.name
+        ));
+    }
+    None
+}
+
+/// `net.core.wmem_max` or `rmem_max` of this host: Linux caps SO_SNDBUF/SO_RCVBUF requests there.
+fn buffer_cap(name: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Notes on the stack, security and socket buffers of a case.
+fn stack_notes(c: &CaseConfig, peer: &PeerInfo) -> Vec<String> {
+    let mut notes = Vec::new();
+    if c.stack == Stack::Tcp {
+        notes.push(
+            "stack tcp: bare TCP, one connection per stream, without multistream-select, \
+             security and yamux; the yamux settings and security are recorded at their defaults \
+             and do not apply"
+                .into(),
+        );
+    }
+    if c.security == Security::Plaintext && peer.name != OURS {
+        notes.push(format!(
+            "plaintext: the {} server runs with {:?}",
+            peer.name,
+            peer.plaintext_args.join(" ")
+        ));
+    }
+    for (what, bytes, cap) in [
+        ("send_buffer", c.send_buffer_bytes, "wmem_max"),
+        ("recv_buffer", c.recv_buffer_bytes, "rmem_max"),
+    ] {
+        let Some(bytes) = bytes else { continue };
+        if peer.name != OURS {
+            notes.push(format!(
+                "{what} applies to our client only; the {} server keeps its own",
+                peer.name
+            ));
+        }
+        if let Some(max) = buffer_cap(cap).filter(|max| bytes > *max) {
+            notes.push(format!(
+                "{what} {} is above net.core.{cap} ({}) of this host: Linux caps it there",
+                ByteSize(bytes),
+                ByteSize(max)
+            ));
+        }
+    }
+    notes
 }
 
 /// Smallest yamux window (the spec's initial window).
@@ -874,19 +1083,35 @@ pub fn label(c: &CaseConfig) -> String {
     if c.queue_bytes != 4 << 20 {
         text += &format!(" queue={}", ByteSize(c.queue_bytes));
     }
-    if c.autotune {
+    if c.stack == Stack::Tcp {
+        text += " stack=tcp";
+    } else if c.security == Security::Plaintext {
+        text += " sec=plaintext";
+    }
+    if let Some(b) = c.send_buffer_bytes {
+        text += &format!(" sndbuf={}", ByteSize(b));
+    }
+    if let Some(b) = c.recv_buffer_bytes {
+        text += &format!(" rcvbuf={}", ByteSize(b));
+    }
+    if c.stack == Stack::Yamux {
+        if c.autotune {
+            text += &format!(
+                " win={}..{} auto",
+                ByteSize(c.initial_window_bytes),
+                ByteSize(c.max_window_bytes)
+            );
+        } else {
+            text += &format!(" win={} fixed", ByteSize(c.initial_window_bytes));
+        }
         text += &format!(
-            " win={}..{} auto",
-            ByteSize(c.initial_window_bytes),
-            ByteSize(c.max_window_bytes)
+            " acct={} frame={}",
+            c.window_accounting.as_str(),
+            ByteSize(c.max_frame_bytes)
         );
-    } else {
-        text += &format!(" win={} fixed", ByteSize(c.initial_window_bytes));
     }
     text += &format!(
-        " acct={} frame={} {}sx{}c up={} down={}",
-        c.window_accounting.as_str(),
-        ByteSize(c.max_frame_bytes),
+        " {}sx{}c up={} down={}",
         c.streams,
         c.connections,
         ByteSize(c.upload_bytes),
@@ -1133,6 +1358,187 @@ mod tests {
         peer.command.clear();
         let e = case_from_config(go.config.clone(), peer).unwrap_err();
         assert!(crate::error_chain(&e).contains("no server command"), "{e}");
+    }
+
+    #[test]
+    fn tcp_cases_do_not_multiply_yamux_axes() {
+        let sweep = parse(
+            r#"
+            [matrix]
+            stack = ["tcp", "yamux"]
+            security = ["noise", "plaintext"]
+            max_window = ["1MiB", "16MiB"]
+            autotune = [true, false]
+            max_frame = ["16KiB", "64KiB"]
+            upload = "1MiB"
+            "#,
+        )
+        .unwrap();
+        let (tcp, yamux): (Vec<_>, Vec<_>) = sweep
+            .cases
+            .iter()
+            .partition(|c| c.config.stack == Stack::Tcp);
+        assert_eq!(
+            tcp.len(),
+            1,
+            "security and the yamux keys merge into one tcp case"
+        );
+        assert_eq!(yamux.len(), 2 * 2 * 2 * 2);
+        let t = &tcp[0].config;
+        assert_eq!(
+            (
+                t.security,
+                t.max_window_bytes,
+                t.autotune,
+                t.max_frame_bytes
+            ),
+            (Security::Noise, 16 << 20, true, 64 << 10),
+            "kept at their defaults"
+        );
+        assert_eq!(tcp[0].label, "ours rtt=0ms stack=tcp 1sx1c up=1MiB down=0B");
+        assert!(tcp[0].notes.iter().any(|n| n.contains("do not apply")));
+        let json = serde_json::to_value(t).unwrap();
+        assert_eq!(json["stack"], "tcp");
+        assert!(json.get("security").is_none());
+        let plain = yamux
+            .iter()
+            .find(|c| c.config.security == Security::Plaintext)
+            .unwrap();
+        assert!(plain.label.contains(" sec=plaintext "), "{}", plain.label);
+        let json = serde_json::to_value(&plain.config).unwrap();
+        assert_eq!(json["security"], "plaintext");
+        assert!(json.get("stack").is_none());
+        // The defaults, written out, give the ids of configs without the keys.
+        let explicit = parse(
+            "[matrix]\nupload = \"1MiB\"\nrtt = \"50ms\"\nstack = \"yamux\"\nsecurity = \"noise\"\nsend_buffer = \"auto\"",
+        )
+        .unwrap();
+        assert_eq!(explicit.cases[0].id, "740d21ba93b2");
+    }
+
+    #[test]
+    fn socket_buffers_are_sizes_or_auto() {
+        let sweep = parse(
+            "[matrix]\nupload = 1\nsend_buffer = [\"auto\", \"256KiB\"]\nrecv_buffer = 65536",
+        )
+        .unwrap();
+        let buffers: Vec<_> = sweep
+            .cases
+            .iter()
+            .map(|c| (c.config.send_buffer_bytes, c.config.recv_buffer_bytes))
+            .collect();
+        assert_eq!(
+            buffers,
+            [(None, Some(65536)), (Some(256 << 10), Some(65536))]
+        );
+        assert!(
+            sweep.cases[1]
+                .label
+                .contains(" sndbuf=256KiB rcvbuf=64KiB ")
+        );
+        let json = serde_json::to_value(&sweep.cases[1].config).unwrap();
+        assert_eq!(json["send_buffer_bytes"], 256 << 10);
+    }
+
+    #[test]
+    fn bad_stack_security_and_buffer_values_are_typed_errors() {
+        for (text, key, expected) in [
+            ("stack = \"quic\"", "matrix.stack", "\"yamux\" or \"tcp\""),
+            (
+                "security = \"tls\"",
+                "matrix.security",
+                "\"noise\" or \"plaintext\"",
+            ),
+            (
+                "security = true",
+                "matrix.security",
+                "\"noise\" or \"plaintext\"",
+            ),
+            (
+                "send_buffer = \"1KiB\"",
+                "matrix.send_buffer",
+                "from 4KiB to 1GiB",
+            ),
+            (
+                "recv_buffer = \"2GiB\"",
+                "matrix.recv_buffer",
+                "from 4KiB to 1GiB",
+            ),
+            ("recv_buffer = \"lots\"", "matrix.recv_buffer", ""),
+        ] {
+            let e = parse(&format!("[matrix]\nupload = 1\n{text}")).unwrap_err();
+            match &e {
+                ConfigError::Value { key: k, reason, .. } => {
+                    assert_eq!(k, key, "{text}");
+                    assert!(reason.contains(expected), "{text}: {reason}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn combinations_a_peer_cannot_run_are_skipped_with_a_reason() {
+        let sweep = parse(
+            r#"
+            [matrix]
+            peer = ["ours", "go", "rust"]
+            stack = ["tcp", "yamux"]
+            security = ["noise", "plaintext"]
+            upload = "1MiB"
+            "#,
+        )
+        .unwrap();
+        let labels: Vec<&str> = sweep.cases.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels.len(), 3 + 2 + 1, "{labels:#?}");
+        assert!(
+            sweep
+                .cases
+                .iter()
+                .all(|c| c.config.peer == OURS || c.config.stack == Stack::Yamux)
+        );
+        let go_plain = sweep
+            .cases
+            .iter()
+            .find(|c| c.config.peer == "go" && c.config.security == Security::Plaintext)
+            .expect("go speaks plaintext");
+        assert_eq!(go_plain.peer.plaintext_args, ["--security", "plaintext"]);
+        let rust = &sweep
+            .cases
+            .iter()
+            .find(|c| c.config.peer == "rust")
+            .unwrap();
+        assert_eq!(rust.config.security, Security::Noise);
+        let reasons: Vec<&str> = sweep.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(
+            sweep.skipped.len(),
+            3,
+            "go tcp, rust tcp, rust plaintext: {reasons:?}"
+        );
+        assert!(sweep.skipped[0].reason.contains("only ours serves"));
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("rust peer speaks Noise only"))
+        );
+        // Nothing left to run: a typed error, not an empty sweep.
+        let e =
+            parse("[matrix]\npeer = \"rust\"\nsecurity = \"plaintext\"\nupload = 1").unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Unsupported { reason, .. } if reason.contains("Noise only")),
+            "{e:?}"
+        );
+        // A hand-written peer opts in with its flags.
+        let sweep = parse(
+            "[matrix]\npeer = \"lab\"\nsecurity = \"plaintext\"\nupload = 1\n[peers.lab]\ncommand = [\"lab\"]\nplaintext_args = [\"--insecure\"]",
+        )
+        .unwrap();
+        assert_eq!(sweep.cases[0].peer.plaintext_args, ["--insecure"]);
+        // A re-run from a case JSON is checked too.
+        let mut config = sweep.cases[0].config.clone();
+        config.stack = Stack::Tcp;
+        let e = case_from_config(config, sweep.cases[0].peer.clone()).unwrap_err();
+        assert!(matches!(e, ConfigError::Unsupported { .. }), "{e:?}");
     }
 
     #[test]

@@ -32,8 +32,8 @@ use crate::procstat::{self, ProcessUsage};
 use crate::relay::{self, LinkConfig};
 use crate::results::{
     CaseConfig, CaseResult, GitRevision, HistogramSummary, METRIC_INTERVAL, METRIC_LATENCY,
-    METRIC_TTFB, Machine, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Spread, Summary,
-    SummaryRow, WindowGrowth, WindowTraceLine,
+    METRIC_TTFB, Machine, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Security, Spread, Stack,
+    Summary, SummaryRow, WindowGrowth, WindowTraceLine,
 };
 use crate::transport::{self, TcpAddr, TcpConfig};
 
@@ -180,6 +180,30 @@ pub fn yamux_args(c: &CaseConfig) -> Vec<String> {
     args
 }
 
+/// The stack, security, socket-buffer and (on the yamux stack) yamux options of a case, as
+/// `client`/`server` flags; the defaults are left out.
+pub fn case_args(c: &CaseConfig) -> Vec<String> {
+    let mut args = Vec::new();
+    if c.stack != Stack::Yamux {
+        args.extend(["--stack".into(), c.stack.as_str().into()]);
+    }
+    if c.security != Security::Noise {
+        args.extend(["--security".into(), c.security.as_str().into()]);
+    }
+    for (flag, bytes) in [
+        ("--send-buffer", c.send_buffer_bytes),
+        ("--recv-buffer", c.recv_buffer_bytes),
+    ] {
+        if let Some(bytes) = bytes {
+            args.extend([flag.into(), bytes.to_string()]);
+        }
+    }
+    if c.stack == Stack::Yamux {
+        args.extend(yamux_args(c));
+    }
+    args
+}
+
 /// The server command of a case (`{interop}` resolved).
 pub fn server_command(case: &Case, options: &RunOptions) -> Vec<String> {
     if case.peer.name == OURS {
@@ -189,15 +213,20 @@ pub fn server_command(case: &Case, options: &RunOptions) -> Vec<String> {
             "--listen".into(),
             "/ip4/127.0.0.1/tcp/0".into(),
         ];
-        cmd.extend(yamux_args(&case.config));
+        cmd.extend(case_args(&case.config));
         return cmd;
     }
     let interop = options.interop_dir.display().to_string();
-    case.peer
+    let mut cmd: Vec<String> = case
+        .peer
         .command
         .iter()
         .map(|part| part.replace("{interop}", &interop))
-        .collect()
+        .collect();
+    if case.config.security == Security::Plaintext {
+        cmd.extend(case.peer.plaintext_args.iter().cloned());
+    }
+    cmd
 }
 
 /// The client command of a run, without `--server` (known only once the server is up).
@@ -234,13 +263,14 @@ fn client_args(
                 "--interval".into(),
                 plan_interval_s.to_string(),
             ]);
-            if let Some(trace) = trace {
+            // Bare TCP has no windows to trace.
+            if let Some(trace) = trace.filter(|_| config.stack == Stack::Yamux) {
                 args.push("--window-trace".into());
                 args.push(trace.display().to_string());
             }
         }
     }
-    args.extend(yamux_args(config));
+    args.extend(case_args(config));
     args
 }
 
@@ -1024,6 +1054,10 @@ mod tests {
             upload_bytes: 0,
             download_bytes: 8 << 20,
             latency_rounds: None,
+            stack: Stack::Yamux,
+            security: Security::Noise,
+            send_buffer_bytes: None,
+            recv_buffer_bytes: None,
         }
     }
 
@@ -1087,18 +1121,45 @@ mod tests {
         assert!(window_growth(&[], &report(1.0), &config(50.0, true)).is_none());
     }
 
-    #[test]
-    fn commands_carry_the_case_options() {
-        let mut c = config(50.0, false);
-        c.window_accounting = Accounting::Go;
-        let args = client_args(
-            &c,
+    fn measured_args(c: &CaseConfig) -> Vec<String> {
+        client_args(
+            c,
             0.1,
             60.0,
             RunKind::Measured,
             Path::new("r.json"),
             Some(Path::new("w.jsonl")),
+        )
+    }
+
+    #[test]
+    fn stack_security_and_buffers_reach_both_commands() {
+        let mut c = config(0.0, true);
+        c.security = Security::Plaintext;
+        c.send_buffer_bytes = Some(1 << 20);
+        let yamux = case_args(&c).join(" ");
+        assert!(
+            yamux.starts_with("--security plaintext --send-buffer 1048576 --initial-window"),
+            "{yamux}"
         );
+        assert!(!yamux.contains("--recv-buffer"), "{yamux}");
+        c.stack = Stack::Tcp;
+        c.security = Security::Noise;
+        c.recv_buffer_bytes = Some(2 << 20);
+        assert_eq!(
+            case_args(&c).join(" "),
+            "--stack tcp --send-buffer 1048576 --recv-buffer 2097152",
+            "no yamux flags for bare TCP"
+        );
+        let args = measured_args(&c);
+        assert!(!args.iter().any(|a| a == "--window-trace"), "{args:?}");
+    }
+
+    #[test]
+    fn commands_carry_the_case_options() {
+        let mut c = config(50.0, false);
+        c.window_accounting = Accounting::Go;
+        let args = measured_args(&c);
         let text = args.join(" ");
         for part in [
             "--download 8388608",
@@ -1111,6 +1172,10 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part} in {text}");
         }
+        assert!(
+            !text.contains("--stack") && !text.contains("--security"),
+            "{text}"
+        );
         c.latency_rounds = Some(50);
         let latency = client_args(&c, 0.1, 60.0, RunKind::Latency, Path::new("r"), None);
         let text = latency.join(" ");

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker, ready};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -458,6 +458,8 @@ impl Inner {
 
 struct Shared {
     inner: Mutex<Inner>,
+    /// The socket's write side. Lock order: `outbound` before `inner`.
+    outbound: Mutex<Box<dyn Pump>>,
     /// Wakes the writer task: something may be ready to transmit.
     writer: Notify,
     /// Wakes a reader paused by [`Session::input_paused`]: the writer took frames, or stopped.
@@ -471,12 +473,135 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Dispatches events and wakes the writer if the session has frames to send.
-    fn after_command(&self, inner: &mut Inner) {
+    fn lock_outbound(&self) -> MutexGuard<'_, Box<dyn Pump>> {
+        self.outbound.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Dispatches events and wakes the writer task if the session has frames to send. The
+    /// writer runs once the calling task yields, so what a task queues in one go (a stream's
+    /// SYN, request and FIN) leaves in one batch.
+    fn after_command(&self, mut inner: MutexGuard<'_, Inner>) {
         inner.dispatch();
         if inner.session.wants_transmit() {
             self.writer.notify_one();
         }
+    }
+
+    /// Like [`Shared::after_command`], but sends what the session has from the calling task
+    /// ([`Shared::send_inline`]). For a task that is about to wait for the peer: nothing more
+    /// will join the batch, and the answer can only come once the request is out.
+    fn flush_inline(&self, mut inner: MutexGuard<'_, Inner>) {
+        inner.dispatch();
+        if inner.session.wants_transmit() {
+            drop(inner);
+            self.send_inline();
+        }
+    }
+
+    /// Sends what the session has from the calling task, without waiting: a stream that waits
+    /// for its answer writes its request to the socket itself instead of leaving it to the
+    /// writer task. On loopback a task hand-off costs about as much as the kernel's part of
+    /// the round trip, so this is a large part of the latency of a small exchange. Only when
+    /// the write side is busy (another task holds it, or the writer task waits for the socket
+    /// to drain) or the socket takes less than everything is the writer task woken, to finish
+    /// the job.
+    fn send_inline(&self) {
+        let Ok(mut outbound) = self.outbound.try_lock() else {
+            self.writer.notify_one();
+            return;
+        };
+        if !outbound.is_idle() {
+            // A batch is half written: the writer task is waiting for the socket, with its own
+            // waker registered; polling the socket here would replace that waker.
+            drop(outbound);
+            self.writer.notify_one();
+            return;
+        }
+        // A no-op waker: if the socket is full the writer task is woken below and polls the
+        // socket again with its own waker, which replaces this one.
+        let mut cx = Context::from_waker(Waker::noop());
+        match outbound.poll_pump(self, &mut cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => {
+                drop(outbound);
+                self.lock().shut(ConnectionError::Io(e.to_string()));
+                self.writer.notify_one();
+            }
+            Poll::Pending => {
+                drop(outbound);
+                self.writer.notify_one();
+            }
+        }
+    }
+}
+
+/// The socket's write side with its [`Seal`] and the batch in flight: whoever holds it (behind
+/// [`Shared::outbound`]) may write, so frames reach the socket in the order the session gave
+/// them out.
+struct Outbound<W, S> {
+    writer: W,
+    seal: S,
+    batch: Batch,
+    /// Set once the write side is shut: nothing more is written.
+    shut: bool,
+}
+
+/// [`Outbound`] without its type parameters, so [`Shared`] (and the stream handles) need none.
+trait Pump: Send {
+    /// Whether no sealed batch is waiting for the socket.
+    fn is_idle(&self) -> bool;
+
+    /// Takes frames from the session, seals and writes them until the session has nothing
+    /// more (`Ready(Ok)`) or the socket is full (`Pending`, the rest is kept).
+    fn poll_pump(&mut self, shared: &Shared, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Flushes and shuts the socket's write side.
+    fn poll_shut(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+impl<W: AsyncWrite + Unpin + Send, S: Seal> Pump for Outbound<W, S> {
+    fn is_idle(&self) -> bool {
+        self.batch.is_empty()
+    }
+
+    fn poll_pump(&mut self, shared: &Shared, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if self.shut {
+                return Poll::Ready(Ok(()));
+            }
+            if self.batch.is_empty() {
+                {
+                    let mut inner = shared.lock();
+                    let paused = inner.session.input_paused();
+                    self.batch
+                        .fill(&mut inner.session, Instant::now(), &self.seal, WRITE_BATCH);
+                    if paused {
+                        shared.reader.notify_one();
+                    }
+                    inner.dispatch();
+                    if let Some(e) = inner.session.error().cloned() {
+                        inner.shut(ConnectionError::Session(e));
+                    }
+                }
+                if self.batch.is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
+                if let Err(e) = self.batch.seal(&mut self.seal) {
+                    self.batch.clear();
+                    return Poll::Ready(Err(e));
+                }
+            }
+            if let Err(e) = std::task::ready!(self.batch.poll_send(&mut self.writer, cx)) {
+                self.batch.clear();
+                return Poll::Ready(Err(e));
+            }
+        }
+    }
+
+    fn poll_shut(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.shut = true;
+        std::task::ready!(Pin::new(&mut self.writer).poll_flush(cx))?;
+        Pin::new(&mut self.writer).poll_shutdown(cx)
     }
 }
 
@@ -538,6 +663,15 @@ impl Connection {
         S: Seal,
         O: Open,
     {
+        let Transport {
+            reader,
+            writer,
+            seal,
+            open,
+            read_buf,
+            plaintext,
+            expect_prefix,
+        } = transport;
         let shared = Arc::new(Shared {
             inner: Mutex::new(Inner {
                 session,
@@ -548,20 +682,17 @@ impl Connection {
                 open_wakers: Vec::new(),
                 closed: None,
             }),
+            outbound: Mutex::new(Box::new(Outbound {
+                writer,
+                seal,
+                batch: Batch::with_capacity(WRITE_BATCH + 128 * 1024),
+                shut: false,
+            })),
             writer: Notify::new(),
             reader: Notify::new(),
         });
         // The first RTT ping is due at once.
         shared.writer.notify_one();
-        let Transport {
-            reader,
-            writer,
-            seal,
-            open,
-            read_buf,
-            plaintext,
-            expect_prefix,
-        } = transport;
         let reader_task = tokio::spawn(read_loop(
             shared.clone(),
             reader,
@@ -571,7 +702,7 @@ impl Connection {
             expect_prefix,
         ));
         let abort_reader = reader_task.abort_handle();
-        let writer_task = tokio::spawn(write_loop(shared.clone(), writer, seal, abort_reader));
+        let writer_task = tokio::spawn(write_loop(shared.clone(), abort_reader));
         (
             Connection { shared },
             Tasks {
@@ -590,7 +721,7 @@ impl Connection {
             }
             match inner.session.open_stream(Instant::now()) {
                 Ok(Some(id)) => {
-                    self.shared.after_command(&mut inner);
+                    self.shared.after_command(inner);
                     Poll::Ready(Ok(StreamHandle::new(id, self.shared.clone())))
                 }
                 Ok(None) => {
@@ -775,8 +906,9 @@ fn feed(
             result = Err(ConnectionError::Session(e));
         }
     }
-    shared.after_command(&mut inner);
+    shared.after_command(inner);
     result?;
+    let inner = shared.lock();
     let paused = inner.session.input_paused();
     if paused && let Some(reason) = inner.closed.clone() {
         return Err(reason);
@@ -784,47 +916,29 @@ fn feed(
     Ok(paused)
 }
 
-async fn write_loop<W: AsyncWrite + Unpin, S: Seal>(
-    shared: Arc<Shared>,
-    mut writer: W,
-    mut seal: S,
-    abort_reader: tokio::task::AbortHandle,
-) {
-    let mut batch = Batch::with_capacity(WRITE_BATCH + 128 * 1024);
+async fn write_loop(shared: Arc<Shared>, abort_reader: tokio::task::AbortHandle) {
     loop {
-        let (deadline, done) = {
+        let deadline = {
             let mut inner = shared.lock();
             let now = Instant::now();
             if inner.session.poll_timeout().is_some_and(|t| t <= now) {
                 // A failure queues a GoAway, which goes out below.
                 let _ = inner.session.handle_timeout(now);
             }
-            let paused = inner.session.input_paused();
-            batch.fill(&mut inner.session, now, &seal, WRITE_BATCH);
-            if paused {
-                shared.reader.notify_one();
-            }
-            inner.dispatch();
-            let done = inner.session.is_closed() || inner.closed.is_some();
-            if let Some(e) = inner.session.error().cloned() {
-                inner.shut(ConnectionError::Session(e));
-            }
-            (inner.session.poll_timeout(), done)
+            inner.session.poll_timeout()
         };
-        if !batch.is_empty() {
-            let result = match batch.seal(&mut seal) {
-                Ok(()) => std::future::poll_fn(|cx| batch.poll_send(&mut writer, cx)).await,
-                Err(e) => Err(e),
-            };
-            batch.clear();
-            if let Err(e) = result {
-                shared.lock().shut(ConnectionError::Io(e.to_string()));
+        let sent = std::future::poll_fn(|cx| shared.lock_outbound().poll_pump(&shared, cx)).await;
+        if let Err(e) = sent {
+            shared.lock().shut(ConnectionError::Io(e.to_string()));
+            break;
+        }
+        {
+            // Everything the session had is on the socket now; once it is closed (our GoAway is
+            // out) or the connection failed, we are done.
+            let inner = shared.lock();
+            if inner.session.is_closed() || inner.closed.is_some() {
                 break;
             }
-            continue;
-        }
-        if done {
-            break;
         }
         match deadline {
             Some(t) => {
@@ -836,8 +950,7 @@ async fn write_loop<W: AsyncWrite + Unpin, S: Seal>(
             None => shared.writer.notified().await,
         }
     }
-    let _ = writer.flush().await;
-    let _ = writer.shutdown().await;
+    let _ = std::future::poll_fn(|cx| shared.lock_outbound().poll_shut(cx)).await;
     let mut inner = shared.lock();
     let session_done = inner.session.is_closed();
     inner.shut(ConnectionError::Closed);
@@ -893,17 +1006,23 @@ impl StreamHandle {
         }
         let mut inner = self.shared.lock();
         let outcome = inner.session.read(Instant::now(), self.id, max);
-        self.shared.after_command(&mut inner);
+        if let Ok(ReadOutcome::Pending) = outcome {
+            if let Some(e) = inner.closed_error() {
+                return Poll::Ready(Err(e.into()));
+            }
+            inner.read_wakers.insert(self.id, cx.waker().clone());
+        }
+        if let Ok(ReadOutcome::Pending) = outcome {
+            // This task now waits for the peer: whatever it wrote before goes out at once.
+            self.shared.flush_inline(inner);
+        } else {
+            // Reading may have queued a window update.
+            self.shared.after_command(inner);
+        }
         match outcome {
             Ok(ReadOutcome::Data(data)) => Poll::Ready(Ok(Some(data))),
             Ok(ReadOutcome::Eof) => Poll::Ready(Ok(None)),
-            Ok(ReadOutcome::Pending) => {
-                if let Some(e) = inner.closed_error() {
-                    return Poll::Ready(Err(e.into()));
-                }
-                inner.read_wakers.insert(self.id, cx.waker().clone());
-                Poll::Pending
-            }
+            Ok(ReadOutcome::Pending) => Poll::Pending,
             Err(e) => Poll::Ready(Err(stream_error(e))),
         }
     }
@@ -946,7 +1065,7 @@ impl StreamHandle {
                 Poll::Pending
             }
             Ok(n) => {
-                self.shared.after_command(&mut inner);
+                self.shared.after_command(inner);
                 Poll::Ready(Ok(n))
             }
             Err(e) => Poll::Ready(Err(stream_error(e))),
@@ -957,7 +1076,7 @@ impl StreamHandle {
     pub fn reset(&mut self, code: u32) {
         let mut inner = self.shared.lock();
         let _ = inner.session.reset(self.id, code);
-        self.shared.after_command(&mut inner);
+        self.shared.after_command(inner);
     }
 }
 
@@ -1000,7 +1119,7 @@ impl AsyncWrite for StreamHandle {
         let this = self.get_mut();
         let mut inner = this.shared.lock();
         let result = inner.session.close_write(this.id);
-        this.shared.after_command(&mut inner);
+        this.shared.after_command(inner);
         Poll::Ready(result.map_err(stream_error))
     }
 }
@@ -1011,7 +1130,7 @@ impl Drop for StreamHandle {
         inner.session.detach(Instant::now(), self.id);
         inner.read_wakers.remove(&self.id);
         inner.write_wakers.remove(&self.id);
-        self.shared.after_command(&mut inner);
+        self.shared.after_command(inner);
         // The session's timer may have changed (the idle timeout starts with the last stream).
         self.shared.writer.notify_one();
     }
@@ -1022,7 +1141,7 @@ mod tests {
     use super::*;
     use crate::yamux::frame::HEADER_LEN;
     use crate::yamux::session::{Config, Role};
-    use tokio::io::AsyncReadExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
 
     /// Two connected yamux connections over loopback TCP, without encryption.

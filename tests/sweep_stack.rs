@@ -1,0 +1,114 @@
+//! The sweep's `stack`, `security` and socket-buffer axes end to end: a tiny sweep with bare
+//! TCP and yamux over /plaintext/2.0.0 runs through the binary, and the result JSON records the
+//! new case fields, the commands carry the flags and both goodputs are above 0.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use yamux_perf::results::{CaseResult, METRIC_LATENCY, Security, Stack, Summary};
+use yamux_perf::sweep::config::case_id;
+
+fn read<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> (T, serde_json::Value) {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} should exist: {e}", path.display()));
+    (
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        serde_json::from_str(&text).unwrap(),
+    )
+}
+
+#[test]
+fn a_sweep_over_bare_tcp_and_plaintext_records_them() {
+    let dir = ScratchDir::new("sweep-stack");
+    let config = dir.0.join("stack.toml");
+    std::fs::write(
+        &config,
+        r#"
+        repetitions = 1
+        timeout = "60s"
+        [matrix]
+        stack = ["tcp", "yamux"]
+        security = "plaintext"
+        max_window = ["1MiB", "4MiB"]
+        recv_buffer = "1MiB"
+        upload = "4MiB"
+        download = "4MiB"
+        latency_rounds = 10
+        "#,
+    )
+    .unwrap();
+    let out_dir = dir.0.join("out");
+    let mut cmd = yamux_perf();
+    cmd.arg("sweep")
+        .arg(&config)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--no-progress")
+        .current_dir(repo_root());
+    let out = run_with_timeout(cmd, Duration::from_secs(120));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+
+    let (summary, _) = read::<Summary>(&out_dir.join("summary.json"));
+    // tcp ignores security and the windows: 1 case; yamux: one per window.
+    assert_eq!(summary.cases.len(), 3, "{:#?}", summary.cases);
+    let mut stacks = Vec::new();
+    for row in &summary.cases {
+        assert_eq!(
+            (row.ok, row.failed),
+            (1, 0),
+            "{}: {:?}",
+            row.label,
+            row.errors
+        );
+        assert!(
+            row.upload_gbit_s.as_ref().unwrap().median > 0.0,
+            "{}",
+            row.label
+        );
+        assert!(
+            row.download_gbit_s.as_ref().unwrap().median > 0.0,
+            "{}",
+            row.label
+        );
+        assert!(row.latency_ms.as_ref().is_some_and(|l| l.count == 10));
+        let path = out_dir.join("cases").join(format!("{}.json", row.id));
+        let (case, raw) = read::<CaseResult>(&path);
+        assert_eq!(case_id(&case.config), case.id);
+        assert_eq!(case.config.recv_buffer_bytes, Some(1 << 20));
+        assert_eq!(raw["config"]["recv_buffer_bytes"], 1 << 20);
+        assert!(case.histograms.contains_key(METRIC_LATENCY));
+        let run = case.measured().next().unwrap();
+        let client = run.client_command.join(" ");
+        let server = run.server_command.join(" ");
+        assert!(client.contains("--recv-buffer 1048576"), "{client}");
+        assert!(server.contains("--recv-buffer 1048576"), "{server}");
+        match case.config.stack {
+            Stack::Tcp => {
+                assert_eq!(raw["config"]["stack"], "tcp");
+                assert!(raw["config"].get("security").is_none());
+                assert!(case.label.contains("stack=tcp"), "{}", case.label);
+                for cmd in [&client, &server] {
+                    assert!(cmd.contains("--stack tcp"), "{cmd}");
+                    assert!(!cmd.contains("--max-window"), "{cmd}");
+                }
+                assert!(run.window_trace.is_none());
+                let report = run.client.as_ref().unwrap();
+                assert_eq!(report.total.download.bytes, 4 << 20);
+                assert!(!report.intervals.is_empty() || report.total_seconds < 0.1);
+            }
+            Stack::Yamux => {
+                assert_eq!(case.config.security, Security::Plaintext);
+                assert_eq!(raw["config"]["security"], "plaintext");
+                assert!(raw["config"].get("stack").is_none());
+                assert!(case.label.contains("sec=plaintext"), "{}", case.label);
+                for cmd in [&client, &server] {
+                    assert!(cmd.contains("--security plaintext"), "{cmd}");
+                }
+            }
+        }
+        stacks.push(case.config.stack);
+    }
+    assert_eq!(stacks, [Stack::Tcp, Stack::Yamux, Stack::Yamux]);
+}
