@@ -5,6 +5,9 @@
 //! `cargo bench --bench hot_path` (criterion; `-- <filter>` to pick one).
 
 use std::hint::black_box;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -12,6 +15,39 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use yamux_perf::noise::{MAX_PLAINTEXT_LEN, Opener, Sealer};
 use yamux_perf::yamux::driver::{Batch, Identity, Open, Seal};
 use yamux_perf::yamux::{Config, Event, Flags, Header, ReadOutcome, Role, Session};
+
+/// The socket of the in-memory pump: appends what is written (vectored writes included) to a
+/// buffer, as the kernel copies it into the socket buffer.
+struct MemoryWriter<'a>(&'a mut BytesMut);
+
+impl tokio::io::AsyncWrite for MemoryWriter<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().0.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let out = &mut self.get_mut().0;
+        bufs.iter().for_each(|b| out.extend_from_slice(b));
+        Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
 
 const KEY: [u8; 32] = [9; 32];
 
@@ -46,6 +82,21 @@ fn noise(c: &mut Criterion) {
                 wire.clear();
                 sealer.seal(&plaintext, &mut wire).unwrap();
                 black_box(&wire);
+            })
+        });
+        // The writer's path: a yamux header and payload pieces sealed from where they lie into
+        // the wire buffer, one message (at most MAX_PLAINTEXT_LEN) at a time.
+        let header = [1u8; 12];
+        let mut message = vec![0u8; 2 + MAX_PLAINTEXT_LEN + 16];
+        group.bench_function(format!("seal-pieces/{name}"), |b| {
+            b.iter(|| {
+                for chunk in plaintext.chunks(MAX_PLAINTEXT_LEN - header.len()) {
+                    let len = 2 + header.len() + chunk.len() + 16;
+                    sealer
+                        .seal_pieces(&[&header, chunk], &mut message[..len])
+                        .unwrap();
+                }
+                black_box(&message);
             })
         });
         // Open needs the nonces in order: seal a long run once, replay it with fresh openers.
@@ -102,8 +153,10 @@ fn pump<S: Seal, O: Open>(total: usize, mut seal: S, mut open: O) -> usize {
         let mut transfer = |from: &mut Session, to: &mut Session| {
             while from.wants_transmit() {
                 batch.fill(from, now, &seal, 256 << 10);
-                inbound.extend_from_slice(batch.seal(&mut seal).unwrap());
-                batch.clear();
+                batch.seal(&mut seal).unwrap();
+                let mut cx = Context::from_waker(Waker::noop());
+                let sent = batch.poll_send(&mut MemoryWriter(&mut inbound), &mut cx);
+                assert!(matches!(sent, Poll::Ready(Ok(()))));
                 while let Some(unit) = open.open_next(&mut inbound).unwrap() {
                     plaintext.extend_from_slice(&unit);
                     to.handle_input(now, &mut plaintext).unwrap();

@@ -123,6 +123,10 @@ impl Seal for noise::Sealer {
     fn seal_in_place(&mut self, unit: &mut [u8]) -> std::io::Result<()> {
         noise::Sealer::seal_in_place(self, unit).map_err(std::io::Error::other)
     }
+
+    fn seal_pieces(&mut self, pieces: &[&[u8]], unit: &mut [u8]) -> std::io::Result<()> {
+        noise::Sealer::seal_pieces(self, pieces, unit).map_err(std::io::Error::other)
+    }
 }
 
 impl Open for noise::Opener {

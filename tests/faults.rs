@@ -106,8 +106,8 @@ fn wait_stderr(mut child: Child, limit: Duration) -> (std::process::ExitStatus, 
 }
 
 /// Asserts that a client failed with exactly one `error: …` line that says the peer went away
-/// (a reset, or an end of stream when the peer's kernel had nothing unread to reset), and no
-/// panic.
+/// (a reset, a broken pipe when our write met the reset first, or an end of stream when the
+/// peer's kernel had nothing unread to reset), and no panic.
 fn assert_one_line_error(status: std::process::ExitStatus, stderr: &str) -> String {
     assert!(!status.success(), "client succeeded despite the fault");
     assert_eq!(
@@ -126,6 +126,7 @@ fn assert_one_line_error(status: std::process::ExitStatus, stderr: &str) -> Stri
     assert!(
         line.contains(": perf stream failed: ")
             && (line.ends_with("i/o: Connection reset by peer (os error 104)")
+                || line.ends_with("i/o: Broken pipe (os error 32)")
                 || line.ends_with("connection closed by peer")),
         "{line:?} does not say that the peer went away"
     );

@@ -100,6 +100,48 @@ impl Aead {
         run(ctx).map_err(|_| NoiseError::Encrypt)
     }
 
+    /// Encrypts the concatenation of `pieces` into `body` (exactly as long) with message number
+    /// `counter` and writes the tag: one pass, reading each piece where it lies. libcrypto's
+    /// ChaCha20-Poly1305 keeps its keystream and Poly1305 state across updates, so the result
+    /// is the same as one update over the whole plaintext. Small messages are copied into
+    /// `body` and sealed there by [`Aead::seal`] (ring).
+    fn seal_pieces(
+        &mut self,
+        counter: u64,
+        pieces: &[&[u8]],
+        body: &mut [u8],
+        tag: &mut [u8],
+    ) -> Result<(), NoiseError> {
+        if body.len() < SMALL_MESSAGE {
+            // Small: a copy costs less than OpenSSL's fixed cost per message; ring seals it.
+            let mut at = 0;
+            for piece in pieces {
+                body[at..at + piece.len()].copy_from_slice(piece);
+                at += piece.len();
+            }
+            return self.seal(counter, body, tag);
+        }
+        let ctx = self.0.as_mut().ok_or(NoiseError::CipherUnavailable)?;
+        let mut run = |ctx: &mut CipherCtx| -> Result<bool, openssl::error::ErrorStack> {
+            ctx.encrypt_init(None, None, Some(&nonce(counter)))?;
+            let mut at = 0;
+            for piece in pieces.iter().filter(|p| !p.is_empty()) {
+                let out = &mut body[at..at + piece.len()];
+                if ctx.cipher_update(piece, Some(out))? != piece.len() {
+                    return Ok(false);
+                }
+                at += piece.len();
+            }
+            ctx.cipher_final(&mut [])?;
+            ctx.tag(tag)?;
+            Ok(at == body.len())
+        };
+        match run(ctx) {
+            Ok(true) => Ok(()),
+            _ => Err(NoiseError::Encrypt),
+        }
+    }
+
     /// Decrypts `body` in place with message number `counter` and checks `tag`. On failure
     /// `body` holds unauthenticated bytes that must not be used.
     fn open(&mut self, counter: u64, body: &mut [u8], tag: &[u8]) -> Result<(), NoiseError> {
@@ -198,6 +240,31 @@ impl Sealer {
         message[..LENGTH_PREFIX_LEN].copy_from_slice(&(len as u16).to_be_bytes());
         let (body, tag) = message[LENGTH_PREFIX_LEN..].split_at_mut(len - TAG_LEN);
         self.aead.seal(self.nonce, body, tag)?;
+        self.nonce += 1;
+        Ok(())
+    }
+
+    /// Seals one message whose plaintext is the concatenation of `pieces` into `message`: the
+    /// 2-byte length prefix, the ciphertext, the tag, exactly as [`Sealer::seal_in_place`] lays
+    /// it out (`message` is prefix + plaintext + tag bytes long; its contents on entry do not
+    /// matter). The plaintext is read where it lies and encrypted into `message` in one pass, so
+    /// a caller that holds its plaintext in pieces (yamux headers and payload buffers) copies
+    /// nothing first.
+    ///
+    /// Errors: [`NoiseError::BadLayout`] when `message` is not prefix + plaintext + tag or is
+    /// longer than a message, [`NoiseError::NonceExhausted`], [`NoiseError::Encrypt`].
+    pub fn seal_pieces(&mut self, pieces: &[&[u8]], message: &mut [u8]) -> Result<(), NoiseError> {
+        let plaintext: usize = pieces.iter().map(|p| p.len()).sum();
+        let len = plaintext + TAG_LEN;
+        if message.len() != LENGTH_PREFIX_LEN + len || len > MAX_MESSAGE_LEN {
+            return Err(NoiseError::BadLayout(message.len()));
+        }
+        if self.nonce == u64::MAX {
+            return Err(NoiseError::NonceExhausted);
+        }
+        message[..LENGTH_PREFIX_LEN].copy_from_slice(&(len as u16).to_be_bytes());
+        let (body, tag) = message[LENGTH_PREFIX_LEN..].split_at_mut(plaintext);
+        self.aead.seal_pieces(self.nonce, pieces, body, tag)?;
         self.nonce += 1;
         Ok(())
     }
@@ -564,6 +631,97 @@ mod tests {
             assert!(opener.open_next(&mut wire).unwrap().is_none());
             assert_eq!(opener.nonce(), 2);
         }
+    }
+
+    /// Decrypts one sealed message with snow's own ChaChaPoly (the cipher the handshake and
+    /// every snow-based peer use), independently of libcrypto.
+    fn snow_open(key: &[u8; KEY_LEN], counter: u64, message: &[u8]) -> Vec<u8> {
+        use snow::resolvers::{CryptoResolver, DefaultResolver};
+        let mut cipher = DefaultResolver
+            .resolve_cipher(&snow::params::CipherChoice::ChaChaPoly)
+            .unwrap();
+        cipher.set(key);
+        let len = usize::from(u16::from_be_bytes([message[0], message[1]]));
+        assert_eq!(message.len(), 2 + len);
+        let mut out = vec![0; len - TAG_LEN];
+        let n = cipher
+            .decrypt(counter, &[], &message[2..], &mut out)
+            .unwrap();
+        assert_eq!(n, len - TAG_LEN);
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn seal_pieces_equals_seal_in_place_byte_for_byte(
+            cuts in proptest::collection::vec(0usize..MAX_PLAINTEXT_LEN + 1, 0..12),
+            size in prop_oneof![0usize..100, 900usize..1200, 60_000usize..MAX_PLAINTEXT_LEN + 1],
+            nonce in prop_oneof![Just(0u64), any::<u64>().prop_map(|n| n % (u64::MAX - 1))],
+        ) {
+            let plaintext = pattern(size);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (size + 1)).collect();
+            cuts.sort_unstable();
+            let mut pieces = Vec::new();
+            let mut last = 0;
+            for cut in cuts.into_iter().chain([size]) {
+                pieces.push(&plaintext[last..cut]);
+                last = cut;
+            }
+            let mut in_place = Sealer::new(&KEY);
+            in_place.set_nonce(nonce);
+            let mut expected = vec![0xee; 2 + size + TAG_LEN];
+            expected[2..2 + size].copy_from_slice(&plaintext);
+            in_place.seal_in_place(&mut expected).unwrap();
+            let mut gathered = Sealer::new(&KEY);
+            gathered.set_nonce(nonce);
+            let mut message = vec![0x11; 2 + size + TAG_LEN];
+            gathered.seal_pieces(&pieces, &mut message).unwrap();
+            prop_assert_eq!(&message, &expected);
+            prop_assert_eq!(gathered.nonce(), nonce + 1);
+            prop_assert_eq!(snow_open(&KEY, nonce, &message), plaintext);
+        }
+    }
+
+    #[test]
+    fn seal_pieces_opens_with_opener_and_rejects_bad_layouts() {
+        let (mut sealer, mut opener) = test_pair(&KEY);
+        let head = [1u8; 12];
+        let body = pattern(70_000);
+        let mut wire = BytesMut::new();
+        for pieces in [
+            &[&head[..], &body[..1000]][..],
+            &[&body[..0]],
+            &[&head, &head],
+        ] {
+            let len: usize = pieces.iter().map(|p| p.len()).sum();
+            let start = wire.len();
+            wire.resize(start + 2 + len + TAG_LEN, 0);
+            sealer.seal_pieces(pieces, &mut wire[start..]).unwrap();
+        }
+        let mut out = BytesMut::new();
+        opener.open(&mut wire, &mut out).unwrap();
+        let mut expected = head.to_vec();
+        expected.extend_from_slice(&body[..1000]);
+        expected.extend_from_slice(&head);
+        expected.extend_from_slice(&head);
+        assert_eq!(&out[..], &expected[..]);
+        // Wrong output length, or more than one message's plaintext: nothing is consumed.
+        let mut buf = vec![0; 2 + 12 + TAG_LEN + 1];
+        assert!(matches!(
+            sealer.seal_pieces(&[&head], &mut buf),
+            Err(NoiseError::BadLayout(_))
+        ));
+        let mut buf = vec![0; 2 + 70_000 + TAG_LEN];
+        assert!(matches!(
+            sealer.seal_pieces(&[&body], &mut buf),
+            Err(NoiseError::BadLayout(_))
+        ));
+        assert_eq!(sealer.nonce(), 3);
+        sealer.set_nonce(u64::MAX);
+        assert!(matches!(
+            sealer.seal_pieces(&[], &mut [0; 2 + TAG_LEN]),
+            Err(NoiseError::NonceExhausted)
+        ));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`stream`]: per-stream state inside the session.
 //! - [`session`]: the protocol state machine: bytes and `Instant`s in, frames, events and a timer
 //!   deadline out.
+//! - [`wire`]: outgoing frames as parts (headers plus payload by reference) for zero-copy writes.
 //! - [`driver`]: the tokio side: one reader task, one writer task, stream handles.
 
 pub mod driver;
@@ -16,6 +17,7 @@ pub mod flow;
 pub mod frame;
 pub mod session;
 pub mod stream;
+pub mod wire;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -2,8 +2,8 @@
 //!
 //! No sockets, no clock: bytes and an explicit [`Instant`] go in, frames, a timer deadline and
 //! events come out. Everything the session ever sends, pongs and window updates included, leaves
-//! through [`Session::poll_transmit`], so one writer serializes every frame; nothing can bypass
-//! it (the seed story's PING bug).
+//! through [`Session::poll_transmit`] (or its zero-copy twin [`Session::poll_transmit_parts`]),
+//! so one writer serializes every frame; nothing can bypass it (the seed story's PING bug).
 //!
 //! Call order for a driver:
 //! - inputs: [`Session::handle_input`] with received plaintext, [`Session::handle_timeout`] when
@@ -30,6 +30,7 @@ use super::flow::{
 };
 use super::frame::{Flags, FrameError, FrameType, HEADER_LEN, Header, go_away};
 use super::stream::{StreamError, StreamState, WriteHalf};
+use super::wire::{FrameParts, FrameSink};
 
 /// go-yamux's `MaxMessageSize`: the largest DATA frame we send, header included.
 pub const DEFAULT_MAX_FRAME: usize = 64 * 1024;
@@ -1134,6 +1135,18 @@ impl Session {
     /// frames first (pongs, window updates, RSTs, GoAway), then DATA round-robin over streams,
     /// each frame at most [`Config::max_frame`] bytes and within the stream's send credit.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut BytesMut, limit: usize) {
+        self.transmit(now, buf, limit);
+    }
+
+    /// Like [`Session::poll_transmit`], without copying the payload: the same frames (the same
+    /// flow-control accounting and `limit`, counted in wire bytes of `parts`) are appended to
+    /// `parts` as headers plus the payload `Bytes` taken from the streams' send buffers. The
+    /// concatenation of the parts is byte for byte what [`Session::poll_transmit`] writes.
+    pub fn poll_transmit_parts(&mut self, now: Instant, parts: &mut FrameParts, limit: usize) {
+        self.transmit(now, parts, limit);
+    }
+
+    fn transmit<S: FrameSink>(&mut self, now: Instant, buf: &mut S, limit: usize) {
         while let Some(header) = self.out.control.pop_front() {
             self.emit(buf, header);
         }
@@ -1170,8 +1183,8 @@ impl Session {
                     .min(max_body)
                     .min(limit - buf.len() - HEADER_LEN);
                 buf.reserve(HEADER_LEN + n);
-                Header::data(id, Flags::NONE, n as u32).encode_into(buf);
-                stream.take_send(n, |chunk| buf.extend_from_slice(chunk));
+                buf.header(&Header::data(id, Flags::NONE, n as u32));
+                stream.take_send(n, |chunk| buf.payload(chunk));
                 stream.send.consume(n as u32);
                 frame = Some(n);
                 if stream.want_writable && stream.send_buffered < self.config.send_buffer {
@@ -1200,10 +1213,10 @@ impl Session {
         }
     }
 
-    fn emit(&mut self, buf: &mut BytesMut, header: Header) {
+    fn emit<S: FrameSink>(&mut self, buf: &mut S, header: Header) {
         tracing::trace!(%header, "yamux send");
         self.out.stats.frames_sent[header.typ as usize] += 1;
-        header.encode_into(buf);
+        buf.header(&header);
     }
 }
 

@@ -99,8 +99,8 @@ impl StreamState {
     }
 
     /// Takes up to `max` bytes from the front of the send buffer, as one or more chunks whose
-    /// total is returned; the chunks are appended to `out` by the caller.
-    pub(crate) fn take_send(&mut self, max: usize, mut emit: impl FnMut(&Bytes)) -> usize {
+    /// total is returned; each chunk is handed to `emit` (shared, not copied).
+    pub(crate) fn take_send(&mut self, max: usize, mut emit: impl FnMut(Bytes)) -> usize {
         let mut taken = 0;
         while taken < max {
             let Some(front) = self.send_buf.front_mut() else {
@@ -108,10 +108,9 @@ impl StreamState {
             };
             let n = front.len().min(max - taken);
             if n == front.len() {
-                emit(front);
-                self.send_buf.pop_front();
+                emit(self.send_buf.pop_front().expect("front exists"));
             } else {
-                emit(&front.split_to(n));
+                emit(front.split_to(n));
             }
             taken += n;
         }

@@ -2318,3 +2318,175 @@ fn ping_flood_pauses_input_at_the_control_backlog() {
     assert_eq!(pongs, expected);
     assert_eq!(s.stats().pings_answered, u64::from(pings));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Zero-copy transmit: poll_transmit_parts against poll_transmit
+// ---------------------------------------------------------------------------------------------
+
+/// One step of the twin-session property below.
+#[derive(Debug, Clone)]
+enum TwinOp {
+    Open,
+    /// Writes pieces of these sizes (each a separate `Bytes`) to the n-th opened stream.
+    Write(usize, Vec<usize>),
+    /// The peer grants credit on the n-th opened stream.
+    Grant(usize, u32),
+    /// The peer pings (a pong is queued).
+    Ping(u32),
+    CloseWrite(usize),
+    Reset(usize),
+    /// Takes frames with this limit, from a buffer that already holds `prefill` bytes.
+    Transmit {
+        prefill: usize,
+        limit: usize,
+    },
+    Tick(u64),
+}
+
+fn twin_op_strategy() -> impl Strategy<Value = TwinOp> {
+    use super::wire::COPY_BELOW;
+    let piece = prop_oneof![
+        3 => 1usize..100,
+        2 => (COPY_BELOW - 2)..(COPY_BELOW + 2),
+        2 => 1000usize..70_000,
+        1 => Just(300_000usize),
+    ];
+    prop_oneof![
+        2 => Just(TwinOp::Open),
+        6 => (0usize..4, proptest::collection::vec(piece, 1..6))
+            .prop_map(|(i, pieces)| TwinOp::Write(i, pieces)),
+        2 => (0usize..4, 0u32..400_000).prop_map(|(i, d)| TwinOp::Grant(i, d)),
+        1 => any::<u32>().prop_map(TwinOp::Ping),
+        1 => (0usize..4).prop_map(TwinOp::CloseWrite),
+        1 => (0usize..4).prop_map(TwinOp::Reset),
+        6 => (prop_oneof![Just(0usize), 1usize..40], prop_oneof![
+                1usize..100, 100usize..200_000, Just(usize::MAX / 2)
+            ])
+            .prop_map(|(prefill, limit)| TwinOp::Transmit { prefill: prefill * HEADER_LEN, limit }),
+        1 => (0u64..20_000).prop_map(TwinOp::Tick),
+    ]
+}
+
+/// Applies `ops` to two identical sessions; one transmits with `poll_transmit`, the other with
+/// `poll_transmit_parts`. After every step both must have produced the same bytes (decoded as
+/// the same frames), the same counters, events and pending state.
+fn run_twins(config: Config, ops: &[TwinOp]) {
+    use super::wire::{FrameParts, FrameSink};
+    let t0 = Instant::now();
+    let mut now = t0;
+    let mut copy = Session::new(Role::Client, config.clone(), t0);
+    let mut parts_session = Session::new(Role::Client, config, t0);
+    let mut ids: Vec<u32> = Vec::new();
+    let mut parts = FrameParts::new();
+    let (mut copied, mut zero_copy) = (BytesMut::new(), BytesMut::new());
+    let filler = Header::ping(Flags::ACK, 0xf1f1);
+    let mut offset = 0u64;
+    for op in ops.iter().cloned().chain([TwinOp::Transmit {
+        prefill: 0,
+        limit: usize::MAX / 2,
+    }]) {
+        let id = |i: usize| ids.get(i % ids.len().max(1)).copied().unwrap_or(1);
+        for s in [&mut copy, &mut parts_session] {
+            match &op {
+                TwinOp::Open => {
+                    let _ = s.open_stream(now);
+                }
+                TwinOp::Write(i, pieces) => {
+                    let mut at = offset;
+                    for &len in pieces {
+                        let _ = s.write(now, id(*i), &pattern_at(at, len));
+                        at += len as u64;
+                    }
+                }
+                TwinOp::Grant(i, delta) => {
+                    let _ = feed(
+                        s,
+                        now,
+                        &one(Header::window_update(id(*i), Flags::ACK, *delta)),
+                    );
+                }
+                TwinOp::Ping(opaque) => {
+                    let _ = feed(s, now, &one(Header::ping(Flags::SYN, *opaque)));
+                }
+                TwinOp::CloseWrite(i) => {
+                    let _ = s.close_write(id(*i));
+                }
+                TwinOp::Reset(i) => {
+                    let _ = s.reset(id(*i), 0);
+                }
+                TwinOp::Transmit { .. } | TwinOp::Tick(_) => {}
+            }
+        }
+        match op {
+            TwinOp::Open => {
+                if let Some(&last) = ids.last() {
+                    if ids.len() < 4 && copy.stream_ids().contains(&(last + 2)) {
+                        ids.push(last + 2);
+                    }
+                } else if copy.stream_ids().contains(&1) {
+                    ids.push(1);
+                }
+            }
+            TwinOp::Write(_, pieces) => offset += pieces.iter().sum::<usize>() as u64,
+            TwinOp::Transmit { prefill, limit } => {
+                copied.clear();
+                parts.clear();
+                for _ in 0..prefill / HEADER_LEN {
+                    copied.header(&filler);
+                    parts.header(&filler);
+                }
+                copy.poll_transmit(now, &mut copied, limit);
+                parts_session.poll_transmit_parts(now, &mut parts, limit);
+                assert_eq!(parts.len(), copied.len());
+                zero_copy.clear();
+                parts.copy_to(&mut zero_copy);
+                assert_eq!(decode_frames(&zero_copy), decode_frames(&copied));
+                assert!(zero_copy == copied, "same frames, different bytes");
+            }
+            TwinOp::Tick(ms_) => {
+                now += ms(ms_);
+                assert_eq!(copy.handle_timeout(now), parts_session.handle_timeout(now));
+            }
+            _ => {}
+        }
+        assert_eq!(copy.stats(), parts_session.stats());
+        assert_eq!(copy.wants_transmit(), parts_session.wants_transmit());
+        assert_eq!(events(&mut copy), events(&mut parts_session));
+        assert_eq!(copy.stream_ids(), parts_session.stream_ids());
+    }
+    assert!(!parts_session.wants_transmit());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn transmit_parts_equals_transmit(
+        ops in proptest::collection::vec(twin_op_strategy(), 1..40),
+        config in config_strategy(),
+    ) {
+        run_twins(config, &ops);
+    }
+}
+
+/// The parts share the payload's allocation: no DATA byte is copied for large pieces.
+#[test]
+fn transmit_parts_references_the_payload() {
+    use super::wire::FrameParts;
+    let t0 = Instant::now();
+    let mut s = Session::new(Role::Client, Config::default(), t0);
+    let id = s.open_stream(t0).unwrap().unwrap();
+    let payload = pattern_at(0, 100_000);
+    assert_eq!(s.write(t0, id, &payload).unwrap(), 100_000);
+    let mut parts = FrameParts::new();
+    s.poll_transmit_parts(t0, &mut parts, usize::MAX);
+    // [WU+SYN, DATA header] [payload 65524] [DATA header] [payload rest]
+    assert_eq!(parts.part_count(), 4);
+    assert_eq!(parts.part(1).as_ptr(), payload.as_ptr());
+    assert_eq!(parts.part(1).len(), 64 * 1024 - HEADER_LEN);
+    assert_eq!(
+        parts.part(3).as_ptr(),
+        payload[64 * 1024 - HEADER_LEN..].as_ptr()
+    );
+    assert_eq!(parts.len(), 3 * HEADER_LEN + 100_000);
+}
