@@ -362,6 +362,14 @@ impl Open for Identity {
         }
         Ok(())
     }
+
+    /// Everything read so far, split off the read buffer: no copy, and the buffer keeps its
+    /// allocation, so the reader's pool can reclaim it once yamux and the application are done
+    /// with the bytes. (The default swaps the buffer out, leaving an empty one without capacity:
+    /// a fresh allocation for every read, and page faults on the receive path.)
+    fn open_next(&mut self, input: &mut BytesMut) -> io::Result<Option<BytesMut>> {
+        Ok((!input.is_empty()).then(|| input.split()))
+    }
 }
 
 /// Why the connection ended.
@@ -1189,6 +1197,21 @@ mod tests {
     use crate::yamux::session::{Config, Role};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
+
+    #[test]
+    fn identity_open_next_splits_in_place_and_the_buffer_keeps_its_allocation() {
+        let mut input = BytesMut::with_capacity(4096);
+        input.extend_from_slice(b"frames");
+        let unit = Identity.open_next(&mut input).unwrap().unwrap();
+        assert_eq!(&unit[..], b"frames");
+        assert!(input.is_empty());
+        // The rest of the allocation is still the read buffer's, and all of it comes back once
+        // the unit is gone: the reader's pool can reuse it instead of allocating.
+        assert!(input.capacity() >= 4096 - 6);
+        drop(unit);
+        assert!(input.try_reclaim(4096));
+        assert_eq!(Identity.open_next(&mut input).unwrap(), None);
+    }
 
     /// Two connected yamux connections over loopback TCP, without encryption.
     async fn pair(config: Config) -> (Connection, Connection) {
