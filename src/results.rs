@@ -81,6 +81,44 @@ impl Stack {
     }
 }
 
+/// What a case's latency run measures.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LatencyMode {
+    /// `client --latency`: a perf exchange of 1 byte each way on a fresh stream per round, as
+    /// test-plans measures latency (bare TCP: a 1-byte ping-pong on one connection).
+    #[default]
+    Perf,
+    /// `client --ping`: libp2p ping (32 bytes) on one established stream (bare TCP: a 32-byte
+    /// ping-pong on one connection), the like-for-like round trip of the stack.
+    Ping,
+}
+
+impl LatencyMode {
+    /// The matrix value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencyMode::Perf => "perf",
+            LatencyMode::Ping => "ping",
+        }
+    }
+
+    /// The client flag that runs it.
+    pub fn client_flag(self) -> &'static str {
+        match self {
+            LatencyMode::Perf => "--latency",
+            LatencyMode::Ping => "--ping",
+        }
+    }
+
+    /// The default (left out of a case's JSON, so older case ids stay).
+    pub fn is_perf(&self) -> bool {
+        *self == LatencyMode::Perf
+    }
+}
+
 /// The security protocol of a case, as `--security` takes it.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
@@ -146,6 +184,9 @@ pub struct CaseConfig {
     /// Round trips of the extra latency run; absent: no latency run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_rounds: Option<u32>,
+    /// What the latency run measures: `perf` (absent) or `ping`.
+    #[serde(default, skip_serializing_if = "LatencyMode::is_perf")]
+    pub latency_mode: LatencyMode,
     /// `yamux` (absent) or `tcp` (bare TCP: the yamux settings and `security` do not apply and
     /// stay at their defaults).
     #[serde(default, skip_serializing_if = "Stack::is_yamux")]

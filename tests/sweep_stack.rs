@@ -19,12 +19,29 @@ fn read<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> (T, serde_jso
     )
 }
 
+/// Writes `toml` as a sweep config in `dir`, runs `yamux-perf sweep` on it (must succeed) and
+/// returns the output directory.
+fn run_sweep(dir: &ScratchDir, toml: &str) -> std::path::PathBuf {
+    let config = dir.0.join("sweep.toml");
+    std::fs::write(&config, toml).unwrap();
+    let out_dir = dir.0.join("out");
+    let mut cmd = yamux_perf();
+    cmd.arg("sweep")
+        .arg(&config)
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--no-progress")
+        .current_dir(repo_root());
+    let out = run_with_timeout(cmd, Duration::from_secs(120));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    out_dir
+}
+
 #[test]
 fn a_sweep_over_bare_tcp_and_plaintext_records_them() {
     let dir = ScratchDir::new("sweep-stack");
-    let config = dir.0.join("stack.toml");
-    std::fs::write(
-        &config,
+    let out_dir = run_sweep(
+        &dir,
         r#"
         repetitions = 1
         timeout = "60s"
@@ -37,18 +54,7 @@ fn a_sweep_over_bare_tcp_and_plaintext_records_them() {
         download = "4MiB"
         latency_rounds = 10
         "#,
-    )
-    .unwrap();
-    let out_dir = dir.0.join("out");
-    let mut cmd = yamux_perf();
-    cmd.arg("sweep")
-        .arg(&config)
-        .arg("--out")
-        .arg(&out_dir)
-        .arg("--no-progress")
-        .current_dir(repo_root());
-    let out = run_with_timeout(cmd, Duration::from_secs(120));
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    );
 
     let (summary, _) = read::<Summary>(&out_dir.join("summary.json"));
     // tcp ignores security and the windows: 1 case; yamux: one per window.
@@ -111,4 +117,41 @@ fn a_sweep_over_bare_tcp_and_plaintext_records_them() {
         stacks.push(case.config.stack);
     }
     assert_eq!(stacks, [Stack::Tcp, Stack::Yamux, Stack::Yamux]);
+}
+
+#[test]
+fn a_ping_latency_sweep_runs_ping_on_both_stacks() {
+    let dir = ScratchDir::new("sweep-ping");
+    let out_dir = run_sweep(
+        &dir,
+        r#"
+        repetitions = 1
+        timeout = "60s"
+        [matrix]
+        stack = ["tcp", "yamux"]
+        upload = "1MiB"
+        latency_rounds = 20
+        latency_mode = "ping"
+        "#,
+    );
+    let (summary, _) = read::<Summary>(&out_dir.join("summary.json"));
+    assert_eq!(summary.cases.len(), 2, "{:#?}", summary.cases);
+    for row in &summary.cases {
+        assert!(row.label.ends_with(" lat=20 ping"), "{}", row.label);
+        assert!(
+            row.latency_ms.as_ref().is_some_and(|l| l.count == 20),
+            "{}: {:?}",
+            row.label,
+            row.errors
+        );
+        let path = out_dir.join("cases").join(format!("{}.json", row.id));
+        let (_, raw) = read::<CaseResult>(&path);
+        assert_eq!(raw["config"]["latency_mode"], "ping");
+        let text = raw.to_string();
+        assert!(
+            text.contains("\"--ping\""),
+            "the latency run used --ping: {text}"
+        );
+        assert!(!text.contains("\"--latency\""), "{text}");
+    }
 }

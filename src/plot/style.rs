@@ -529,6 +529,7 @@ mod tests {
             upload_bytes: 1 << 20,
             download_bytes: 1 << 20,
             latency_rounds: None,
+            latency_mode: Default::default(),
             stack: Stack::Yamux,
             security: Security::Noise,
             send_buffer_bytes: None,

@@ -28,6 +28,8 @@
 //! upload = "64MiB"
 //! download = "64MiB"
 //! latency_rounds = 50       # adds a latency run (1-byte round trips) per case
+//! latency_mode = "perf"     # perf: a fresh stream per round (test-plans); ping: /ipfs/ping/1.0.0
+//!                           # on one stream (bare TCP: 32-byte ping-pong), like for like
 //!
 //! [[override]]              # in order; `when` lists values per key, every key must match
 //! when = { rtt = ["50ms", "100ms"], max_window = "256KiB" }
@@ -58,7 +60,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::results::{Accounting, CaseConfig, PeerInfo, RunPlan, Security, Stack};
+use crate::results::{Accounting, CaseConfig, LatencyMode, PeerInfo, RunPlan, Security, Stack};
 use crate::units::{ByteSize, Rate, parse_duration};
 
 /// Why a sweep config was rejected.
@@ -246,6 +248,7 @@ matrix_keys! {
     upload => Upload,
     download => Download,
     latency_rounds => LatencyRounds,
+    latency_mode => LatencyMode,
 }
 
 /// A typed matrix value.
@@ -269,6 +272,8 @@ pub enum Typed {
     Count(u32),
     /// Latency rounds, `None` for no latency run.
     Rounds(Option<u32>),
+    /// What the latency run measures.
+    LatencyMode(LatencyMode),
     /// The layers under perf.
     Stack(Stack),
     /// The security protocol.
@@ -322,6 +327,7 @@ impl Key {
             Key::Streams | Key::Connections => Typed::Count(1),
             Key::Upload | Key::Download => Typed::Bytes(0),
             Key::LatencyRounds => Typed::Rounds(None),
+            Key::LatencyMode => Typed::LatencyMode(LatencyMode::Perf),
             Key::Stack => Typed::Stack(Stack::Yamux),
             Key::Security => Typed::Security(Security::Noise),
             Key::SendBuffer | Key::RecvBuffer => Typed::Buffer(None),
@@ -379,6 +385,11 @@ impl Key {
             Key::LatencyRounds => match value {
                 Scalar::Int(0) => Ok(Typed::Rounds(None)),
                 _ => count(value, 0, 1_000_000).map(|n| Typed::Rounds(Some(n))),
+            },
+            Key::LatencyMode => match value {
+                Scalar::Text(s) if s == "perf" => Ok(Typed::LatencyMode(LatencyMode::Perf)),
+                Scalar::Text(s) if s == "ping" => Ok(Typed::LatencyMode(LatencyMode::Ping)),
+                _ => Err("expected \"perf\" or \"ping\"".into()),
             },
             Key::Stack => match value {
                 Scalar::Text(s) if s == "yamux" => Ok(Typed::Stack(Stack::Yamux)),
@@ -883,6 +894,10 @@ fn build_case(a: &Assignment, peers: &PeerTable) -> Result<Case, ConfigError> {
             Some(Typed::Rounds(r)) => *r,
             _ => None,
         },
+        latency_mode: match a.get(&Key::LatencyMode) {
+            Some(Typed::LatencyMode(m)) => *m,
+            _ => LatencyMode::Perf,
+        },
         stack: match a.get(&Key::Stack) {
             Some(Typed::Stack(s)) => *s,
             _ => Stack::Yamux,
@@ -1119,6 +1134,9 @@ pub fn label(c: &CaseConfig) -> String {
     );
     if let Some(rounds) = c.latency_rounds {
         text += &format!(" lat={rounds}");
+        if c.latency_mode == LatencyMode::Ping {
+            text += " ping";
+        }
     }
     text
 }
@@ -1414,6 +1432,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(explicit.cases[0].id, "740d21ba93b2");
+    }
+
+    #[test]
+    fn latency_mode_picks_the_latency_run_and_keeps_old_ids() {
+        let sweep = parse(
+            "[matrix]\nupload = \"1MiB\"\nrtt = \"50ms\"\nlatency_rounds = 10\nlatency_mode = [\"perf\", \"ping\"]",
+        )
+        .unwrap();
+        let (perf, ping) = (&sweep.cases[0], &sweep.cases[1]);
+        assert_eq!(perf.config.latency_mode, LatencyMode::Perf);
+        assert_eq!(ping.config.latency_mode, LatencyMode::Ping);
+        assert!(perf.label.ends_with(" lat=10"), "{}", perf.label);
+        assert!(ping.label.ends_with(" lat=10 ping"), "{}", ping.label);
+        assert!(
+            serde_json::to_value(&perf.config)
+                .unwrap()
+                .get("latency_mode")
+                .is_none()
+        );
+        assert_eq!(
+            serde_json::to_value(&ping.config).unwrap()["latency_mode"],
+            "ping"
+        );
+        let without =
+            parse("[matrix]\nupload = \"1MiB\"\nrtt = \"50ms\"\nlatency_rounds = 10").unwrap();
+        assert_eq!(
+            without.cases[0].id, perf.id,
+            "perf is the default and leaves the id alone"
+        );
+        assert_ne!(ping.id, perf.id);
+        assert!(error("[matrix]\nlatency_mode = \"echo\"").contains("\"perf\" or \"ping\""));
     }
 
     #[test]

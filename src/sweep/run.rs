@@ -247,7 +247,7 @@ fn client_args(
     ];
     match kind {
         RunKind::Latency => {
-            args.push("--latency".into());
+            args.push(config.latency_mode.client_flag().into());
             args.push(config.latency_rounds.unwrap_or(1).to_string());
         }
         RunKind::Warmup | RunKind::Measured => {
@@ -1054,6 +1054,7 @@ mod tests {
             upload_bytes: 0,
             download_bytes: 8 << 20,
             latency_rounds: None,
+            latency_mode: Default::default(),
             stack: Stack::Yamux,
             security: Security::Noise,
             send_buffer_bytes: None,
@@ -1153,6 +1154,19 @@ mod tests {
         );
         let args = measured_args(&c);
         assert!(!args.iter().any(|a| a == "--window-trace"), "{args:?}");
+    }
+
+    #[test]
+    fn latency_mode_picks_the_client_flag() {
+        let mut c = config(0.0, true);
+        c.latency_rounds = Some(7);
+        let latency = |c: &CaseConfig| {
+            client_args(c, 0.1, 60.0, RunKind::Latency, Path::new("r.json"), None).join(" ")
+        };
+        assert!(latency(&c).contains(" --latency 7 "), "{}", latency(&c));
+        c.latency_mode = crate::results::LatencyMode::Ping;
+        assert!(latency(&c).contains(" --ping 7 "), "{}", latency(&c));
+        assert!(!latency(&c).contains("--latency"), "{}", latency(&c));
     }
 
     #[test]
