@@ -229,6 +229,19 @@ impl Sealer {
     /// Errors: [`NoiseError::BadLayout`] when `message` is shorter than prefix and tag or
     /// longer than a message, [`NoiseError::NonceExhausted`], [`NoiseError::Encrypt`].
     pub fn seal_in_place(&mut self, message: &mut [u8]) -> Result<(), NoiseError> {
+        self.seal_message(message, |aead, nonce, body, tag| {
+            aead.seal(nonce, body, tag)
+        })
+    }
+
+    /// The framing both sealing paths share: checks that `message` is prefix + body + tag and no
+    /// longer than a message and that a nonce is left, writes the length prefix, lets `encrypt`
+    /// fill body and tag under the current nonce, then moves the nonce on.
+    fn seal_message(
+        &mut self,
+        message: &mut [u8],
+        encrypt: impl FnOnce(&mut Aead, u64, &mut [u8], &mut [u8]) -> Result<(), NoiseError>,
+    ) -> Result<(), NoiseError> {
         let len = message.len().wrapping_sub(LENGTH_PREFIX_LEN);
         if message.len() < LENGTH_PREFIX_LEN + TAG_LEN || len > MAX_MESSAGE_LEN {
             return Err(NoiseError::BadLayout(message.len()));
@@ -239,7 +252,7 @@ impl Sealer {
         // Fits: len <= MAX_MESSAGE_LEN = u16::MAX.
         message[..LENGTH_PREFIX_LEN].copy_from_slice(&(len as u16).to_be_bytes());
         let (body, tag) = message[LENGTH_PREFIX_LEN..].split_at_mut(len - TAG_LEN);
-        self.aead.seal(self.nonce, body, tag)?;
+        encrypt(&mut self.aead, self.nonce, body, tag)?;
         self.nonce += 1;
         Ok(())
     }
@@ -255,18 +268,12 @@ impl Sealer {
     /// longer than a message, [`NoiseError::NonceExhausted`], [`NoiseError::Encrypt`].
     pub fn seal_pieces(&mut self, pieces: &[&[u8]], message: &mut [u8]) -> Result<(), NoiseError> {
         let plaintext: usize = pieces.iter().map(|p| p.len()).sum();
-        let len = plaintext + TAG_LEN;
-        if message.len() != LENGTH_PREFIX_LEN + len || len > MAX_MESSAGE_LEN {
+        if message.len() != LENGTH_PREFIX_LEN + plaintext + TAG_LEN {
             return Err(NoiseError::BadLayout(message.len()));
         }
-        if self.nonce == u64::MAX {
-            return Err(NoiseError::NonceExhausted);
-        }
-        message[..LENGTH_PREFIX_LEN].copy_from_slice(&(len as u16).to_be_bytes());
-        let (body, tag) = message[LENGTH_PREFIX_LEN..].split_at_mut(plaintext);
-        self.aead.seal_pieces(self.nonce, pieces, body, tag)?;
-        self.nonce += 1;
-        Ok(())
+        self.seal_message(message, |aead, nonce, body, tag| {
+            aead.seal_pieces(nonce, pieces, body, tag)
+        })
     }
 
     fn seal_one(&mut self, chunk: &[u8], out: &mut BytesMut) -> Result<(), NoiseError> {

@@ -497,7 +497,7 @@ impl Shared {
     /// Dispatches events and wakes the writer task if the session has frames to send. The
     /// writer runs once the calling task yields, so what a task queues in one go (a stream's
     /// SYN, request and FIN) leaves in one batch.
-    fn after_command(&self, mut inner: MutexGuard<'_, Inner>) {
+    fn after_command(&self, inner: &mut Inner) {
         inner.dispatch();
         if inner.session.wants_transmit() {
             self.writer.notify_one();
@@ -523,31 +523,26 @@ impl Shared {
     /// to drain) or the socket takes less than everything is the writer task woken, to finish
     /// the job.
     fn send_inline(&self) {
-        let Ok(mut outbound) = self.outbound.try_lock() else {
-            self.writer.notify_one();
-            return;
+        let sent = match self.outbound.try_lock() {
+            // Only when no batch is half written: then the writer task waits for the socket
+            // with its own waker registered, and polling the socket here would replace it.
+            Ok(mut outbound) if outbound.is_idle() => {
+                // A no-op waker: if the socket is full the writer task is woken below and polls
+                // it again with its own waker, which replaces this one.
+                let mut cx = Context::from_waker(Waker::noop());
+                match outbound.poll_pump(self, &mut cx) {
+                    Poll::Ready(Ok(())) => true,
+                    Poll::Ready(Err(e)) => {
+                        self.lock().shut(ConnectionError::Io(e.to_string()));
+                        false
+                    }
+                    Poll::Pending => false,
+                }
+            }
+            _ => false,
         };
-        if !outbound.is_idle() {
-            // A batch is half written: the writer task is waiting for the socket, with its own
-            // waker registered; polling the socket here would replace that waker.
-            drop(outbound);
+        if !sent {
             self.writer.notify_one();
-            return;
-        }
-        // A no-op waker: if the socket is full the writer task is woken below and polls the
-        // socket again with its own waker, which replaces this one.
-        let mut cx = Context::from_waker(Waker::noop());
-        match outbound.poll_pump(self, &mut cx) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(e)) => {
-                drop(outbound);
-                self.lock().shut(ConnectionError::Io(e.to_string()));
-                self.writer.notify_one();
-            }
-            Poll::Pending => {
-                drop(outbound);
-                self.writer.notify_one();
-            }
         }
     }
 }
@@ -745,7 +740,7 @@ impl Connection {
             }
             match inner.session.open_stream(Instant::now()) {
                 Ok(Some(id)) => {
-                    self.shared.after_command(inner);
+                    self.shared.after_command(&mut inner);
                     Poll::Ready(Ok(StreamHandle::new(id, self.shared.clone())))
                 }
                 Ok(None) => {
@@ -930,9 +925,8 @@ fn feed(
             result = Err(ConnectionError::Session(e));
         }
     }
-    shared.after_command(inner);
+    shared.after_command(&mut inner);
     result?;
-    let inner = shared.lock();
     let paused = inner.session.input_paused();
     if paused && let Some(reason) = inner.closed.clone() {
         return Err(reason);
@@ -951,6 +945,9 @@ async fn pump_watched(shared: &Shared, timeout: Option<Duration>) -> io::Result<
     let mut seen = shared.lock_outbound().written();
     loop {
         tokio::select! {
+            // Pump first: most pumps finish at once, and then the timer is never polled, so it
+            // never enters the timer wheel.
+            biased;
             result = &mut pump => return result,
             () = tokio::time::sleep(timeout) => {
                 let written = shared.lock_outbound().written();
@@ -1059,26 +1056,23 @@ impl StreamHandle {
             return Poll::Ready(Ok(Some(self.pending.split_to(n))));
         }
         let mut inner = self.shared.lock();
-        let outcome = inner.session.read(Instant::now(), self.id, max);
-        if let Ok(ReadOutcome::Pending) = outcome {
-            if let Some(e) = inner.closed_error() {
-                return Poll::Ready(Err(e.into()));
+        let ready = match inner.session.read(Instant::now(), self.id, max) {
+            Ok(ReadOutcome::Data(data)) => Ok(Some(data)),
+            Ok(ReadOutcome::Eof) => Ok(None),
+            Err(e) => Err(stream_error(e)),
+            Ok(ReadOutcome::Pending) => {
+                if let Some(e) = inner.closed_error() {
+                    return Poll::Ready(Err(e.into()));
+                }
+                inner.read_wakers.insert(self.id, cx.waker().clone());
+                // This task now waits for the peer: whatever it wrote before goes out at once.
+                self.shared.flush_inline(inner);
+                return Poll::Pending;
             }
-            inner.read_wakers.insert(self.id, cx.waker().clone());
-        }
-        if let Ok(ReadOutcome::Pending) = outcome {
-            // This task now waits for the peer: whatever it wrote before goes out at once.
-            self.shared.flush_inline(inner);
-        } else {
-            // Reading may have queued a window update.
-            self.shared.after_command(inner);
-        }
-        match outcome {
-            Ok(ReadOutcome::Data(data)) => Poll::Ready(Ok(Some(data))),
-            Ok(ReadOutcome::Eof) => Poll::Ready(Ok(None)),
-            Ok(ReadOutcome::Pending) => Poll::Pending,
-            Err(e) => Poll::Ready(Err(stream_error(e))),
-        }
+        };
+        // Reading may have queued a window update.
+        self.shared.after_command(&mut inner);
+        Poll::Ready(ready)
     }
 
     /// Reads the next chunk without copying; `None` at end of stream.
@@ -1119,7 +1113,7 @@ impl StreamHandle {
                 Poll::Pending
             }
             Ok(n) => {
-                self.shared.after_command(inner);
+                self.shared.after_command(&mut inner);
                 Poll::Ready(Ok(n))
             }
             Err(e) => Poll::Ready(Err(stream_error(e))),
@@ -1130,7 +1124,7 @@ impl StreamHandle {
     pub fn reset(&mut self, code: u32) {
         let mut inner = self.shared.lock();
         let _ = inner.session.reset(self.id, code);
-        self.shared.after_command(inner);
+        self.shared.after_command(&mut inner);
     }
 }
 
@@ -1173,7 +1167,7 @@ impl AsyncWrite for StreamHandle {
         let this = self.get_mut();
         let mut inner = this.shared.lock();
         let result = inner.session.close_write(this.id);
-        this.shared.after_command(inner);
+        this.shared.after_command(&mut inner);
         Poll::Ready(result.map_err(stream_error))
     }
 }
@@ -1184,7 +1178,7 @@ impl Drop for StreamHandle {
         inner.session.detach(Instant::now(), self.id);
         inner.read_wakers.remove(&self.id);
         inner.write_wakers.remove(&self.id);
-        self.shared.after_command(inner);
+        self.shared.after_command(&mut inner);
         // The session's timer may have changed (the idle timeout starts with the last stream).
         self.shared.writer.notify_one();
     }
