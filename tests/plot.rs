@@ -152,6 +152,18 @@ fn frame_cap_latency_and_interval_plots_render() {
 }
 
 #[test]
+fn the_latency_cdf_says_which_round_trip_was_measured() {
+    // stack-vs-go ran `latency_mode = "ping"`: the legend must not claim fresh-stream rounds.
+    let svgs = render("stack-vs-go-2026-11-26");
+    let ping = texts(find(&svgs, "latency-cdf.svg"));
+    assert_has(&ping, &["libp2p ping (32 B) on one stream"], "stack-vs-go");
+    assert!(!ping.iter().any(|t| t.contains("fresh stream")), "{ping:?}");
+    let perf = texts(find(&render("frame-caps"), "latency-cdf.svg"));
+    assert_has(&perf, &["fresh stream (latency run)"], "frame-caps");
+    assert!(!perf.iter().any(|t| t.contains("libp2p ping")), "{perf:?}");
+}
+
+#[test]
 fn a_single_case_json_plots_its_traces() {
     let set = ResultSet::load(&results("go-vs-ours/cases/875d85cd421f.json")).unwrap();
     assert_eq!(set.name, "go-vs-ours-875d85cd421f");

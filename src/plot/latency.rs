@@ -1,11 +1,12 @@
 //! Latency CDF: the `latency_ms.hgrm` histogram of every case that has one (1-byte round trips
-//! on fresh streams), fraction of round trips at or below each latency, log x.
+//! on fresh streams, or libp2p ping on one stream with `latency_mode = "ping"`), fraction of
+//! round trips at or below each latency, log x.
 
 use plotters::prelude::*;
 
 use super::style::{self, LegendEntry};
 use super::{PlotError, ResultSet, Svg};
-use crate::results::METRIC_LATENCY;
+use crate::results::{LatencyMode, METRIC_LATENCY};
 use crate::sweep::hgrm;
 
 /// The output file name.
@@ -46,13 +47,21 @@ pub fn render(set: &ResultSet) -> Result<Option<Svg>, PlotError> {
         .iter()
         .map(|s| (s.label.clone(), Some(style::without_marker(s.style))))
         .collect();
-    for note in [
-        "",
-        "1-byte round trips, each on a",
-        "fresh stream (latency run)",
-    ] {
-        legend.push((note.into(), None));
+    // What the latency runs measured, for each mode present.
+    let mut notes = vec![""];
+    if configs.iter().any(|c| c.latency_mode == LatencyMode::Perf) {
+        notes.extend([
+            "1-byte round trips, each on a",
+            "fresh stream (latency run)",
+        ]);
     }
+    if configs.iter().any(|c| c.latency_mode == LatencyMode::Ping) {
+        notes.extend([
+            "libp2p ping (32 B) on one stream",
+            "(bare TCP: 32-byte ping-pong)",
+        ]);
+    }
+    legend.extend(notes.into_iter().map(|note| (note.into(), None)));
     legend.extend(style::notes(&configs));
     let title = format!("{}: latency CDF", set.name);
     let svg = style::figure(FILE.into(), &title, (1300, 700), 1, &legend, |panels| {
