@@ -20,6 +20,7 @@ use crate::bufio::BufferedIo;
 use crate::multistream::{self, NegotiationError};
 use crate::noise::{self, Handshake, NoiseError, NoiseStream};
 use crate::plaintext::{self, PlaintextError};
+pub use crate::security::Security;
 use crate::transport::{self, TcpAddr, TcpConfig};
 use crate::yamux::driver::{Identity, Open, Seal, Tasks, Transport};
 use crate::yamux::{self, Connection, Role, Session};
@@ -40,26 +41,6 @@ pub struct ConnectionConfig {
     pub handshake_timeout: Duration,
     /// The security protocol: Noise (default) or `/plaintext/2.0.0`.
     pub security: Security,
-}
-
-/// The security protocol a connection is upgraded with. A listener accepts only this one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Security {
-    /// libp2p Noise XX (`/noise`): authenticated and encrypted.
-    #[default]
-    Noise,
-    /// libp2p `/plaintext/2.0.0`: identities exchanged unsigned, bytes unencrypted.
-    Plaintext,
-}
-
-impl Security {
-    /// The multistream-select protocol id.
-    pub fn protocol_id(self) -> &'static str {
-        match self {
-            Security::Noise => noise::PROTOCOL_ID,
-            Security::Plaintext => plaintext::PROTOCOL_ID,
-        }
-    }
 }
 
 impl ConnectionConfig {

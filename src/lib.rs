@@ -49,6 +49,7 @@ pub mod procstat;
 pub mod relay;
 pub mod report;
 pub mod results;
+pub mod security;
 pub mod sweep;
 pub mod transport;
 pub mod units;

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::perf::report::RunReport;
 use crate::procstat::ProcessUsage;
+use crate::security::Security;
+use crate::yamux::WindowAccounting;
 
 /// Version of every document in this module.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -33,31 +35,23 @@ pub const METRIC_INTERVAL: &str = "interval_mbit_s";
 /// includes the upload) of the measured runs, in ms.
 pub const METRIC_TTFB: &str = "ttfb_ms";
 
-/// go-yamux's window arithmetic or ours, as `--window-accounting` takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Accounting {
-    /// Full deltas (correct).
-    Full,
-    /// go-yamux v5's lost delta on doubling.
-    Go,
-}
-
-impl Accounting {
-    /// The flag value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Accounting::Full => "full",
-            Accounting::Go => "go",
-        }
-    }
-}
-
 /// Which layers carry a case's perf workload, as `--stack` takes it.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum Stack {
     /// TCP + multistream-select + security + yamux (libp2p).
     #[default]
@@ -119,34 +113,6 @@ impl LatencyMode {
     }
 }
 
-/// The security protocol of a case, as `--security` takes it.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Security {
-    /// Noise XX (libp2p `/noise`).
-    #[default]
-    Noise,
-    /// libp2p `/plaintext/2.0.0` (no encryption).
-    Plaintext,
-}
-
-impl Security {
-    /// The flag value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Security::Noise => "noise",
-            Security::Plaintext => "plaintext",
-        }
-    }
-
-    /// The default (left out of a case's JSON, so older case ids stay).
-    pub fn is_noise(&self) -> bool {
-        *self == Security::Noise
-    }
-}
-
 /// What one case measures: the link, the yamux settings, the transfer and the peer.
 ///
 /// The case id is a hash of this (see [`crate::sweep::config::case_id`]), so optional fields are
@@ -170,7 +136,7 @@ pub struct CaseConfig {
     /// Window auto-tuning on (`false` passes `--no-autotune`).
     pub autotune: bool,
     /// Window-update arithmetic.
-    pub window_accounting: Accounting,
+    pub window_accounting: WindowAccounting,
     /// Largest DATA frame sent, header included.
     pub max_frame_bytes: u64,
     /// Parallel perf streams per connection.

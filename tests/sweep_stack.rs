@@ -7,7 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use yamux_perf::results::{CaseResult, METRIC_LATENCY, Security, Stack, Summary};
+use yamux_perf::results::{CaseResult, METRIC_LATENCY, Stack, Summary};
+use yamux_perf::security::Security;
 use yamux_perf::sweep::config::case_id;
 
 fn read<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> (T, serde_json::Value) {

@@ -18,7 +18,8 @@ use yamux_perf::perf::{Progress, Request};
 use yamux_perf::transport::{self, TcpAddr};
 use yamux_perf::units::ByteSize;
 
-use super::common::{CommonOpt, IdentityOpt, StackOpt, seconds};
+use super::common::{CommonOpt, IdentityOpt, seconds};
+use yamux_perf::results::Stack;
 
 #[derive(Debug, Args)]
 pub(crate) struct ClientOpt {
@@ -76,8 +77,8 @@ pub(crate) struct ClientOpt {
     /// `yamux` (libp2p: multistream-select, --security, yamux) or `tcp`: the same workload
     /// over bare TCP against a `server --stack tcp` (one connection per stream; --latency is a
     /// 1-byte ping-pong on one connection), the baseline the stack is compared with.
-    #[arg(long, value_enum, default_value_t = StackOpt::Yamux)]
-    pub(crate) stack: StackOpt,
+    #[arg(long, value_enum, default_value_t = Stack::Yamux)]
+    pub(crate) stack: Stack,
     #[command(flatten)]
     pub(crate) identity: IdentityOpt,
     #[command(flatten)]
@@ -92,7 +93,7 @@ fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
         socket: listener.local_addr()?,
         peer: Some(config.identity.public().to_peer_id()),
     };
-    if opt.stack == StackOpt::Tcp {
+    if opt.stack == Stack::Tcp {
         let (tcp, payload) = (config.tcp, opt.common.payload());
         let serve = tcp::serve(
             listener,
@@ -129,7 +130,7 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         Some(addr) => TcpAddr::from_multiaddr(addr)?,
         None => start_embedded_server(&opt)?,
     };
-    if opt.stack == StackOpt::Tcp {
+    if opt.stack == Stack::Tcp {
         return run_tcp(&opt, server, limit, interval).await;
     }
     let mut connection = opt.common.connection(opt.identity.keypair()?)?;

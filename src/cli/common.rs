@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use multiaddr::Multiaddr;
 use yamux_perf::connection::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT, Security};
 use yamux_perf::identity::{self, Keypair};
@@ -36,12 +36,12 @@ pub(crate) struct CommonOpt {
     #[arg(long)]
     pub(crate) no_autotune: bool,
     /// Window update arithmetic: `full` (correct) or `go` (go-yamux v5's lost delta).
-    #[arg(long, value_enum, default_value_t = AccountingOpt::Full)]
-    pub(crate) window_accounting: AccountingOpt,
+    #[arg(long, value_enum, default_value_t = WindowAccounting::Full)]
+    pub(crate) window_accounting: WindowAccounting,
     /// When the receive window grows: `go` (doubles when the last update is younger than
     /// 4 RTT) or `ramp` (quadruples when it is younger than 2 RTT, else as go).
-    #[arg(long, value_enum, default_value_t = RuleOpt::Go)]
-    pub(crate) autotune_rule: RuleOpt,
+    #[arg(long, value_enum, default_value_t = AutotuneRule::Go)]
+    pub(crate) autotune_rule: AutotuneRule,
     /// Largest yamux DATA frame sent, 12-byte header included (go's MaxMessageSize).
     #[arg(long, default_value = "64KiB")]
     pub(crate) max_frame: ByteSize,
@@ -60,35 +60,8 @@ pub(crate) struct CommonOpt {
     pub(crate) handshake_timeout: f64,
     /// Security protocol: `noise` (encrypted) or `plaintext` (libp2p /plaintext/2.0.0, for
     /// measurements only); a server accepts only the one given.
-    #[arg(long, value_enum, default_value_t = SecurityOpt::Noise)]
-    pub(crate) security: SecurityOpt,
-}
-
-/// Which stack carries the perf workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum StackOpt {
-    /// TCP + multistream-select + security + yamux (libp2p).
-    Yamux,
-    /// Bare TCP (the baseline; only yamux-perf speaks it).
-    Tcp,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum RuleOpt {
-    Go,
-    Ramp,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum SecurityOpt {
-    Noise,
-    Plaintext,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(crate) enum AccountingOpt {
-    Full,
-    Go,
+    #[arg(long, value_enum, default_value_t = Security::Noise)]
+    pub(crate) security: Security,
 }
 
 impl IdentityOpt {
@@ -143,15 +116,9 @@ impl CommonOpt {
                 initial_window,
                 max_window,
                 autotune: !self.no_autotune,
-                accounting: match self.window_accounting {
-                    AccountingOpt::Full => WindowAccounting::Full,
-                    AccountingOpt::Go => WindowAccounting::Go,
-                },
+                accounting: self.window_accounting,
                 max_frame,
-                autotune_rule: match self.autotune_rule {
-                    RuleOpt::Go => AutotuneRule::Go,
-                    RuleOpt::Ramp => AutotuneRule::Ramp,
-                },
+                autotune_rule: self.autotune_rule,
                 ..yamux::Config::default()
             },
             tcp: TcpConfig {
@@ -160,10 +127,7 @@ impl CommonOpt {
                 ..TcpConfig::default()
             },
             handshake_timeout: seconds(self.handshake_timeout, "--handshake-timeout")?,
-            security: match self.security {
-                SecurityOpt::Noise => Security::Noise,
-                SecurityOpt::Plaintext => Security::Plaintext,
-            },
+            security: self.security,
         })
     }
 

@@ -13,7 +13,8 @@ use yamux_perf::units::ByteSize;
 
 use yamux_perf::yamux;
 
-use super::common::{CommonOpt, IdentityOpt, StackOpt, seconds};
+use super::common::{CommonOpt, IdentityOpt, seconds};
+use yamux_perf::results::Stack;
 
 #[derive(Debug, Args)]
 pub(crate) struct ServerOpt {
@@ -42,8 +43,8 @@ pub(crate) struct ServerOpt {
     pub(crate) max_connection_window: ByteSize,
     /// `yamux` (libp2p) or `tcp`: the perf workload and a 1-byte echo over bare TCP, the
     /// baseline for `client --stack tcp`.
-    #[arg(long, value_enum, default_value_t = StackOpt::Yamux)]
-    pub(crate) stack: StackOpt,
+    #[arg(long, value_enum, default_value_t = Stack::Yamux)]
+    pub(crate) stack: Stack,
     #[command(flatten)]
     pub(crate) identity: IdentityOpt,
     #[command(flatten)]
@@ -78,7 +79,7 @@ pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
     writeln!(stdout, "{}", local.to_multiaddr())?;
     stdout.flush()?;
     tracing::info!("listening on {}", local.to_multiaddr());
-    if opt.stack == StackOpt::Tcp {
+    if opt.stack == Stack::Tcp {
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

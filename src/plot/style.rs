@@ -7,8 +7,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{PlotError, Svg};
-use crate::results::{Accounting, CaseConfig, Stack};
+use crate::results::{CaseConfig, Stack};
 use crate::units::ByteSize;
+use crate::yamux::WindowAccounting;
 
 /// Font of every text.
 pub(crate) const FONT: &str = "sans-serif";
@@ -99,8 +100,8 @@ impl Dim {
             }
             Dim::WindowMode => "fixed".into(),
             Dim::Accounting => match c.window_accounting {
-                Accounting::Full => "full acct".into(),
-                Accounting::Go => "go acct".into(),
+                WindowAccounting::Full => "full acct".into(),
+                WindowAccounting::Go => "go acct".into(),
             },
             Dim::Frame => format!("frame {}", ByteSize(c.max_frame_bytes)),
             Dim::Streams if c.streams == 1 => "1 stream".into(),
@@ -511,9 +512,9 @@ pub(crate) fn steps(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::Security;
+    use crate::security::Security;
 
-    fn config(peer: &str, rtt_ms: f64, accounting: Accounting) -> CaseConfig {
+    fn config(peer: &str, rtt_ms: f64, accounting: WindowAccounting) -> CaseConfig {
         CaseConfig {
             peer: peer.into(),
             rtt_ms,
@@ -539,10 +540,10 @@ mod tests {
 
     #[test]
     fn labels_name_only_what_varies_and_styles_follow_the_colour_dimension() {
-        let a = config("ours", 10.0, Accounting::Full);
-        let b = config("ours", 10.0, Accounting::Go);
-        let c = config("go", 10.0, Accounting::Full);
-        let d = config("go", 50.0, Accounting::Go);
+        let a = config("ours", 10.0, WindowAccounting::Full);
+        let b = config("ours", 10.0, WindowAccounting::Go);
+        let c = config("go", 10.0, WindowAccounting::Full);
+        let d = config("go", 50.0, WindowAccounting::Go);
         let series = assign(&[&a, &b, &c, &d], &[Dim::Rtt]);
         let labels: Vec<&str> = series.iter().map(|s| s.label.as_str()).collect();
         assert_eq!(
@@ -565,7 +566,7 @@ mod tests {
 
     #[test]
     fn the_stack_dimension_names_bare_tcp_and_the_security() {
-        let noise = config("ours", 10.0, Accounting::Full);
+        let noise = config("ours", 10.0, WindowAccounting::Full);
         let mut plain = noise.clone();
         plain.security = Security::Plaintext;
         let mut tcp = noise.clone();

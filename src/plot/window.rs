@@ -143,7 +143,7 @@ pub fn render(set: &ResultSet) -> Result<Vec<Svg>, PlotError> {
         }
         if configs
             .iter()
-            .any(|c| c.window_accounting == crate::results::Accounting::Go)
+            .any(|c| c.window_accounting == crate::yamux::WindowAccounting::Go)
         {
             for note in [
                 "  (with go acct: the target; the",

@@ -60,8 +60,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::results::{Accounting, CaseConfig, LatencyMode, PeerInfo, RunPlan, Security, Stack};
+use crate::results::{CaseConfig, LatencyMode, PeerInfo, RunPlan, Stack};
+use crate::security::Security;
 use crate::units::{ByteSize, Rate, parse_duration};
+use crate::yamux::WindowAccounting;
 
 /// Why a sweep config was rejected.
 #[derive(Debug, thiserror::Error)]
@@ -267,7 +269,7 @@ pub enum Typed {
     /// A flag.
     Bool(bool),
     /// Window accounting.
-    Accounting(Accounting),
+    Accounting(WindowAccounting),
     /// A count.
     Count(u32),
     /// Latency rounds, `None` for no latency run.
@@ -322,7 +324,7 @@ impl Key {
             Key::MaxWindow => Typed::Bytes(16 << 20),
             Key::InitialWindow => Typed::Bytes(256 << 10),
             Key::Autotune => Typed::Bool(true),
-            Key::WindowAccounting => Typed::Accounting(Accounting::Full),
+            Key::WindowAccounting => Typed::Accounting(WindowAccounting::Full),
             Key::MaxFrame => Typed::Bytes(64 << 10),
             Key::Streams | Key::Connections => Typed::Count(1),
             Key::Upload | Key::Download => Typed::Bytes(0),
@@ -377,8 +379,8 @@ impl Key {
                 _ => Err("expected true or false".into()),
             },
             Key::WindowAccounting => match value {
-                Scalar::Text(s) if s == "full" => Ok(Typed::Accounting(Accounting::Full)),
-                Scalar::Text(s) if s == "go" => Ok(Typed::Accounting(Accounting::Go)),
+                Scalar::Text(s) if s == "full" => Ok(Typed::Accounting(WindowAccounting::Full)),
+                Scalar::Text(s) if s == "go" => Ok(Typed::Accounting(WindowAccounting::Go)),
                 _ => Err("expected \"full\" or \"go\"".into()),
             },
             Key::Streams | Key::Connections => count(value, 1, MAX_PARALLEL).map(Typed::Count),
@@ -883,7 +885,7 @@ fn build_case(a: &Assignment, peers: &PeerTable) -> Result<Case, ConfigError> {
         autotune: !matches!(a.get(&Key::Autotune), Some(Typed::Bool(false))),
         window_accounting: match a.get(&Key::WindowAccounting) {
             Some(Typed::Accounting(acc)) => *acc,
-            _ => Accounting::Full,
+            _ => WindowAccounting::Full,
         },
         max_frame_bytes: bytes(Key::MaxFrame),
         streams: count(Key::Streams),
@@ -1286,7 +1288,7 @@ mod tests {
             assert_eq!(c.config.upload_bytes, if slow { 4 << 20 } else { 64 << 20 });
             if !c.config.autotune {
                 assert_eq!(c.config.initial_window_bytes, c.config.max_window_bytes);
-                assert_eq!(c.config.window_accounting, Accounting::Full);
+                assert_eq!(c.config.window_accounting, WindowAccounting::Full);
                 assert!(c.label.contains("fixed"), "{}", c.label);
             }
         }

@@ -32,9 +32,10 @@ use crate::procstat::{self, ProcessUsage};
 use crate::relay::{self, LinkConfig};
 use crate::results::{
     CaseConfig, CaseResult, GitRevision, HistogramSummary, METRIC_INTERVAL, METRIC_LATENCY,
-    METRIC_TTFB, Machine, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Security, Spread, Stack,
-    Summary, SummaryRow, WindowGrowth, WindowTraceLine,
+    METRIC_TTFB, Machine, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Spread, Stack, Summary,
+    SummaryRow, WindowGrowth, WindowTraceLine,
 };
+use crate::security::Security;
 use crate::transport::{self, TcpAddr, TcpConfig};
 
 /// How long a server may take to print its address (a js or py peer starts slowly on a busy
@@ -1036,7 +1037,7 @@ pub async fn run_sweep(
 mod tests {
     use super::*;
     use crate::perf::report::{Direction, StreamSummary, YamuxSummary};
-    use crate::results::Accounting;
+    use crate::yamux::WindowAccounting as Accounting;
 
     fn config(rtt_ms: f64, autotune: bool) -> CaseConfig {
         CaseConfig {

@@ -35,8 +35,23 @@ pub const RTT_EPOCH_MULTIPLIER: u32 = 4;
 /// [`AutotuneRule::Ramp`] the window then quadruples instead of doubling.
 pub const RAMP_EPOCH_MULTIPLIER: u32 = 2;
 
-/// When the receive window grows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+/// When the receive window grows (`--autotune-rule`, the sweep's `autotune_rule`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum AutotuneRule {
     /// go-yamux v5: the window doubles when the previous update is younger than 4 RTT. While the
     /// sender is window-limited that is once per RTT, so 256 KiB needs 5 RTTs to reach a 6 MiB
@@ -50,8 +65,24 @@ pub enum AutotuneRule {
     Ramp,
 }
 
-/// How a window update's delta is computed when the window doubles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+/// How a window update's delta is computed when the window doubles (`--window-accounting`, the
+/// sweep's `window_accounting`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum WindowAccounting {
     /// The update carries all the credit the receiver adds (rust-yamux and js do this).
     #[default]
@@ -59,6 +90,31 @@ pub enum WindowAccounting {
     /// go-yamux v5: the update carries only the doubling's growth; the first delta is counted
     /// locally but never sent, so the peer gets less credit than the receiver believes it has.
     Go,
+}
+
+impl AutotuneRule {
+    /// The flag, matrix and JSON value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutotuneRule::Go => "go",
+            AutotuneRule::Ramp => "ramp",
+        }
+    }
+
+    /// The default (left out of a case's JSON, so older case ids stay).
+    pub fn is_go(&self) -> bool {
+        *self == AutotuneRule::Go
+    }
+}
+
+impl WindowAccounting {
+    /// The flag, matrix and JSON value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowAccounting::Full => "full",
+            WindowAccounting::Go => "go",
+        }
+    }
 }
 
 /// A window update decided by [`RecvWindow::poll_update`].
