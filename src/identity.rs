@@ -1,7 +1,7 @@
 //! Ed25519 identity keys and peer ids.
 //!
-//! Spec: <https://github.com/libp2p/specs/blob/master/peer-ids/peer-ids.md> (restated in
-//! `shared/notes/libp2p-wire.md` §6). The key and peer-id encodings come from libp2p-identity; this
+//! Spec: <https://github.com/libp2p/specs/blob/master/peer-ids/peer-ids.md>. The key and peer-id
+//! encodings come from libp2p-identity; this
 //! module only adds the ways this tool obtains a key: a deterministic key from a small number
 //! (so benchmark peers have stable, known peer ids, as the go test-plans perf server does with
 //! seed 0), a key file in the libp2p protobuf private-key format, or a fresh random key.

@@ -1,8 +1,8 @@
 //! Per-stream flow control: the receive window with go-yamux's auto-tuning, and the send credit.
 //!
 //! Pure state: time comes in as an argument, so every decision can be replayed on a simulated
-//! clock. The receive rules are go-yamux v5's (`stream.go sendWindowUpdate`, `util.go GrowTo`;
-//! see yamux-reference.md §3):
+//! clock. The receive rules are go-yamux v5's (libp2p/go-yamux `stream.go` `sendWindowUpdate`,
+//! `util.go` `GrowTo`):
 //!
 //! - every stream starts with 256 KiB of credit in each direction, whatever the configuration;
 //! - after the application reads, a window update is sent once at least half of the target window
@@ -15,7 +15,10 @@
 //!   doubling that does not fit is cut short at the budget, or skipped.
 //!
 //! One deliberate difference: go-yamux sends only the growth of the second `GrowTo` call and
-//! loses the first delta (yamux-reference.md §3.4), which turns a full-size go receiver into a
+//! loses the first delta: `sendWindowUpdate` calls `GrowTo` twice when the window doubles and
+//! assigns the second call's delta over the first, although the first one already raised the
+//! local capacity. go-yamux's own `session_test.go`
+//! `TestSession_PartialReadWindowUpdate` expects exactly that. It turns a full-size go receiver into a
 //! stop-and-wait protocol with W/2 blocks and can stall it forever. We send the full delta.
 //! [`WindowAccounting::Go`] reproduces go's arithmetic so its cost can be measured.
 
@@ -519,7 +522,7 @@ mod tests {
         assert_eq!(w.window(), DEFAULT_WINDOW);
     }
 
-    /// yamux-reference.md §3.4, idealized example: 256 KiB window, the peer sent 200 KiB, the app
+    /// go-yamux's lost delta (see the module doc), idealized: 256 KiB window, the peer sent 200 KiB, the app
     /// reads all of it at once, within 4 RTT. go sends 256 KiB and the peer ends with 312 KiB of
     /// credit while go counts 512 KiB; we send 456 KiB.
     #[test]
@@ -549,7 +552,7 @@ mod tests {
         }
     }
 
-    /// yamux-reference.md §3.4 with real frame sizes, as measured against go-yamux v5.1.0: the
+    /// The lost delta with real frame sizes, as measured against go-yamux v5.1.0: the
     /// sender writes 200 KiB in frames of at most 65524 bytes and the receiver reads one frame
     /// per read, RTT pinned at 10 s. go's wire shows `ACK delta=0` then `delta=262144`; the
     /// receiver ends at window 524288, local cap 516060, peer credit 319488 (gap 196572).
@@ -584,7 +587,7 @@ mod tests {
         }
     }
 
-    /// The regression the seed story hit: a window update is a delta that ADDS to the credit,
+    /// The bug of py-libp2p's yamux pull request #1269: a window update is a delta that ADDS to the credit,
     /// also on SYN/ACK frames. Setting it instead would shrink or inflate the window.
     #[test]
     fn window_delta_adds_never_sets() {

@@ -231,7 +231,9 @@ mod tests {
         hex::encode(h.encode())
     }
 
-    /// The byte strings of libp2p-wire.md §12.5.
+    /// Headers as the spec lays them out (version, type, flags, stream id, length; big endian):
+    /// <https://github.com/hashicorp/yamux/blob/master/spec.md> and
+    /// <https://github.com/libp2p/specs/blob/master/yamux/README.md>.
     #[test]
     fn encodes_reference_headers() {
         assert_eq!(

@@ -3,7 +3,8 @@
 //! No sockets, no clock: bytes and an explicit [`Instant`] go in, frames, a timer deadline and
 //! events come out. Everything the session ever sends, pongs and window updates included, leaves
 //! through [`Session::poll_transmit`] (or its zero-copy twin [`Session::poll_transmit_parts`]),
-//! so one writer serializes every frame; nothing can bypass it (the seed story's PING bug).
+//! so one writer serializes every frame; nothing can bypass it (py-libp2p's yamux pull request
+//! #1269 had PING frames written past its write lock).
 //!
 //! Call order for a driver:
 //! - inputs: [`Session::handle_input`] with received plaintext, [`Session::handle_timeout`] when
@@ -14,7 +15,8 @@
 //!   [`Session::wants_transmit`], [`Session::poll_event`] until `None`, then re-arm the timer
 //!   with [`Session::poll_timeout`].
 //!
-//! Behaviour follows go-yamux v5 where the spec is silent (yamux-reference.md): SYN/ACK/FIN/RST
+//! Behaviour follows go-yamux v5 (libp2p/go-yamux `session.go`, `stream.go`) where the spec is
+//! silent: SYN/ACK/FIN/RST
 //! travel on WINDOW_UPDATE frames and are accepted on DATA frames too; a RST's length is an error
 //! code; inbound streams are ACKed at once; frames for unknown streams are drained and ignored;
 //! pings are answered immediately, one RTT ping goes out at start and then periodically.
