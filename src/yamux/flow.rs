@@ -17,9 +17,9 @@
 //! One deliberate difference: go-yamux sends only the growth of the second `GrowTo` call and
 //! loses the first delta: `sendWindowUpdate` calls `GrowTo` twice when the window doubles and
 //! assigns the second call's delta over the first, although the first one already raised the
-//! local capacity. go-yamux's own `session_test.go`
-//! `TestSession_PartialReadWindowUpdate` expects exactly that. It turns a full-size go receiver into a
-//! stop-and-wait protocol with W/2 blocks and can stall it forever. We send the full delta.
+//! local capacity (go-yamux's own `session_test.go` `TestSession_PartialReadWindowUpdate`
+//! expects exactly that). It turns a full-size go receiver into a stop-and-wait protocol with W/2
+//! blocks and can stall it forever. We send the full delta.
 //! [`WindowAccounting::Go`] reproduces go's arithmetic so its cost can be measured.
 
 use std::time::{Duration, Instant};
