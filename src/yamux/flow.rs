@@ -522,8 +522,8 @@ mod tests {
         assert_eq!(w.window(), DEFAULT_WINDOW);
     }
 
-    /// go-yamux's lost delta (see the module doc), idealized: 256 KiB window, the peer sent 200 KiB, the app
-    /// reads all of it at once, within 4 RTT. go sends 256 KiB and the peer ends with 312 KiB of
+    /// go-yamux's lost delta (see the module doc), idealized: 256 KiB window, the peer sent
+    /// 200 KiB, the app reads all of it at once, within 4 RTT. go sends 256 KiB and the peer ends with 312 KiB of
     /// credit while go counts 512 KiB; we send 456 KiB.
     #[test]
     fn go_accounting_loses_the_first_delta_and_full_accounting_does_not() {
@@ -587,8 +587,8 @@ mod tests {
         }
     }
 
-    /// The bug of py-libp2p's yamux pull request #1269: a window update is a delta that ADDS to the credit,
-    /// also on SYN/ACK frames. Setting it instead would shrink or inflate the window.
+    /// The bug of py-libp2p's yamux pull request #1269: a window update is a delta that ADDS to
+    /// the credit, also on SYN/ACK frames. Setting it instead would shrink or inflate the window.
     #[test]
     fn window_delta_adds_never_sets() {
         let t0 = Instant::now();
