@@ -51,10 +51,15 @@ fn read<T: serde::de::DeserializeOwned>(path: &Path) -> T {
 /// One clock tick of `/proc/<pid>/stat` (`USER_HZ` = 100): the resolution of CPU readings.
 const TICK_S: f64 = 0.01;
 
-/// A run that moves this much through Noise reads above zero CPU: the smoke sweep's 16 MiB each
-/// way took 0.02–0.04 s per side in each of results/baseline's runs (one tick is 0.01 s, and
-/// ChaCha20-Poly1305 runs at about 1 GB/s per core here). Smaller runs may round to zero.
+/// A run that moves this much through Noise reads at least a tick of CPU: the smoke sweep's
+/// 16 MiB each way took 0.02–0.04 s per side in each of results/baseline's runs (1.2–2.1 ns per
+/// byte for both sides together). Smaller runs may round to zero ticks.
 const MIN_BYTES_FOR_CPU: u64 = 32 << 20;
+
+/// Client and server CPU per byte moved, together, cannot be below this: each end seals or
+/// opens every byte with ChaCha20-Poly1305, about 1 ns per byte on one core here
+/// (results/perf-2026-11-26: 0.67–0.83 CPU-s per GiB each side), so 0.1 would be 20× faster.
+const MIN_NS_PER_BYTE: f64 = 0.1;
 
 /// A process can use at most every core for as long as it ran; a libp2p binary with a tokio
 /// runtime that moved data needs a few MiB resident and cannot hold more than the machine has.
@@ -76,6 +81,21 @@ fn check_usage(what: &str, usage: &ProcessUsage, case: &CaseResult, wall_seconds
         usage.peak_rss_bytes
     );
     cpu
+}
+
+/// Equal up to JSON's float rounding (serde_json may parse a number one ulp off).
+fn assert_same_spread(row: &Option<Spread>, runs: &Option<Spread>, label: &str) {
+    let (Some(row), Some(runs)) = (row, runs) else {
+        panic!("{label}: summary {row:?}, runs {runs:?}");
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= a.abs().max(b.abs()) * 1e-12;
+    assert!(
+        row.n == runs.n
+            && close(row.median, runs.median)
+            && close(row.min, runs.min)
+            && close(row.max, runs.max),
+        "{label}: summary {row:?}, runs {runs:?}"
+    );
 }
 
 /// Checks every file of a finished sweep; returns the summary and the cases.
@@ -135,13 +155,14 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
             let client_cpu = check_usage("client", client, &case, run.wall_seconds);
             let server = run.server_usage.as_ref().expect("server usage");
             let server_cpu = check_usage("server", server, &case, run.wall_seconds);
-            // Both ends seal or open every byte through Noise: CPU per byte is above zero once
-            // the run is long enough not to round to zero ticks.
+            // Both ends seal or open every byte through Noise, each at about 1 ns per byte:
+            // together at least MIN_NS_PER_BYTE once the run is long enough to be counted.
             let bytes = total.upload.bytes + total.download.bytes;
             let ns_per_byte = (client_cpu + server_cpu) * 1e9 / bytes as f64;
             assert!(
-                bytes < MIN_BYTES_FOR_CPU || ns_per_byte > 0.0,
-                "no CPU for {bytes} bytes: client {client:?}, server {server:?}"
+                bytes < MIN_BYTES_FOR_CPU || ns_per_byte >= MIN_NS_PER_BYTE,
+                "{ns_per_byte} ns of CPU per byte for {bytes} bytes: client {client:?}, server \
+                 {server:?}"
             );
             usages.push((client_cpu, server_cpu, client.peak_rss_bytes));
             assert_eq!(run.relay.is_some(), case.config.rtt_ms > 0.0);
@@ -161,13 +182,12 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
         }
         // The summary row is the spread of the runs' readings.
         let spread = |f: fn(&(f64, f64, u64)) -> f64| Spread::of(usages.iter().map(f));
-        assert_eq!(row.client_cpu_s, spread(|u| u.0), "{}", row.label);
-        assert_eq!(row.server_cpu_s, spread(|u| u.1), "{}", row.label);
-        assert_eq!(
-            row.client_peak_rss_bytes,
-            spread(|u| u.2 as f64),
-            "{}",
-            row.label
+        assert_same_spread(&row.client_cpu_s, &spread(|u| u.0), &row.label);
+        assert_same_spread(&row.server_cpu_s, &spread(|u| u.1), &row.label);
+        assert_same_spread(
+            &row.client_peak_rss_bytes,
+            &spread(|u| u.2 as f64),
+            &row.label,
         );
         let latency = case.latency.as_ref().expect("a latency run");
         assert_eq!(latency.kind, RunKind::Latency);
