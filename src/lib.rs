@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod bufio;
+pub mod build_info;
 pub mod compare;
 pub mod connection;
 #[doc(hidden)]

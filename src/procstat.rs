@@ -64,23 +64,110 @@ pub fn read(pid: Option<u32>) -> Option<ProcessUsage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::{Child, Command};
+    use std::time::{Duration, Instant};
+
+    /// On-CPU time of `pid`'s main thread in seconds, from `/proc/<pid>/schedstat`: the
+    /// scheduler's own nanosecond count, a source independent of the tick counts `read` uses.
+    fn schedstat_s(pid: u32) -> f64 {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).unwrap();
+        let ns: u64 = text.split_whitespace().next().unwrap().parse().unwrap();
+        ns as f64 / 1e9
+    }
+
+    fn state(pid: u32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?.1.trim().chars().next()
+    }
+
+    /// Kills the child when the test ends, passing or not.
+    struct Spinner(Child);
+
+    impl Drop for Spinner {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// A single-threaded child spins until the scheduler has run it for `BURN_S`, is stopped,
+    /// and its reading must match the scheduler's count to within tick rounding.
+    #[test]
+    fn measures_the_cpu_a_child_burned() {
+        const BURN_S: f64 = 0.3;
+        let child = Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let spinner = Spinner(child);
+        let pid = spinner.0.id();
+        let start = Instant::now();
+        while schedstat_s(pid) < BURN_S {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "the child never got {BURN_S} s of CPU"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let stopped = Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(stopped.success());
+        while state(pid) != Some('T') {
+            assert!(start.elapsed() < Duration::from_secs(130), "SIGSTOP");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let burned = schedstat_s(pid);
+        let usage = read(Some(pid)).expect("linux /proc");
+        let cpu = usage.cpu_user_s + usage.cpu_sys_s;
+        // One tick of rounding in each of utime and stime, and 5% for the kernel's scaling.
+        assert!(
+            (cpu - burned).abs() <= 2.0 / TICKS_PER_SECOND + burned * 0.05,
+            "read {cpu} s of CPU, the scheduler counted {burned} s"
+        );
+        assert!(
+            usage.peak_rss_bytes > 64 << 10 && usage.peak_rss_bytes < 64 << 20,
+            "a shell loop's peak RSS: {} bytes",
+            usage.peak_rss_bytes
+        );
+        drop(spinner);
+        assert!(read(Some(u32::MAX)).is_none(), "no such process");
+    }
+
+    /// Peak RSS covers a buffer this process wrote to every page of.
+    #[test]
+    fn peak_rss_covers_a_touched_buffer() {
+        const BUFFER: usize = 64 << 20;
+        let buffer = std::hint::black_box(vec![1u8; BUFFER]);
+        let usage = read(None).expect("linux /proc");
+        assert!(
+            usage.peak_rss_bytes >= BUFFER as u64,
+            "peak RSS {} bytes with a {BUFFER}-byte buffer resident",
+            usage.peak_rss_bytes
+        );
+        drop(buffer);
+    }
 
     #[test]
-    fn reads_this_process() {
-        let before = read(None).expect("linux /proc");
-        // Burn a little CPU so the reading can move.
-        let mut x = 0u64;
-        for i in 0..20_000_000u64 {
-            x = x.wrapping_mul(31).wrapping_add(i);
-        }
-        std::hint::black_box(x);
-        let after = read(None).unwrap();
-        assert!(
-            after.peak_rss_bytes > 1 << 20,
-            "a test binary uses more than 1 MiB"
+    fn since_subtracts_cpu_and_keeps_the_later_peak() {
+        let earlier = ProcessUsage {
+            cpu_user_s: 1.0,
+            cpu_sys_s: 0.5,
+            peak_rss_bytes: 10,
+        };
+        let later = ProcessUsage {
+            cpu_user_s: 3.0,
+            cpu_sys_s: 0.75,
+            peak_rss_bytes: 20,
+        };
+        assert_eq!(
+            later.since(&earlier),
+            ProcessUsage {
+                cpu_user_s: 2.0,
+                cpu_sys_s: 0.25,
+                peak_rss_bytes: 20
+            }
         );
-        let used = after.since(&before);
-        assert!(used.cpu_user_s >= 0.0 && used.cpu_sys_s >= 0.0);
-        assert!(read(Some(u32::MAX)).is_none(), "no such process");
     }
 }

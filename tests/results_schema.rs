@@ -3,8 +3,11 @@
 //!
 //! Sweep outputs are recognised by name: `summary.json`, `cases/<12 hex>.json`,
 //! `cases/*.window.jsonl` and `cases/*.hgrm`. Other files under results/ (older hand-made runs)
-//! are not sweep outputs and are skipped.
+//! are not sweep outputs and are skipped. The files checked must be exactly the ones the
+//! summaries reference (their cases, and the cases' traces and histograms): nothing orphaned,
+//! nothing missing, and an empty results/ fails.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use yamux_perf::results::{CaseResult, SCHEMA_VERSION, Summary, WindowTraceLine};
@@ -43,7 +46,8 @@ fn committed_results_parse_with_the_current_schema() {
     let mut all = Vec::new();
     files(&root, &mut all);
     all.sort();
-    let mut checked = 0;
+    let mut checked = BTreeSet::new();
+    let mut referenced = BTreeSet::new();
     for path in &all {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let text =
@@ -52,6 +56,7 @@ fn committed_results_parse_with_the_current_schema() {
             let summary: Summary =
                 serde_json::from_str(&text()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert_eq!(summary.schema_version, SCHEMA_VERSION, "{}", path.display());
+            referenced.insert(path.clone());
             for row in &summary.cases {
                 let case = path
                     .with_file_name("cases")
@@ -62,6 +67,7 @@ fn committed_results_parse_with_the_current_schema() {
                     path.display(),
                     row.id
                 );
+                referenced.insert(case);
             }
         } else if is_case_json(path) {
             let case: CaseResult =
@@ -77,10 +83,12 @@ fn committed_results_parse_with_the_current_schema() {
             for run in case.runs.iter().chain(&case.latency) {
                 if let Some(trace) = &run.window_trace {
                     assert!(path.with_file_name(trace).exists(), "{trace}");
+                    referenced.insert(path.with_file_name(trace));
                 }
             }
             for h in case.histograms.values() {
                 assert!(path.with_file_name(&h.file).exists(), "{}", h.file);
+                referenced.insert(path.with_file_name(&h.file));
             }
         } else if name.ends_with(".window.jsonl") {
             for (i, line) in text().lines().enumerate() {
@@ -92,9 +100,34 @@ fn committed_results_parse_with_the_current_schema() {
         } else {
             continue;
         }
-        checked += 1;
+        checked.insert(path.clone());
     }
-    eprintln!("checked {checked} result files under {}", root.display());
+    eprintln!(
+        "checked {} result files under {}",
+        checked.len(),
+        root.display()
+    );
+    let orphans: Vec<_> = checked.difference(&referenced).collect();
+    assert!(orphans.is_empty(), "no summary refers to {orphans:?}");
+    assert_eq!(
+        checked.len(),
+        referenced.len(),
+        "every file the summaries refer to was checked"
+    );
+    let summaries = checked
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "summary.json"))
+        .count();
+    let sweep_dirs = all
+        .iter()
+        .filter_map(|p| p.parent().filter(|d| d.ends_with("cases")))
+        .collect::<BTreeSet<_>>()
+        .len();
+    assert_eq!(summaries, sweep_dirs, "one summary.json per cases/ folder");
+    assert!(
+        checked.contains(&root.join("baseline").join("summary.json")),
+        "results/baseline, the reference of `yamux-perf compare`, was checked"
+    );
 }
 
 #[test]

@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
+use yamux_perf::procstat::ProcessUsage;
 use yamux_perf::results::{
-    CaseResult, METRIC_LATENCY, METRIC_TTFB, RunKind, SCHEMA_VERSION, Summary, WindowTraceLine,
+    CaseResult, METRIC_LATENCY, METRIC_TTFB, RunKind, SCHEMA_VERSION, Spread, Summary,
+    WindowTraceLine,
 };
 use yamux_perf::sweep::config::case_id;
 use yamux_perf::sweep::hgrm;
@@ -46,11 +48,62 @@ fn read<T: serde::de::DeserializeOwned>(path: &Path) -> T {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} should parse: {e}", path.display()))
 }
 
+/// One clock tick of `/proc/<pid>/stat` (`USER_HZ` = 100): the resolution of CPU readings.
+const TICK_S: f64 = 0.01;
+
+/// A run that moves this much through Noise reads at least a tick of CPU: the smoke sweep's
+/// 16 MiB each way took 0.02–0.04 s per side in each of results/baseline's runs (1.2–2.1 ns per
+/// byte for both sides together). Smaller runs may round to zero ticks.
+const MIN_BYTES_FOR_CPU: u64 = 32 << 20;
+
+/// Client and server CPU per byte moved, together, cannot be below this: each end seals or
+/// opens every byte with ChaCha20-Poly1305, about 1 ns per byte on one core here
+/// (results/perf-2026-11-26: 0.67–0.83 CPU-s per GiB each side), so 0.1 would be 20× faster.
+const MIN_NS_PER_BYTE: f64 = 0.1;
+
+/// A process can use at most every core for as long as it ran; a libp2p binary with a tokio
+/// runtime that moved data needs a few MiB resident and cannot hold more than the machine has.
+fn check_usage(what: &str, usage: &ProcessUsage, case: &CaseResult, wall_seconds: f64) -> f64 {
+    let cpu = usage.cpu_user_s + usage.cpu_sys_s;
+    let cores = case.machine.cores as f64;
+    assert!(
+        usage.cpu_user_s >= 0.0 && usage.cpu_sys_s >= 0.0,
+        "{what}: {usage:?}"
+    );
+    assert!(
+        cpu <= cores * wall_seconds + 2.0 * TICK_S,
+        "{what}: {cpu} s of CPU in {wall_seconds} s on {cores} cores"
+    );
+    let memory = case.machine.memory_bytes.unwrap_or(u64::MAX);
+    assert!(
+        usage.peak_rss_bytes >= 4 << 20 && usage.peak_rss_bytes < memory,
+        "{what}: peak RSS {} bytes",
+        usage.peak_rss_bytes
+    );
+    cpu
+}
+
+/// Equal up to JSON's float rounding (serde_json may parse a number one ulp off).
+fn assert_same_spread(row: &Option<Spread>, runs: &Option<Spread>, label: &str) {
+    let (Some(row), Some(runs)) = (row, runs) else {
+        panic!("{label}: summary {row:?}, runs {runs:?}");
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= a.abs().max(b.abs()) * 1e-12;
+    assert!(
+        row.n == runs.n
+            && close(row.median, runs.median)
+            && close(row.min, runs.min)
+            && close(row.max, runs.max),
+        "{label}: summary {row:?}, runs {runs:?}"
+    );
+}
+
 /// Checks every file of a finished sweep; returns the summary and the cases.
 fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
     let summary: Summary = read(&out.join("summary.json"));
     assert_eq!(summary.schema_version, SCHEMA_VERSION);
     assert!(summary.machine.is_some() && !summary.cases.is_empty());
+    assert_eq!(summary.git, yamux_perf::build_info::git_revision());
     let mut cases = Vec::new();
     for row in &summary.cases {
         assert_eq!(
@@ -61,8 +114,12 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
             row.errors
         );
         assert!(row.download_gbit_s.as_ref().unwrap().median > 0.0);
-        assert!(row.server_cpu_s.is_some() && row.client_peak_rss_bytes.is_some());
         let case: CaseResult = read(&out.join("cases").join(format!("{}.json", row.id)));
+        assert_eq!(
+            case.git,
+            yamux_perf::build_info::git_revision(),
+            "the revision of the binary that ran"
+        );
         assert_eq!(case.id, row.id);
         assert_eq!(
             case_id(&case.config),
@@ -73,14 +130,41 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
         assert!(!case.sweep_command.is_empty());
         let measured: Vec<_> = case.measured().collect();
         assert_eq!(measured.len(), repetitions as usize);
+        let mut usages = Vec::new();
         for (k, run) in measured.iter().enumerate() {
             assert!(run.ok, "{:?}", run.error);
             assert_eq!(run.repetition, k as u32 + 1);
             assert!(run.client_command.iter().any(|a| a == "--report"));
             let report = run.client.as_ref().unwrap();
             assert_eq!(report.total.download.bytes, case.config.download_bytes);
+            assert_eq!(report.git, case.git, "the client binary's revision");
             assert!(!report.yamux.frames_sent.is_empty());
-            assert!(run.server_usage.is_some());
+            // Goodput is bytes over the phase's time, and each phase fits in the process's life.
+            let total = &report.total;
+            for d in [&total.upload, &total.download] {
+                let rate = d.bytes as f64 * 8.0 / d.seconds;
+                assert!(d.bytes > 0 && d.seconds > 0.0, "{d:?}");
+                assert!((d.bits_per_second - rate).abs() <= rate * 1e-9, "{d:?}");
+                assert!(
+                    d.seconds <= run.wall_seconds,
+                    "{d:?} in {}",
+                    run.wall_seconds
+                );
+            }
+            let client = report.process.as_ref().expect("client usage");
+            let client_cpu = check_usage("client", client, &case, run.wall_seconds);
+            let server = run.server_usage.as_ref().expect("server usage");
+            let server_cpu = check_usage("server", server, &case, run.wall_seconds);
+            // Both ends seal or open every byte through Noise, each at about 1 ns per byte:
+            // together at least MIN_NS_PER_BYTE once the run is long enough to be counted.
+            let bytes = total.upload.bytes + total.download.bytes;
+            let ns_per_byte = (client_cpu + server_cpu) * 1e9 / bytes as f64;
+            assert!(
+                bytes < MIN_BYTES_FOR_CPU || ns_per_byte >= MIN_NS_PER_BYTE,
+                "{ns_per_byte} ns of CPU per byte for {bytes} bytes: client {client:?}, server \
+                 {server:?}"
+            );
+            usages.push((client_cpu, server_cpu, client.peak_rss_bytes));
             assert_eq!(run.relay.is_some(), case.config.rtt_ms > 0.0);
             let trace = run
                 .window_trace
@@ -96,6 +180,15 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
             let growth = run.window_growth.as_ref().expect("window growth");
             assert_eq!(growth.cap_bytes, case.config.max_window_bytes);
         }
+        // The summary row is the spread of the runs' readings.
+        let spread = |f: fn(&(f64, f64, u64)) -> f64| Spread::of(usages.iter().map(f));
+        assert_same_spread(&row.client_cpu_s, &spread(|u| u.0), &row.label);
+        assert_same_spread(&row.server_cpu_s, &spread(|u| u.1), &row.label);
+        assert_same_spread(
+            &row.client_peak_rss_bytes,
+            &spread(|u| u.2 as f64),
+            &row.label,
+        );
         let latency = case.latency.as_ref().expect("a latency run");
         assert_eq!(latency.kind, RunKind::Latency);
         assert!(latency.ok, "{:?}", latency.error);

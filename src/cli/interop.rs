@@ -148,7 +148,7 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
         schema_version: interop::SCHEMA_VERSION,
         command: std::env::args().collect(),
         machine: host::machine(),
-        git: host::git_revision(std::path::Path::new(".")),
+        git: yamux_perf::build_info::git_revision(),
         bytes,
         repetitions: opt.repetitions,
         missing_peers: missing,

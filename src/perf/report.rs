@@ -18,6 +18,7 @@ use super::client::{ClientReport, LatencyReport};
 use super::tcp::{TcpLatencyReport, TcpReport};
 use super::{Progress, StreamReport};
 use crate::procstat::ProcessUsage;
+use crate::results::GitRevision;
 use crate::units::{ByteSize, bits_per_second};
 use crate::yamux::TraceEvent;
 use crate::yamux::frame::HEADER_LEN;
@@ -339,6 +340,10 @@ pub struct RunReport {
     pub latency_ms: Vec<f64>,
     /// The client process's CPU and memory.
     pub process: Option<ProcessUsage>,
+    /// The git revision and dirty flag of the client binary (absent in reports written before
+    /// it was recorded, and for binaries built outside a git checkout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitRevision>,
 }
 
 /// Current version of [`RunReport`].
@@ -360,6 +365,7 @@ impl RunReport {
             yamux: (&report.stats).into(),
             latency_ms: Vec::new(),
             process: crate::procstat::read(None),
+            git: crate::build_info::git_revision(),
         }
     }
 
@@ -397,6 +403,7 @@ impl RunReport {
             yamux: (&Stats::default()).into(),
             latency_ms: samples.iter().copied().map(millis).collect(),
             process: crate::procstat::read(None),
+            git: crate::build_info::git_revision(),
         }
     }
 
@@ -416,6 +423,7 @@ impl RunReport {
             yamux: (&Stats::default()).into(),
             latency_ms: Vec::new(),
             process: crate::procstat::read(None),
+            git: crate::build_info::git_revision(),
         }
     }
 
@@ -489,5 +497,20 @@ mod tests {
             (line["send_window"].as_u64(), line["blocked_ms"].is_null()),
             (Some(7), true)
         );
+    }
+
+    #[test]
+    fn reports_record_the_binary_revision_and_older_ones_still_parse() {
+        let report = RunReport::latency_only(Duration::from_millis(2), &[Duration::from_millis(1)]);
+        assert_eq!(report.git, crate::build_info::git_revision());
+        let mut json = serde_json::to_value(&report).unwrap();
+        if let Some(git) = &report.git {
+            assert_eq!(json["git"]["revision"], git.revision.as_str());
+            assert_eq!(json["git"]["dirty"], git.dirty);
+        }
+        json.as_object_mut().unwrap().remove("git");
+        let old: RunReport = serde_json::from_value(json).unwrap();
+        assert_eq!(old.git, None, "a report from before the field parses");
+        assert_eq!(old.latency_ms, report.latency_ms);
     }
 }

@@ -1,12 +1,10 @@
-//! Where a result comes from: the machine (from /proc) and the git revision.
+//! Where a result comes from: the machine (from /proc). The git revision of the binary is
+//! [`crate::build_info::git_revision`].
 //!
-//! Every field is optional: on a machine without /proc or outside a git checkout the results
-//! are still written, just with less context.
+//! Every field is optional: on a machine without /proc the results are still written, just with
+//! less context.
 
-use std::path::Path;
-use std::process::Command;
-
-use crate::results::{GitRevision, Machine};
+use crate::results::Machine;
 
 fn read_trimmed(path: &str) -> Option<String> {
     std::fs::read_to_string(path)
@@ -43,24 +41,6 @@ pub fn machine() -> Machine {
     }
 }
 
-/// `git rev-parse --short HEAD` in `dir`, and whether tracked files have uncommitted changes
-/// (untracked files, such as the results being written, do not count).
-pub fn git_revision(dir: &Path) -> Option<GitRevision> {
-    let output = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    let revision = output(&["rev-parse", "--short", "HEAD"]).filter(|r| !r.is_empty())?;
-    let dirty =
-        output(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-    Some(GitRevision { revision, dirty })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,10 +53,5 @@ mod tests {
             assert!(m.kernel.is_some());
             assert!(m.memory_bytes.unwrap_or(0) > 1 << 20);
         }
-    }
-
-    #[test]
-    fn no_revision_outside_a_repository() {
-        assert_eq!(git_revision(Path::new("/")), None);
     }
 }

@@ -1012,7 +1012,7 @@ pub async fn run_sweep(
     observer: &mut dyn Observer,
 ) -> Result<Summary, SweepError> {
     std::fs::create_dir_all(&options.out_dir).map_err(io_error("creating", &options.out_dir))?;
-    let git = host::git_revision(&options.source_dir);
+    let git = crate::build_info::git_revision();
     let mut summary = write_summary(sweep, &options.out_dir, observer)?;
     for (i, &index) in selected.iter().enumerate() {
         let Some(case) = sweep.cases.get(index) else {
@@ -1087,6 +1087,7 @@ mod tests {
             yamux: YamuxSummary::from(&crate::yamux::Stats::default()),
             latency_ms: Vec::new(),
             process: None,
+            git: None,
         }
     }
 
