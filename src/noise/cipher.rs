@@ -15,7 +15,7 @@
 //! ChaCha20-Poly1305 outruns ring's AVX2 code on large messages here, and ring has the smaller
 //! fixed cost per message.
 //!
-//! Not done here: reading from or writing to a socket (see [`NoiseStream`](super::NoiseStream)),
+//! Not done here: reading from or writing to a socket (see [`SecuredStream`](crate::upgrade::SecuredStream)),
 //! rekeying (libp2p Noise does not rekey).
 
 use bytes::{Buf, BytesMut};

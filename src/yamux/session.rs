@@ -3,7 +3,8 @@
 //! No sockets, no clock: bytes and an explicit [`Instant`] go in, frames, a timer deadline and
 //! events come out. Everything the session ever sends, pongs and window updates included, leaves
 //! through [`Session::poll_transmit`] (or its zero-copy twin [`Session::poll_transmit_parts`]),
-//! so one writer serializes every frame; nothing can bypass it (the seed story's PING bug).
+//! so one writer serializes every frame; nothing can bypass it
+//! (py-libp2p's yamux pull request #1269 wrote PINGs past its write lock).
 //!
 //! Call order for a driver:
 //! - inputs: [`Session::handle_input`] with received plaintext, [`Session::handle_timeout`] when
@@ -14,7 +15,7 @@
 //!   [`Session::wants_transmit`], [`Session::poll_event`] until `None`, then re-arm the timer
 //!   with [`Session::poll_timeout`].
 //!
-//! Behaviour follows go-yamux v5 where the spec is silent (yamux-reference.md): SYN/ACK/FIN/RST
+//! Behaviour follows go-yamux v5 where the spec is silent (its session.go and stream.go): SYN/ACK/FIN/RST
 //! travel on WINDOW_UPDATE frames and are accepted on DATA frames too; a RST's length is an error
 //! code; inbound streams are ACKed at once; frames for unknown streams are drained and ignored;
 //! pings are answered immediately, one RTT ping goes out at start and then periodically.
@@ -90,12 +91,6 @@ pub struct Config {
     /// Close the connection (GoAway, normal) after it had no streams and received no stream
     /// frame for this long; pings do not count. `None` (the default) keeps it open.
     pub idle_timeout: Option<Duration>,
-    /// Close the connection when the socket takes none of the bytes we have to send for this
-    /// long (a peer that stopped reading: TCP's window is shut, so no keep-alive ping gets
-    /// through either). Progress, however slow, restarts the clock; a stall is noticed between
-    /// one and two timeouts after the last byte went out. Enforced by the tokio driver, which
-    /// owns the socket. `None` (the default) waits forever.
-    pub write_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -115,7 +110,6 @@ impl Default for Config {
             trace_windows: false,
             max_connection_window: DEFAULT_MAX_CONNECTION_WINDOW,
             idle_timeout: None,
-            write_timeout: None,
         }
     }
 }
