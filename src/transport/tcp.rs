@@ -1,5 +1,5 @@
 //! TCP: dial and listen with the socket options a benchmark needs, and multiaddr conversion.
-//! [`TcpConfig`] is the [`Transport`](super::Transport) of the pipeline.
+//! [`TcpConfig`] is the [`Transport`] of the pipeline.
 //!
 //! Sockets are created with socket2 so that buffer sizes are set before `connect`/`listen`
 //! (the kernel fixes the TCP window scale at the handshake, so a later `setsockopt` cannot raise

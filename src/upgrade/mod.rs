@@ -12,7 +12,7 @@
 //! The dialer is lazy wherever it has a single candidate, as rust-libp2p's `V1Lazy`, when the
 //! security protocol allows it ([`SecurityStage::LAZY`], Noise does): the `/noise` proposal
 //! leaves together with Noise message 1, and the `/yamux/1.0.0` proposal together with message 3;
-//! the listener's answers are checked by [`EchoCheck`](crate::multistream::EchoCheck) when they
+//! the listener's answers are checked by [`EchoCheck`] when they
 //! arrive (the second one by [`EchoOpen`] on the first plaintext). When both sides list
 //! `/yamux/1.0.0` in the handshake (Noise extensions; go and js do), the muxer negotiation is
 //! skipped entirely, as the spec on inlined muxer negotiation requires. With plaintext the dialer

@@ -19,7 +19,8 @@ pub(super) const MAX_IOV: usize = 512;
 ///
 /// With a [`Seal::framing`], [`Batch::fill`] takes frames as [`FrameParts`] (headers, and the
 /// payload as references into the streams' send buffers: no copy under the session lock),
-/// split into units of at most [`Framing::max_plaintext`] bytes that each hold whole frames.
+/// split into units of at most [`Framing::max_plaintext`](super::Framing::max_plaintext) bytes
+/// that each hold whole frames.
 /// [`Batch::seal`] then seals every unit from its pieces straight into the wire buffer
 /// ([`Seal::seal_pieces`]: with Noise one pass of encryption, no copy first). A
 /// [`Seal::passthrough`] seal needs no wire buffer: [`Batch::poll_send`] writes the parts

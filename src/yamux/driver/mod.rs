@@ -15,7 +15,7 @@
 //! - [`seal`]: [`Seal`], [`Open`], [`Framing`] and [`Passthrough`] (no transform).
 //! - [`batch`]: [`Batch`], the writer's frames sealed for one socket write.
 //! - `shared`: the session behind its lock, the wakers, and the write side that a stream's task
-//!   may use inline ([`Shared::send_inline`](shared)).
+//!   may write from inline, without waking the writer task.
 //! - `reader` and `writer`: the two tasks.
 //! - `handle`: [`StreamHandle`].
 //! - `connection`: [`Connection`], [`Channel`], [`Tasks`] and the spawn.
