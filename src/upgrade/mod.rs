@@ -5,9 +5,9 @@
 //! Spec: <https://github.com/libp2p/specs/blob/master/connections/README.md>. Each stage is behind
 //! a small trait: [`Transport`] (TCP today, [`crate::transport`]), [`SecurityStage`] (Noise or
 //! `/plaintext/2.0.0`, [`security`]) and [`MuxerStage`] (yamux, [`muxer`]); multistream-select
-//! runs between them ([`crate::multistream`]). [`dial`] and [`accept`] assemble them: a new
-//! security protocol is a module implementing [`SecurityStage`] plus one arm in
-//! [`dial`]/[`accept`]'s match on [`Security`].
+//! runs between them ([`crate::multistream`]). One function assembles them for [`dial`] and
+//! [`accept`]: a new security protocol is a module implementing [`SecurityStage`] plus one arm
+//! in its match on [`Security`] (and the variant of [`Security`] and of [`UpgradeError`]).
 //!
 //! The dialer is lazy wherever it has a single candidate, as rust-libp2p's `V1Lazy`, when the
 //! security protocol allows it ([`SecurityStage::LAZY`], Noise does): the `/noise` proposal
@@ -141,14 +141,10 @@ async fn with_timeout<T>(
 pub async fn dial(addr: &TcpAddr, config: &ConnectionConfig) -> Result<Established, UpgradeError> {
     with_timeout(config.handshake_timeout, async {
         let socket = config.tcp.dial(addr.socket).await?;
-        let muxer = config.muxer();
-        let upgraded = match config.security {
-            Security::Noise => outbound(socket, &noise::Noise, muxer, addr.peer, config).await,
-            Security::Plaintext => {
-                outbound(socket, &plaintext::Plaintext, muxer, addr.peer, config).await
-            }
+        let side = Side::Dialer {
+            expected: addr.peer,
         };
-        upgraded.map(Established::new)
+        upgrade(side, socket, config).await
     })
     .await
 }
@@ -159,15 +155,47 @@ pub async fn accept(
     config: &ConnectionConfig,
 ) -> Result<Established, UpgradeError> {
     let socket = config.tcp.accept(tcp).await?;
-    with_timeout(config.handshake_timeout, async {
-        let muxer = config.muxer();
-        let upgraded = match config.security {
-            Security::Noise => inbound(socket, &noise::Noise, muxer, config).await,
-            Security::Plaintext => inbound(socket, &plaintext::Plaintext, muxer, config).await,
-        };
-        upgraded.map(Established::new)
-    })
+    with_timeout(
+        config.handshake_timeout,
+        upgrade(Side::Listener, socket, config),
+    )
     .await
+}
+
+/// Which end of the connection runs the upgrade.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    /// The dialer, with the peer it dialled if the address named one.
+    Dialer { expected: Option<PeerId> },
+    /// The listener.
+    Listener,
+}
+
+/// The assembly point: the security stage of each [`Security`], then the muxer.
+async fn upgrade<T: Socket>(
+    side: Side,
+    socket: T,
+    config: &ConnectionConfig,
+) -> Result<Established, UpgradeError> {
+    match config.security {
+        Security::Noise => run(side, socket, &noise::Noise, config).await,
+        Security::Plaintext => run(side, socket, &plaintext::Plaintext, config).await,
+    }
+}
+
+/// Runs the pipeline with `security` and yamux, on `side`.
+async fn run<T: Socket, S: SecurityStage>(
+    side: Side,
+    socket: T,
+    security: &S,
+    config: &ConnectionConfig,
+) -> Result<Established, UpgradeError> {
+    let muxer = config.muxer();
+    let upgraded = match side {
+        Side::Dialer { expected } => outbound(socket, security, muxer, expected, config).await,
+        Side::Listener => inbound(socket, security, muxer, config).await,
+    };
+    upgraded.map(Established::new)
 }
 
 /// The dialer's pipeline over a connected `socket`: multistream-select `S`, the `S` handshake,
@@ -301,4 +329,92 @@ where
         parts.read_buf,
         plaintext,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, ReadHalf, WriteHalf};
+
+    use super::*;
+    use crate::identity::keypair_from_seed;
+
+    impl Socket for DuplexStream {
+        type ReadHalf = ReadHalf<DuplexStream>;
+        type WriteHalf = WriteHalf<DuplexStream>;
+
+        fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
+            tokio::io::split(self)
+        }
+    }
+
+    /// A Noise listener that, like rust-libp2p, lists no muxer in the handshake, then answers
+    /// the in-channel muxer proposal by accepting one of `muxers` (or `na`).
+    async fn listener_without_inline_muxer(
+        socket: DuplexStream,
+        muxers: &'static [&'static str],
+        config: ConnectionConfig,
+    ) -> Result<(PeerId, (Connection, Tasks)), UpgradeError> {
+        let mut io = BufferedIo::new(socket);
+        multistream::listener_select(&mut io, &[noise::PROTOCOL_ID]).await?;
+        let secured = noise::Noise.inbound(&mut io, &config.identity, &[]).await?;
+        assert_eq!(secured.muxer, None);
+        let mut channel = secured_channel(io, secured.seal, secured.open);
+        multistream::listener_select(&mut channel, muxers).await?;
+        let muxed = start(Role::Server, &config.muxer(), channel, EchoCheck::none())?;
+        Ok((secured.remote_peer, muxed))
+    }
+
+    #[tokio::test]
+    async fn lazy_muxer_proposal_inside_noise_reaches_the_driver_as_frames() {
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let server_config = ConnectionConfig::new(keypair_from_seed(0));
+        let server = tokio::spawn(listener_without_inline_muxer(
+            b,
+            &[yamux::PROTOCOL_ID],
+            server_config,
+        ));
+        let config = ConnectionConfig::new(keypair_from_seed(1));
+        let expected = Some(keypair_from_seed(0).public().to_peer_id());
+        let (peer, (client, _tasks)) =
+            outbound(a, &noise::Noise, config.muxer(), expected, &config)
+                .await
+                .unwrap();
+        assert_eq!(peer, expected.unwrap());
+        let (_, (server, _server_tasks)) = server.await.unwrap().unwrap();
+        // The listener's answer came in front of its first frames; the driver saw frames only.
+        let mut stream = client.open_stream().await.unwrap();
+        stream.write_all(b"ping").await.unwrap();
+        stream.shutdown().await.unwrap();
+        let mut inbound = server.accept_stream().await.unwrap();
+        let mut got = Vec::new();
+        inbound.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"ping");
+        assert!(client.closed_reason().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_refused_lazy_muxer_proposal_fails_the_connection() {
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let server_config = ConnectionConfig::new(keypair_from_seed(0));
+        // The listener only knows another muxer: it answers `na`, and then waits.
+        let server = tokio::spawn(listener_without_inline_muxer(
+            b,
+            &["/mplex/6.7.0"],
+            server_config,
+        ));
+        let config = ConnectionConfig::new(keypair_from_seed(1));
+        let (_, (client, _tasks)) = outbound(a, &noise::Noise, config.muxer(), None, &config)
+            .await
+            .unwrap();
+        // The dialer learns it from the first plaintext, in the driver's reader.
+        assert!(client.accept_stream().await.is_none());
+        match client.closed_reason() {
+            Some(yamux::ConnectionError::Io(reason)) => {
+                assert!(reason.contains("/yamux/1.0.0"), "{reason}");
+            }
+            other => panic!("closed for {other:?}"),
+        }
+        drop(client);
+        server.abort();
+    }
 }
