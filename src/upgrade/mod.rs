@@ -374,12 +374,12 @@ mod tests {
             server_config,
         ));
         let config = ConnectionConfig::new(keypair_from_seed(1));
-        let expected = Some(keypair_from_seed(0).public().to_peer_id());
+        let expected = keypair_from_seed(0).public().to_peer_id();
         let (peer, (client, _tasks)) =
-            outbound(a, &noise::Noise, config.muxer(), expected, &config)
+            outbound(a, &noise::Noise, config.muxer(), Some(expected), &config)
                 .await
                 .unwrap();
-        assert_eq!(peer, expected.unwrap());
+        assert_eq!(peer, expected);
         let (_, (server, _server_tasks)) = server.await.unwrap().unwrap();
         // The listener's answer came in front of its first frames; the driver saw frames only.
         let mut stream = client.open_stream().await.unwrap();
