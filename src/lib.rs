@@ -17,7 +17,7 @@
 //!   ([`yamux::Connection`]).
 //! - [`plaintext`]: libp2p `/plaintext/2.0.0`, the unencrypted alternative to Noise (for
 //!   measurements).
-//! - [`connection`]: the full upgrade of a TCP socket into an authenticated yamux connection.
+//! - [`upgrade`]: the pipeline that upgrades a TCP socket into an authenticated yamux connection.
 //! - [`interop`]: the matrix of implementations (ours, go, rust, js, py) in both roles.
 //! - [`perf`]: the `/perf/1.0.0` client and server.
 //! - [`ping`]: libp2p ping (`/ipfs/ping/1.0.0`), the round trip of an established stream.
@@ -35,7 +35,6 @@
 pub mod bufio;
 pub mod build_info;
 pub mod compare;
-pub mod connection;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod identity;
@@ -54,6 +53,7 @@ pub mod security;
 pub mod sweep;
 pub mod transport;
 pub mod units;
+pub mod upgrade;
 pub mod yamux;
 
 /// An error with all its causes, `outer: inner: innermost`, for log lines (anyhow's `{:#}` does

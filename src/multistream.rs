@@ -1,8 +1,7 @@
 //! multistream-select 1.0: agreeing on the protocol that runs over a byte stream.
 //!
 //! Spec: <https://github.com/multiformats/multistream-select> and
-//! <https://github.com/libp2p/specs/blob/master/connections/README.md#protocol-negotiation>
-//! (restated in `shared/notes/libp2p-wire.md` §3).
+//! <https://github.com/libp2p/specs/blob/master/connections/README.md#protocol-negotiation>.
 //!
 //! The same exchange runs three times per connection: on the raw TCP socket (to pick `/noise`),
 //! inside Noise (to pick `/yamux/1.0.0`) and at the start of every yamux stream (to pick
@@ -11,9 +10,17 @@
 //! listener echoes it (agreement) or answers `na`.
 //!
 //! The module has a sans-IO part ([`encode_message`], [`decode_message`], [`encode_proposal`],
-//! [`expected_echo`]) and async drivers over [`BufferedIo`] ([`dialer_select`],
-//! [`dialer_expect_echo`], [`listener_select`]). Bytes that arrive behind the last negotiation
-//! message belong to the next protocol and are left in [`BufferedIo::read_buf`].
+//! [`expected_echo`], [`EchoCheck`]) and async drivers over [`BufferedIo`] ([`dialer_select`],
+//! [`dialer_expect_echo`], [`expect_lazy_echo`], [`listener_select`]). Bytes that arrive behind
+//! the last negotiation message belong to the next protocol and are left in
+//! [`BufferedIo::read_buf`].
+//!
+//! A lazy dialer (rust-libp2p's `V1Lazy`) with a single candidate sends its proposal together
+//! with the next protocol's first bytes and does not wait for the answer: the listener's header
+//! and echo then arrive in front of the next protocol's first bytes, and [`EchoCheck`] strips
+//! them from whatever arrives first, the raw stream (the `/noise` answer in front of Noise
+//! message 2) or the first decrypted bytes (the `/yamux/1.0.0` answer in front of the
+//! listener's first yamux frames).
 //!
 //! Not done here: the `ls` listing (a listener answers `ls` with `na`, as go does), dialing with
 //! several candidate protocols (a dialer proposes one id; try the next one yourself after
@@ -82,6 +89,10 @@ pub enum NegotiationError {
     /// The listener answered `na`: it does not support the protocol (carried here).
     #[error("peer does not support protocol {0:?}")]
     NotAvailable(String),
+    /// The listener's answer to a lazy proposal is not the echo ([`EchoCheck`]); typically it
+    /// answered `na`.
+    #[error("listener did not echo the lazily proposed {0:?} (probably answered na)")]
+    NoEcho(String),
     /// The dialer made more than [`MAX_REJECTED_PROPOSALS`] proposals we do not support.
     #[error("peer made more than {MAX_REJECTED_PROPOSALS} unsupported proposals")]
     TooManyProposals,
@@ -168,6 +179,78 @@ pub fn expected_echo(protocol: &str) -> Vec<u8> {
     let mut out = BytesMut::new();
     encode_proposal(protocol, &mut out);
     out.to_vec()
+}
+
+/// A lazy dialer's check of the listener's answer: the bytes of [`expected_echo`], consumed from
+/// the front of whatever the dialer receives first.
+///
+/// Sans-IO: feed it received bytes with [`EchoCheck::consume`] until it is done; the bytes behind
+/// the answer belong to the next protocol. The answer may arrive in pieces (split across reads,
+/// or across decrypted messages). A differing byte fails at once, without waiting for the rest
+/// of the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EchoCheck {
+    /// The proposed protocol (for the error); empty when no answer is expected.
+    protocol: String,
+    /// The full expected answer.
+    expected: Vec<u8>,
+    /// How many bytes of `expected` have been seen.
+    seen: usize,
+}
+
+impl EchoCheck {
+    /// Expects the listener's agreement to `protocol`: its header, then the echo.
+    pub fn new(protocol: &str) -> Self {
+        Self {
+            protocol: protocol.to_owned(),
+            expected: expected_echo(protocol),
+            seen: 0,
+        }
+    }
+
+    /// A check that expects nothing (the protocol was agreed otherwise): always done.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Whether the whole answer has been seen.
+    pub fn is_done(&self) -> bool {
+        self.seen == self.expected.len()
+    }
+
+    /// Consumes the part of the answer at the front of `input`. `Ok(true)` once the whole answer
+    /// has been seen (what follows it stays in `input`), `Ok(false)` when `input` ended inside
+    /// it (all of `input` was consumed), [`NegotiationError::NoEcho`] when a byte differs.
+    pub fn consume(&mut self, input: &mut BytesMut) -> Result<bool, NegotiationError> {
+        if self.is_done() {
+            return Ok(true);
+        }
+        let want = &self.expected[self.seen..];
+        let n = want.len().min(input.len());
+        if input[..n] != want[..n] {
+            return Err(NegotiationError::NoEcho(self.protocol.clone()));
+        }
+        input.advance(n);
+        self.seen += n;
+        Ok(self.is_done())
+    }
+}
+
+/// Reads until `check` has seen the listener's whole answer to a lazy proposal; the bytes
+/// behind it stay in `io.read_buf`. The end of the stream first is an `UnexpectedEof` error.
+pub async fn expect_lazy_echo<T>(
+    io: &mut BufferedIo<T>,
+    check: &mut EchoCheck,
+) -> Result<(), NegotiationError>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    while !check.consume(&mut io.read_buf)? {
+        if io.fill().await? == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+        }
+    }
+    Ok(())
 }
 
 /// Reads one message, filling the buffer from the stream as needed.
@@ -300,7 +383,7 @@ mod tests {
     }
 
     #[test]
-    fn wire_bytes_match_the_notes() {
+    fn wire_bytes_match_the_spec_encoding() {
         let table = [
             (HEADER, "132f6d756c746973747265616d2f312e302e300a"),
             ("/noise", "072f6e6f6973650a"),
@@ -325,6 +408,46 @@ mod tests {
             "132f6d756c746973747265616d2f312e302e300a0c2f706572662f312e302e300a"
         );
         assert_eq!(expected_echo("/perf/1.0.0"), out.to_vec());
+    }
+
+    #[test]
+    fn echo_check_strips_the_answer_in_pieces_and_keeps_what_follows() {
+        let answer = expected_echo("/yamux/1.0.0");
+        for cut in 0..=answer.len() {
+            let mut check = EchoCheck::new("/yamux/1.0.0");
+            let mut first = BytesMut::from(&answer[..cut]);
+            assert_eq!(check.consume(&mut first).unwrap(), cut == answer.len());
+            assert!(first.is_empty());
+            let mut rest = BytesMut::from(&answer[cut..]);
+            rest.extend_from_slice(b"frames");
+            assert!(check.consume(&mut rest).unwrap());
+            assert_eq!(&rest[..], b"frames");
+            // Done: later bytes are not touched.
+            assert!(check.consume(&mut rest).unwrap());
+            assert_eq!(&rest[..], b"frames");
+        }
+        let mut nothing = EchoCheck::none();
+        let mut bytes = BytesMut::from(&b"frames"[..]);
+        assert!(nothing.consume(&mut bytes).unwrap());
+        assert_eq!(bytes.len(), 6);
+    }
+
+    #[test]
+    fn echo_check_fails_at_the_first_differing_byte() {
+        // The listener's header, then `na` instead of the echo.
+        let mut wire = BytesMut::new();
+        encode_message(HEADER, &mut wire);
+        let header_len = wire.len();
+        encode_message(NA, &mut wire);
+        let mut check = EchoCheck::new("/noise");
+        let mut header = wire.split_to(header_len);
+        assert!(!check.consume(&mut header).unwrap());
+        // `na` is 3 bytes long, `/noise` 7: the length prefix alone differs.
+        let mut first = wire.split_to(1);
+        match check.consume(&mut first) {
+            Err(NegotiationError::NoEcho(protocol)) => assert_eq!(protocol, "/noise"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -9,8 +9,9 @@
 //! id as well.
 //!
 //! After the exchange the connection carries yamux directly, so the driver runs with
-//! [`yamux::driver::Identity`](crate::yamux::driver::Identity) as its transform: no
-//! copy beyond the one into the write batch, no framing.
+//! [`Passthrough`] as its transform: no copy beyond the one into the write batch, no
+//! framing. [`Plaintext`] is the protocol as a stage of the upgrade pipeline
+//! ([`upgrade`](crate::upgrade)).
 
 use bytes::{Buf, BytesMut};
 use libp2p_identity::{Keypair, PeerId, PublicKey};
@@ -18,6 +19,9 @@ use prost::Message;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::bufio::BufferedIo;
+use crate::multistream;
+use crate::upgrade::{LazyProposal, Secured, SecurityStage, UpgradeError};
+use crate::yamux::driver::Passthrough;
 
 /// The multistream-select protocol id.
 pub const PROTOCOL_ID: &str = "/plaintext/2.0.0";
@@ -180,6 +184,65 @@ where
         if io.fill().await? == 0 {
             return Err(PlaintextError::UnexpectedEof);
         }
+    }
+}
+
+/// `/plaintext/2.0.0` as a security stage: no transform, no muxer agreed inside the exchange.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Plaintext;
+
+impl SecurityStage for Plaintext {
+    const PROTOCOL_ID: &'static str = PROTOCOL_ID;
+    /// The dialer waits for each answer: the yamux proposal leaves only after the peer's
+    /// `Exchange` arrived (go's `insecure` reads its message and nothing more, so a lazy proposal
+    /// would work, but waiting costs just one round trip of the setup).
+    const LAZY: bool = false;
+
+    type Seal = Passthrough;
+    type Open = Passthrough;
+
+    async fn outbound<T>(
+        &self,
+        io: &mut BufferedIo<T>,
+        lazy: LazyProposal,
+        local: &Keypair,
+        expected: Option<PeerId>,
+        _muxers: &[&str],
+    ) -> Result<Secured<Passthrough, Passthrough>, UpgradeError>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let LazyProposal { proposal, mut echo } = lazy;
+        if !proposal.is_empty() {
+            io.write_all(&proposal).await?;
+        }
+        multistream::expect_lazy_echo(io, &mut echo).await?;
+        let remote_peer = handshake(io, local, expected, &[]).await?;
+        Ok(secured(remote_peer))
+    }
+
+    async fn inbound<T>(
+        &self,
+        io: &mut BufferedIo<T>,
+        local: &Keypair,
+        _muxers: &[&str],
+    ) -> Result<Secured<Passthrough, Passthrough>, UpgradeError>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let remote_peer = handshake(io, local, None, &[]).await?;
+        Ok(secured(remote_peer))
+    }
+}
+
+/// The result of an exchange: the claimed peer, no transform.
+fn secured(remote_peer: PeerId) -> Secured<Passthrough, Passthrough> {
+    Secured {
+        remote_peer,
+        muxer: None,
+        seal: Passthrough,
+        open: Passthrough,
+        unsent: BytesMut::new(),
     }
 }
 

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
-use yamux_perf::connection::{ConnectionConfig, UpgradeError};
 use yamux_perf::identity;
 use yamux_perf::noise::NoiseError;
 use yamux_perf::perf::client::{self, ClientConfig};
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::{Payload, PerfError, Progress, Request};
 use yamux_perf::transport::{self, TcpAddr, TcpConfig};
+use yamux_perf::upgrade::{ConnectionConfig, UpgradeError};
 
 const MIB: u64 = 1 << 20;
 
@@ -157,7 +157,7 @@ async fn unknown_protocols_get_na_and_the_connection_stays_usable() {
 
     let (addr, _stop) = start_server(u64::MAX).await;
     let config = ConnectionConfig::new(identity::generate());
-    let established = yamux_perf::connection::dial(&addr, &config).await.unwrap();
+    let established = yamux_perf::upgrade::dial(&addr, &config).await.unwrap();
     let stream = established.connection.open_stream().await.unwrap();
     let mut io = BufferedIo::new(stream);
     let answer = tokio::time::timeout(

@@ -6,11 +6,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use multiaddr::Multiaddr;
-use yamux_perf::connection::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT, Security};
 use yamux_perf::identity::{self, Keypair};
 use yamux_perf::perf::Payload;
+use yamux_perf::security::Security;
 use yamux_perf::transport::{TcpAddr, TcpConfig};
 use yamux_perf::units::ByteSize;
+use yamux_perf::upgrade::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT};
 use yamux_perf::yamux::{self, AutotuneRule, WindowAccounting};
 
 #[derive(Debug, Args)]
@@ -121,6 +122,7 @@ impl CommonOpt {
                 autotune_rule: self.autotune_rule,
                 ..yamux::Config::default()
             },
+            driver: Default::default(),
             tcp: TcpConfig {
                 send_buffer: buffer(self.send_buffer),
                 recv_buffer: buffer(self.recv_buffer),

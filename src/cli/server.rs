@@ -59,7 +59,7 @@ pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
     let idle = seconds(opt.idle_timeout, "--idle-timeout")?;
     config.yamux.idle_timeout = (!idle.is_zero()).then_some(idle);
     let write = seconds(opt.write_timeout, "--write-timeout")?;
-    config.yamux.write_timeout = (!write.is_zero()).then_some(write);
+    config.driver.write_timeout = (!write.is_zero()).then_some(write);
     let budget = opt.max_connection_window.bytes();
     if budget < u64::from(yamux::DEFAULT_WINDOW) {
         bail!("--max-connection-window must be at least 256KiB, got {budget}");

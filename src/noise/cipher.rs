@@ -15,8 +15,8 @@
 //! ChaCha20-Poly1305 outruns ring's AVX2 code on large messages here, and ring has the smaller
 //! fixed cost per message.
 //!
-//! Not done here: reading from or writing to a socket (see [`NoiseStream`](super::NoiseStream)),
-//! rekeying (libp2p Noise does not rekey).
+//! Not done here: reading from or writing to a socket (see
+//! [`SecuredStream`](crate::upgrade::SecuredStream)), rekeying (libp2p Noise does not rekey).
 
 use bytes::{Buf, BytesMut};
 use openssl::cipher::Cipher;

@@ -12,7 +12,7 @@
 //! Not done here: timeouts (wrap [`upgrade`] in `tokio::time::timeout`), and the post-handshake
 //! multistream-select for the muxer when [`Established::muxer`] is `None` (the caller runs it).
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{BufMut, BytesMut};
 use libp2p_identity::{Keypair, PeerId, PublicKey};
 use prost::Message;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -53,9 +53,6 @@ pub struct Handshake {
     remote: Option<RemoteIdentity>,
     /// Messages written or read so far; message 0 is the only one without a payload.
     messages: usize,
-    /// Bytes the peer must send before its next handshake message (see
-    /// [`Handshake::expect_prefix`]).
-    expected_prefix: Vec<u8>,
 }
 
 impl std::fmt::Debug for Handshake {
@@ -180,7 +177,6 @@ impl Handshake {
             expected_peer,
             remote: None,
             messages: 0,
-            expected_prefix: Vec::new(),
         })
     }
 
@@ -209,17 +205,6 @@ impl Handshake {
     /// The Noise handshake hash `h`, which both sides share once the handshake is finished.
     pub fn handshake_hash(&self) -> &[u8] {
         self.state.get_handshake_hash()
-    }
-
-    /// Requires the peer to send exactly `prefix` before its next handshake message; the bytes
-    /// are consumed by [`read_message`](Self::read_message).
-    ///
-    /// This is for a lazy dialer that sent the multistream-select proposal for `/noise` and
-    /// message 1 together: the listener's answer (`multistream::expected_echo("/noise")`) then
-    /// arrives in front of message 2. Anything else, such as `na`, fails with
-    /// [`NoiseError::UnexpectedPrefix`] as soon as the first differing byte arrives.
-    pub fn expect_prefix(&mut self, prefix: Vec<u8>) {
-        self.expected_prefix = prefix;
     }
 
     /// Appends our next handshake message to `out`: a 2-byte big-endian length, then the Noise
@@ -259,17 +244,6 @@ impl Handshake {
     /// behind the message stay in `buf`. Reading the remote's payload verifies its signature
     /// over the remote's Noise static key and, on the initiator, the expected peer id.
     pub fn read_message(&mut self, buf: &mut BytesMut) -> Result<bool, NoiseError> {
-        if !self.expected_prefix.is_empty() {
-            let available = buf.len().min(self.expected_prefix.len());
-            if buf[..available] != self.expected_prefix[..available] {
-                return Err(NoiseError::UnexpectedPrefix);
-            }
-            if available < self.expected_prefix.len() {
-                return Ok(false);
-            }
-            buf.advance(available);
-            self.expected_prefix = Vec::new();
-        }
         let [high, low, ..] = buf[..] else {
             return Ok(false);
         };
@@ -458,7 +432,7 @@ mod tests {
         keypair_from_secret(&secret)
     }
 
-    /// The §12.6 handshake with fixed keys: initiator identity = spec key, responder = seed 0.
+    /// The vector handshake with fixed keys: initiator identity = spec key, responder = seed 0.
     fn vector_pair(muxers: &[&str]) -> (Handshake, Handshake) {
         let initiator =
             Handshake::initiator_with_keys(&spec_key(), None, muxers, &[0x11; 32], &[0x22; 32])
@@ -951,59 +925,6 @@ mod tests {
             keypair_from_seed(1).public().to_peer_id()
         );
         assert!(io.read_buf.is_empty());
-    }
-
-    /// The listener side of a lazy `/noise` negotiation: multistream-select, then Noise.
-    async fn noise_listener(
-        io: tokio::io::DuplexStream,
-        supported: &'static [&'static str],
-    ) -> Result<Established, NoiseError> {
-        let mut io = BufferedIo::new(io);
-        crate::multistream::listener_select(&mut io, supported)
-            .await
-            .map_err(|e| NoiseError::Io(std::io::Error::other(e)))?;
-        let handshake = Handshake::responder(&keypair_from_seed(0), &[]).unwrap();
-        upgrade(&mut io, handshake, BytesMut::new()).await
-    }
-
-    #[tokio::test]
-    async fn lazy_dialer_upgrade_with_expected_echo() {
-        use crate::multistream;
-        let (a, b) = tokio::io::duplex(1 << 16);
-        let server = tokio::spawn(noise_listener(b, &["/noise"]));
-        let mut io = BufferedIo::new(a);
-        let mut out = BytesMut::new();
-        multistream::encode_proposal("/noise", &mut out);
-        let mut handshake = Handshake::initiator(&keypair_from_seed(1), None, &[]).unwrap();
-        handshake.expect_prefix(multistream::expected_echo("/noise"));
-        let client = upgrade(&mut io, handshake, out).await.unwrap();
-        let server = server.await.unwrap().unwrap();
-        assert_eq!(
-            client.remote_peer,
-            keypair_from_seed(0).public().to_peer_id()
-        );
-        assert_eq!(
-            server.remote_peer,
-            keypair_from_seed(1).public().to_peer_id()
-        );
-    }
-
-    #[tokio::test]
-    async fn lazy_dialer_sees_na_as_unexpected_prefix() {
-        use crate::multistream;
-        let (a, b) = tokio::io::duplex(1 << 16);
-        let server = tokio::spawn(noise_listener(b, &["/tls/1.0.0"]));
-        let mut io = BufferedIo::new(a);
-        let mut out = BytesMut::new();
-        multistream::encode_proposal("/noise", &mut out);
-        let mut handshake = Handshake::initiator(&keypair_from_seed(1), None, &[]).unwrap();
-        handshake.expect_prefix(multistream::expected_echo("/noise"));
-        assert!(matches!(
-            upgrade(&mut io, handshake, out).await,
-            Err(NoiseError::UnexpectedPrefix)
-        ));
-        drop(io);
-        assert!(server.await.unwrap().is_err());
     }
 
     #[tokio::test]

@@ -1,8 +1,8 @@
 //! libp2p Noise: the XX handshake with the libp2p identity payload, and the transport cipher.
 //!
 //! Spec: <https://github.com/libp2p/specs/blob/master/noise/README.md> and
-//! <https://github.com/libp2p/specs/blob/master/connections/inlined-muxer-negotiation.md>
-//! (restated in `shared/notes/libp2p-wire.md` §4; test vectors in §12.6).
+//! <https://github.com/libp2p/specs/blob/master/connections/inlined-muxer-negotiation.md>.
+//! The tests of [`handshake`] pin a whole exchange made with fixed keys, byte for byte.
 //!
 //! Protocol `Noise_XX_25519_ChaChaPoly_SHA256`, empty prologue, every message framed by a 2-byte
 //! big-endian length. The TCP dialer is the initiator. Messages 2 (responder) and 3 (initiator)
@@ -15,10 +15,11 @@
 //!   [`Established`].
 //! - [`cipher`]: [`Sealer`] and [`Opener`], the ChaCha20-Poly1305 transport cipher (OpenSSL) that
 //!   frames and encrypts application bytes; this is the hot path.
-//! - [`stream`]: [`NoiseStream`], `AsyncRead + AsyncWrite` plaintext over a ciphertext stream.
+//! - [`stage`]: [`Noise`], the security stage of the upgrade pipeline
+//!   ([`upgrade`](crate::upgrade)), and the ciphers as the muxer driver's transform.
 //! - [`payload`]: the two protobuf messages of the handshake payload.
 //!
-//! Not done here: the multistream-select step that picks `/noise` (see
+//! Not done here: the multistream-select steps around the handshake (the pipeline runs them with
 //! [`multistream`](crate::multistream)), handshake timeouts (wrap [`upgrade`] in
 //! `tokio::time::timeout`), rekeying (libp2p Noise has none) and WebTransport certhashes (decoded,
 //! never checked).
@@ -26,11 +27,11 @@
 pub mod cipher;
 pub mod handshake;
 pub mod payload;
-pub mod stream;
+pub mod stage;
 
 pub use cipher::{Opener, Sealer};
 pub use handshake::{Established, Handshake, upgrade};
-pub use stream::{NoiseParts, NoiseStream};
+pub use stage::Noise;
 
 /// The multistream-select protocol id of libp2p Noise.
 pub const PROTOCOL_ID: &str = "/noise";
@@ -119,11 +120,6 @@ pub enum NoiseError {
         /// The remote's muxer list.
         remote: Vec<String>,
     },
-    /// The peer's bytes in front of its handshake message differ from those required with
-    /// [`Handshake::expect_prefix`]: typically a multistream-select `na` to a lazy `/noise`
-    /// proposal.
-    #[error("peer did not echo the lazily proposed protocol (probably answered na)")]
-    UnexpectedPrefix,
     /// [`Handshake::into_established`] was called before the handshake finished.
     #[error("noise handshake not finished")]
     HandshakeIncomplete,

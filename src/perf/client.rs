@@ -9,10 +9,10 @@ use tokio::io::AsyncWriteExt;
 
 use super::{PerfError, Progress, Request, StreamReport, run_stream};
 use crate::bufio::BufferedIo;
-use crate::connection::{self, ConnectionConfig, Established};
 use crate::multistream;
 use crate::ping::{self, PingError};
 use crate::transport::TcpAddr;
+use crate::upgrade::{self, ConnectionConfig, Established};
 use crate::yamux;
 
 /// How long the client waits for its GoAway to go out before it stops waiting.
@@ -63,8 +63,8 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Result<ClientReport, PerfError> {
     let start = Instant::now();
-    let dials = (0..config.connections.max(1))
-        .map(|_| connection::dial(&config.server, &config.connection));
+    let dials =
+        (0..config.connections.max(1)).map(|_| upgrade::dial(&config.server, &config.connection));
     let established: Vec<Established> = futures_util::future::try_join_all(dials).await?;
     let connect_duration = start.elapsed();
     let remote_peer = established[0].remote_peer;
@@ -165,7 +165,7 @@ where
     Fut: std::future::Future<Output = Result<Vec<Duration>, PerfError>>,
 {
     let start = Instant::now();
-    let established = connection::dial(&config.server, &config.connection).await?;
+    let established = upgrade::dial(&config.server, &config.connection).await?;
     let connect_duration = start.elapsed();
     let _answering = answer_inbound(&established.connection);
     let result = rounds(established.connection.clone()).await;

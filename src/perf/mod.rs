@@ -24,8 +24,8 @@ use bytes::{BufMut, BytesMut};
 use tokio::io::AsyncWriteExt;
 
 use crate::bufio::BufferedIo;
-use crate::connection::UpgradeError;
 use crate::multistream::{self, NegotiationError};
+use crate::upgrade::UpgradeError;
 use crate::yamux::{ConnectionError, StreamHandle};
 pub use payload::Payload;
 

@@ -20,9 +20,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{PROTOCOL_ID, Payload, serve_stream};
 use crate::bufio::BufferedIo;
-use crate::connection::{self, ConnectionConfig};
 use crate::multistream;
 use crate::ping;
+use crate::upgrade::{self, ConnectionConfig};
 use crate::yamux::StreamHandle;
 
 /// Server settings.
@@ -113,7 +113,7 @@ async fn handle_connection(
     // Held until the connection ends.
     _permit: OwnedSemaphorePermit,
 ) {
-    let established = match connection::accept(tcp, &config.connection).await {
+    let established = match upgrade::accept(tcp, &config.connection).await {
         Ok(established) => established,
         Err(e) => {
             tracing::info!(%remote, "connection setup failed: {}", crate::error_chain(&e));

@@ -374,6 +374,7 @@ impl SendWindow {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // the tests take one origin from the clock
 mod tests {
     use super::*;
 

@@ -11,6 +11,11 @@
 //!   deadline out.
 //! - [`wire`]: outgoing frames as parts (headers plus payload by reference) for zero-copy writes.
 //! - [`driver`]: the tokio side: one reader task, one writer task, stream handles.
+//!
+//! Only the driver reads the clock, through one seam (tokio's clock, so tests can pause it);
+//! clippy's `disallowed-methods` (clippy.toml) enforces that for all of `yamux`. Tests of the
+//! sans-IO core take one `Instant` as their origin and move it by hand.
+#![deny(clippy::disallowed_methods)]
 
 pub mod driver;
 pub mod flow;
@@ -20,11 +25,13 @@ pub mod stream;
 pub mod wire;
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 pub(crate) mod testing;
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests;
 
-pub use driver::{Connection, ConnectionError, StreamHandle};
+pub use driver::{Connection, ConnectionError, DriverOptions, StreamHandle};
 pub use flow::{AutotuneRule, DEFAULT_MAX_WINDOW, DEFAULT_WINDOW, WindowAccounting};
 pub use frame::{Flags, FrameType, Header};
 pub use session::{Config, Event, ReadOutcome, Role, Session, SessionError, Stats, TraceEvent};

@@ -92,12 +92,6 @@ pub struct Config {
     /// Close the connection (GoAway, normal) after it had no streams and received no stream
     /// frame for this long; pings do not count. `None` (the default) keeps it open.
     pub idle_timeout: Option<Duration>,
-    /// Close the connection when the socket takes none of the bytes we have to send for this
-    /// long (a peer that stopped reading: TCP's window is shut, so no keep-alive ping gets
-    /// through either). Progress, however slow, restarts the clock; a stall is noticed between
-    /// one and two timeouts after the last byte went out. Enforced by the tokio driver, which
-    /// owns the socket. `None` (the default) waits forever.
-    pub write_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -117,7 +111,6 @@ impl Default for Config {
             trace_windows: false,
             max_connection_window: DEFAULT_MAX_CONNECTION_WINDOW,
             idle_timeout: None,
-            write_timeout: None,
         }
     }
 }

@@ -1,13 +1,14 @@
-//! [`NoiseStream`]: application plaintext over a Noise-encrypted byte stream.
+//! [`SecuredStream`]: application plaintext over a secured byte stream, for the negotiations that
+//! run inside a security channel before the muxer takes over.
 //!
-//! Reads decrypt framed transport messages with an [`Opener`]; writes seal them with a
-//! [`Sealer`]. It is what multistream-select runs over after the handshake (to pick the muxer when
-//! the handshake did not), and what tests use as an encrypted pipe. [`NoiseStream::into_parts`]
-//! gives every buffered byte back, so a later layer can take over the ciphers without losing
-//! anything.
+//! Reads open (decrypt) the channel's units with an [`Open`]; writes seal them with a [`Seal`],
+//! the same transform the muxer driver then runs with. It is what multistream-select runs over
+//! after the handshake (to pick the muxer when the handshake did not), and what tests use as an
+//! encrypted pipe. [`SecuredStream::into_parts`] gives every buffered byte back, so the driver
+//! can take over the transform without losing anything.
 //!
 //! Not done here: splitting into read and write halves (use `tokio::io::split`), and zero-copy
-//! reads (plaintext is copied once from the decrypted input into the caller's buffer).
+//! reads (plaintext is copied once from the opened input into the caller's buffer).
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -15,25 +16,25 @@ use std::task::{Context, Poll, ready};
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
-use super::cipher::{Opener, Sealer};
-use super::{MAX_MESSAGE_LEN, MAX_PLAINTEXT_LEN};
+use crate::noise::{MAX_MESSAGE_LEN, MAX_PLAINTEXT_LEN};
+use crate::yamux::driver::{Open, Seal};
 
-/// Ciphertext bytes asked from the inner stream per read: a few full messages.
+/// Ciphertext bytes asked from the inner stream per read: a few full Noise messages.
 const READ_CHUNK: usize = 4 * (MAX_MESSAGE_LEN + 2);
 
 /// Plaintext bytes sealed per `poll_write` call, and the amount of pending ciphertext above which
 /// writes wait for the inner stream: bounds the memory a fast writer can pile up.
 const WRITE_BATCH: usize = 4 * MAX_PLAINTEXT_LEN;
 
-/// Everything a [`NoiseStream`] holds, returned by [`NoiseStream::into_parts`].
+/// Everything a [`SecuredStream`] holds, returned by [`SecuredStream::into_parts`].
 #[derive(Debug)]
-pub struct NoiseParts<T> {
+pub struct SecuredParts<T, S, O> {
     /// The ciphertext stream.
     pub io: T,
     /// Encrypts what we send.
-    pub sealer: Sealer,
+    pub seal: S,
     /// Decrypts what we receive.
-    pub opener: Opener,
+    pub open: O,
     /// Ciphertext received but not decrypted yet (at most a partial message, unless the
     /// stream was never read).
     pub read_buf: BytesMut,
@@ -44,14 +45,14 @@ pub struct NoiseParts<T> {
     pub write_buf: BytesMut,
 }
 
-/// Plaintext `AsyncRead + AsyncWrite` over a stream carrying Noise transport messages.
+/// Plaintext `AsyncRead + AsyncWrite` over a stream carrying sealed units.
 ///
 /// Writes are buffered: call `flush` (or `shutdown`) to make sure they are sent.
 #[derive(Debug)]
-pub struct NoiseStream<T> {
+pub struct SecuredStream<T, S, O> {
     io: T,
-    sealer: Sealer,
-    opener: Opener,
+    seal: S,
+    open: O,
     read_buf: BytesMut,
     plaintext: BytesMut,
     write_buf: BytesMut,
@@ -59,15 +60,14 @@ pub struct NoiseStream<T> {
     read_eof: bool,
 }
 
-impl<T> NoiseStream<T> {
+impl<T, S, O> SecuredStream<T, S, O> {
     /// Wraps `io`, whose first ciphertext bytes may already be in `read_buf` (the bytes behind
-    /// the handshake, e.g. `BufferedIo::into_parts().1`), with the ciphers from
-    /// [`Established`](super::Established).
-    pub fn new(io: T, read_buf: BytesMut, sealer: Sealer, opener: Opener) -> Self {
+    /// the handshake, e.g. `BufferedIo::into_parts().1`), with the transform of the handshake.
+    pub fn new(io: T, read_buf: BytesMut, seal: S, open: O) -> Self {
         Self {
             io,
-            sealer,
-            opener,
+            seal,
+            open,
             read_buf,
             plaintext: BytesMut::new(),
             write_buf: BytesMut::new(),
@@ -85,12 +85,12 @@ impl<T> NoiseStream<T> {
         &mut self.io
     }
 
-    /// Takes the stream apart, keeping every buffered byte (see [`NoiseParts`]).
-    pub fn into_parts(self) -> NoiseParts<T> {
-        NoiseParts {
+    /// Takes the stream apart, keeping every buffered byte (see [`SecuredParts`]).
+    pub fn into_parts(self) -> SecuredParts<T, S, O> {
+        SecuredParts {
             io: self.io,
-            sealer: self.sealer,
-            opener: self.opener,
+            seal: self.seal,
+            open: self.open,
             read_buf: self.read_buf,
             plaintext: self.plaintext,
             write_buf: self.write_buf,
@@ -98,7 +98,7 @@ impl<T> NoiseStream<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> NoiseStream<T> {
+impl<T: AsyncWrite + Unpin, S, O> SecuredStream<T, S, O> {
     /// Writes pending ciphertext until none is left.
     fn poll_write_pending(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         while !self.write_buf.is_empty() {
@@ -112,7 +112,7 @@ impl<T: AsyncWrite + Unpin> NoiseStream<T> {
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
+impl<T: AsyncRead + Unpin, S: Unpin, O: Open + Unpin> AsyncRead for SecuredStream<T, S, O> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -130,7 +130,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
                 return Poll::Ready(Ok(()));
             }
             // Messages with an empty plaintext are consumed here and yield nothing: keep going.
-            this.opener.open(&mut this.read_buf, &mut this.plaintext)?;
+            this.open.open(&mut this.read_buf, &mut this.plaintext)?;
             if !this.plaintext.is_empty() {
                 continue;
             }
@@ -152,7 +152,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
+impl<T: AsyncWrite + Unpin, S: Seal + Unpin, O: Unpin> AsyncWrite for SecuredStream<T, S, O> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -167,7 +167,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
             ready!(this.poll_write_pending(cx))?;
         }
         let n = buf.len().min(WRITE_BATCH);
-        this.sealer.seal(&buf[..n], &mut this.write_buf)?;
+        this.seal.seal(&buf[..n], &mut this.write_buf)?;
         Poll::Ready(Ok(n))
     }
 
@@ -189,40 +189,38 @@ mod tests {
     use super::*;
     use crate::bufio::BufferedIo;
     use crate::identity::keypair_from_seed;
-    use crate::noise::{Handshake, NoiseError, upgrade};
+    use crate::noise::{Handshake, NoiseError, Opener, Sealer, upgrade};
     use tokio::io::{AsyncReadExt, AsyncWriteExt, duplex};
 
-    /// Two NoiseStreams over a duplex pipe, after a real handshake.
-    async fn pair() -> (
-        NoiseStream<tokio::io::DuplexStream>,
-        NoiseStream<tokio::io::DuplexStream>,
-    ) {
+    type NoiseStream = SecuredStream<tokio::io::DuplexStream, Sealer, Opener>;
+
+    /// Two Noise streams over a duplex pipe, after a real handshake.
+    async fn pair() -> (NoiseStream, NoiseStream) {
         let (a, b) = duplex(64 * 1024);
         let server = tokio::spawn(async move {
             let mut io = BufferedIo::new(b);
             let hs = Handshake::responder(&keypair_from_seed(0), &[]).unwrap();
             let est = upgrade(&mut io, hs, BytesMut::new()).await.unwrap();
             let (io, rest) = io.into_parts();
-            NoiseStream::new(io, rest, est.sealer, est.opener)
+            SecuredStream::new(io, rest, est.sealer, est.opener)
         });
         let mut io = BufferedIo::new(a);
         let hs = Handshake::initiator(&keypair_from_seed(1), None, &[]).unwrap();
         let est = upgrade(&mut io, hs, BytesMut::new()).await.unwrap();
         let (io, rest) = io.into_parts();
         (
-            NoiseStream::new(io, rest, est.sealer, est.opener),
+            SecuredStream::new(io, rest, est.sealer, est.opener),
             server.await.unwrap(),
         )
-    }
-
-    fn pattern(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i % 253) as u8).collect()
     }
 
     #[tokio::test]
     async fn duplex_round_trip_both_ways() {
         let (mut client, mut server) = pair().await;
-        let data = pattern(3 * 1024 * 1024 + 17);
+        let data: Vec<u8> = crate::perf::Payload::Pattern
+            .chunks((3 << 20) + 17)
+            .flat_map(|chunk| chunk.to_vec())
+            .collect();
         let expected = data.clone();
         let writer = tokio::spawn(async move {
             client.write_all(&data).await.unwrap();
@@ -261,7 +259,7 @@ mod tests {
             .unwrap();
         let (chosen, server_io) = listener.await.unwrap();
         assert_eq!(chosen, "/yamux/1.0.0");
-        // The lazy bytes are somewhere in the buffers: BufferedIo's or the NoiseStream's.
+        // The lazy bytes are somewhere in the buffers: BufferedIo's or the SecuredStream's.
         let (stream, mut plain) = server_io.into_parts();
         let parts = stream.into_parts();
         plain.extend_from_slice(&parts.plaintext);
@@ -279,7 +277,8 @@ mod tests {
         wire[4] ^= 1;
         let mut raw = b;
         raw.write_all(&wire).await.unwrap();
-        let mut reader = NoiseStream::new(a, BytesMut::new(), Sealer::new(&key), Opener::new(&key));
+        let mut reader =
+            SecuredStream::new(a, BytesMut::new(), Sealer::new(&key), Opener::new(&key));
         let mut buf = [0u8; 16];
         let err = reader.read(&mut buf).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
@@ -295,7 +294,8 @@ mod tests {
         Sealer::new(&key).seal(b"hello", &mut wire).unwrap();
         b.write_all(&wire[..wire.len() - 1]).await.unwrap();
         drop(b);
-        let mut reader = NoiseStream::new(a, BytesMut::new(), Sealer::new(&key), Opener::new(&key));
+        let mut reader =
+            SecuredStream::new(a, BytesMut::new(), Sealer::new(&key), Opener::new(&key));
         let mut out = Vec::new();
         let err = reader.read_to_end(&mut out).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
@@ -314,7 +314,7 @@ mod tests {
         sealer.seal(b"cd", &mut wire).unwrap();
         b.write_all(&wire).await.unwrap();
         drop(b);
-        let mut reader = NoiseStream::new(a, initial, Sealer::new(&key), Opener::new(&key));
+        let mut reader = SecuredStream::new(a, initial, Sealer::new(&key), Opener::new(&key));
         let mut out = Vec::new();
         reader.read_to_end(&mut out).await.unwrap();
         assert_eq!(out, b"abcd");

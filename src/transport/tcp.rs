@@ -1,4 +1,5 @@
 //! TCP: dial and listen with the socket options a benchmark needs, and multiaddr conversion.
+//! [`TcpConfig`] is the [`Transport`] of the pipeline.
 //!
 //! Sockets are created with socket2 so that buffer sizes are set before `connect`/`listen`
 //! (the kernel fixes the TCP window scale at the handshake, so a later `setsockopt` cannot raise
@@ -12,6 +13,8 @@ use libp2p_identity::PeerId;
 use multiaddr::{Multiaddr, Protocol};
 use socket2::{Domain, SockRef, Socket, Type};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+use super::Transport;
 
 /// Socket options for every connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +132,28 @@ pub fn listen(addr: SocketAddr, config: &TcpConfig) -> io::Result<TcpListener> {
 /// Applies per-connection options to an accepted socket.
 pub fn configure_accepted(stream: &TcpStream, config: &TcpConfig) -> io::Result<()> {
     SockRef::from(stream).set_tcp_nodelay(config.nodelay)
+}
+
+impl Transport for TcpConfig {
+    type Socket = TcpStream;
+
+    async fn dial(&self, addr: SocketAddr) -> io::Result<TcpStream> {
+        dial(addr, self).await
+    }
+
+    async fn accept(&self, tcp: TcpStream) -> io::Result<TcpStream> {
+        configure_accepted(&tcp, self)?;
+        Ok(tcp)
+    }
+}
+
+impl super::Socket for TcpStream {
+    type ReadHalf = tokio::net::tcp::OwnedReadHalf;
+    type WriteHalf = tokio::net::tcp::OwnedWriteHalf;
+
+    fn into_halves(self) -> (Self::ReadHalf, Self::WriteHalf) {
+        self.into_split()
+    }
 }
 
 #[cfg(test)]
