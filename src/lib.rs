@@ -35,8 +35,6 @@
 pub mod bufio;
 pub mod compare;
 pub mod connection;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod identity;
 pub mod interop;
 pub mod multistream;
@@ -50,6 +48,8 @@ pub mod relay;
 pub mod report;
 pub mod results;
 pub mod sweep;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod transport;
 pub mod units;
 pub mod yamux;

@@ -20,8 +20,6 @@ pub mod stream;
 pub mod wire;
 
 #[cfg(test)]
-pub(crate) mod testing;
-#[cfg(test)]
 mod tests;
 
 pub use driver::{Connection, ConnectionError, StreamHandle};
