@@ -129,6 +129,29 @@ mod tests {
     }
 
     #[test]
+    fn pattern_buffer_slices_are_the_pattern_at_any_offset() {
+        let buffer = PatternBuffer::new(1000);
+        for offset in [0, 1, 250, 251, 252, 1 << 40] {
+            let slice = buffer.slice(offset, 1000);
+            assert!(
+                slice
+                    .iter()
+                    .zip(offset..)
+                    .all(|(b, at)| *b == pattern_byte(at)),
+                "offset {offset}"
+            );
+            assert_eq!(slice, Payload::Pattern.chunk(offset, 1000));
+        }
+        assert_eq!(pattern_byte(251 * 7 + 3), 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "1001 pattern bytes from a 1000 buffer")]
+    fn pattern_buffer_refuses_slices_above_its_maximum() {
+        PatternBuffer::new(1000).slice(5, 1001);
+    }
+
+    #[test]
     fn zero_length_transfer_has_no_chunks() {
         assert_eq!(Payload::Zeros.chunks(0).count(), 0);
         assert_eq!(Payload::Zeros.chunks(CHUNK as u64).count(), 1);
