@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the hot path, all in memory: the yamux frame codec, Noise seal/open of one
-//! full message and of a chunked 1 MiB batch, and a pair of sans-IO sessions moving 64 MiB
-//! (plain, and through Noise as the driver's writer and reader do).
+//! full message and of a chunked 1 MiB batch, and the pair of sans-IO sessions of
+//! `yamux_perf::testing::Pair` moving 64 MiB (plain, and through Noise as the driver's writer and
+//! reader do).
 //!
 //! `cargo bench --bench hot_path` (criterion; `-- <filter>` to pick one).
 
@@ -8,13 +9,13 @@ use std::hint::black_box;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use yamux_perf::noise::{MAX_PLAINTEXT_LEN, Opener, Sealer};
+use yamux_perf::testing::Pair;
 use yamux_perf::yamux::driver::{Batch, Open, Passthrough, Seal};
-use yamux_perf::yamux::{Config, Event, Flags, Header, ReadOutcome, Role, Session};
+use yamux_perf::yamux::{Config, Flags, Header, Role, Session};
 
 /// The socket of the in-memory pump: appends what is written (vectored writes included) to a
 /// buffer, as the kernel copies it into the socket buffer.
@@ -119,37 +120,27 @@ fn noise(c: &mut Criterion) {
     group.finish();
 }
 
-/// Moves `total` bytes from a client stream to the server through two sessions, the wire
-/// transformed by `seal`/`open` (the driver's batch path). Returns the bytes the server read.
+/// Moves `total` bytes from a client stream to the server through the two sessions of a
+/// [`Pair`] (its applications write and read the payload), the wire transformed by `seal`/`open`
+/// (the driver's batch path) instead of the pair's simulated link. Returns the bytes the server
+/// read.
 fn pump<S: Seal, O: Open>(total: usize, mut seal: S, mut open: O) -> usize {
-    let now = Instant::now();
     let config = Config {
         initial_window: 16 << 20,
         ..Config::default()
     };
-    let mut client = Session::new(Role::Client, config.clone(), now);
-    let mut server = Session::new(Role::Server, config, now);
-    let id = client.open_stream(now).unwrap().unwrap();
-    let payload = Bytes::from(vec![5u8; 1 << 20]);
-    let (mut written, mut read) = (0, 0);
+    let mut pair = Pair::new(config.clone(), config);
+    for side in [&mut pair.client, &mut pair.server] {
+        side.keep_data = false;
+        side.verify_pattern = false;
+    }
+    let now = pair.now;
+    let id = pair.open(Role::Client);
+    pair.write(Role::Client, id, total as u64);
     let mut batch = Batch::with_capacity(512 << 10);
     let mut inbound = BytesMut::with_capacity(512 << 10);
     let mut plaintext = BytesMut::with_capacity(512 << 10);
-    let mut server_stream = None;
-    while read < total {
-        while written < total {
-            let n = client
-                .write(
-                    now,
-                    id,
-                    &payload.slice(..(total - written).min(payload.len())),
-                )
-                .unwrap();
-            if n == 0 {
-                break;
-            }
-            written += n;
-        }
+    while pair.server.stream(id).read < total as u64 {
         let mut transfer = |from: &mut Session, to: &mut Session| {
             while from.wants_transmit() {
                 batch.fill(from, now, &seal, 256 << 10);
@@ -163,23 +154,11 @@ fn pump<S: Seal, O: Open>(total: usize, mut seal: S, mut open: O) -> usize {
                 }
             }
         };
-        transfer(&mut client, &mut server);
-        transfer(&mut server, &mut client);
-        while let Some(event) = server.poll_event() {
-            if let Event::InboundStream(sid) = event {
-                server_stream = Some(sid);
-            }
-        }
-        while let Some(event) = client.poll_event() {
-            black_box(event);
-        }
-        if let Some(sid) = server_stream {
-            while let ReadOutcome::Data(chunk) = server.read(now, sid, usize::MAX).unwrap() {
-                read += chunk.len();
-            }
-        }
+        transfer(&mut pair.client.session, &mut pair.server.session);
+        transfer(&mut pair.server.session, &mut pair.client.session);
+        pair.run_apps();
     }
-    read
+    pair.server.stream(id).read as usize
 }
 
 fn session(c: &mut Criterion) {

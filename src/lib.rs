@@ -35,8 +35,6 @@
 pub mod bufio;
 pub mod build_info;
 pub mod compare;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod identity;
 pub mod interop;
 pub mod multistream;
@@ -51,6 +49,8 @@ pub mod report;
 pub mod results;
 pub mod security;
 pub mod sweep;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod transport;
 pub mod units;
 pub mod upgrade;

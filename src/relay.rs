@@ -421,6 +421,7 @@ async fn precise_sleep_until(at: Instant) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::perf::payload::pattern_byte;
 
     #[test]
     fn drop_after_lets_exactly_the_limit_through_then_trips() {
@@ -523,7 +524,7 @@ mod tests {
         ));
         let start = Instant::now();
         let mut c = TcpStream::connect(relay_addr).await.unwrap();
-        let sent: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let sent: Vec<u8> = (0..300_000).map(pattern_byte).collect();
         c.write_all(&sent).await.unwrap();
         c.shutdown().await.unwrap();
         let mut got = Vec::new();

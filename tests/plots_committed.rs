@@ -32,7 +32,11 @@ fn committed_plots_regenerate_byte_for_byte() {
             .filter(|f| f.ends_with(".svg"))
             .collect();
         let rendered: BTreeSet<String> = svgs.iter().map(|s| s.file.clone()).collect();
-        assert_eq!(rendered, committed, "{}: plots rendered vs committed", set.name);
+        assert_eq!(
+            rendered, committed,
+            "{}: plots rendered vs committed",
+            set.name
+        );
         for svg in &svgs {
             let path = dir.join(&svg.file);
             let on_disk = std::fs::read_to_string(&path).unwrap();

@@ -1,4 +1,4 @@
 #![no_main]
-//! cargo-fuzz target: see `yamux_perf::fuzzing::frame_decoder`.
+//! cargo-fuzz target: see `yamux_perf::testing::fuzz::frame_decoder`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::fuzzing::frame_decoder(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::testing::fuzz::frame_decoder(data));

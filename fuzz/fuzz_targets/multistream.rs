@@ -1,4 +1,4 @@
 #![no_main]
-//! cargo-fuzz target: see `yamux_perf::fuzzing::multistream`.
+//! cargo-fuzz target: see `yamux_perf::testing::fuzz::multistream`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::fuzzing::multistream(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::testing::fuzz::multistream(data));

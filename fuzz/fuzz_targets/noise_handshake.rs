@@ -1,4 +1,4 @@
 #![no_main]
-//! cargo-fuzz target: see `yamux_perf::fuzzing::noise_handshake`.
+//! cargo-fuzz target: see `yamux_perf::testing::fuzz::noise_handshake`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::fuzzing::noise_handshake(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::testing::fuzz::noise_handshake(data));

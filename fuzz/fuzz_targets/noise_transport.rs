@@ -1,4 +1,4 @@
 #![no_main]
-//! cargo-fuzz target: see `yamux_perf::fuzzing::noise_transport`.
+//! cargo-fuzz target: see `yamux_perf::testing::fuzz::noise_transport`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::fuzzing::noise_transport(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::testing::fuzz::noise_transport(data));

@@ -1,4 +1,4 @@
 #![no_main]
-//! cargo-fuzz target: see `yamux_perf::fuzzing::session`.
+//! cargo-fuzz target: see `yamux_perf::testing::fuzz::session`.
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::fuzzing::session(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| yamux_perf::testing::fuzz::session(data));

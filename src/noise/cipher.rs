@@ -400,6 +400,7 @@ pub(crate) fn test_pair(key: &[u8; KEY_LEN]) -> (Sealer, Opener) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::perf::payload::pattern_byte;
     use bytes::BufMut;
     use proptest::prelude::*;
 
@@ -420,7 +421,7 @@ mod tests {
     }
 
     fn pattern(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 31 % 251) as u8).collect()
+        (0..len as u64).map(pattern_byte).collect()
     }
 
     #[test]

@@ -330,7 +330,7 @@ impl Handshake {
 
 /// Decodes a remote handshake payload and checks its signature over `remote_static`, the
 /// remote's X25519 static key: the remote's identity key and its muxer list. Exposed (hidden) for
-/// the fuzz targets in [`crate::fuzzing`].
+/// the fuzz targets (`crate::testing::fuzz`, behind the `testing` feature).
 #[doc(hidden)]
 pub fn verify_payload(
     payload: &[u8],

@@ -26,9 +26,6 @@ pub mod wire;
 
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)]
-pub(crate) mod testing;
-#[cfg(test)]
-#[allow(clippy::disallowed_methods)]
 mod tests;
 
 pub use driver::{Connection, ConnectionError, DriverOptions, StreamHandle};

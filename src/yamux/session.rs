@@ -1227,8 +1227,8 @@ fn stream_in<'a>(
     streams.get_mut(&id).ok_or(StreamError::Unknown(id))
 }
 
-/// Read-only access to per-stream state for the test harness ([`super::testing`]).
-#[cfg(test)]
+/// Read-only access to per-stream state for the test harness (`crate::testing::pair`).
+#[cfg(any(test, feature = "testing"))]
 impl Session {
     /// The state of stream `id`, if the session still tracks it.
     pub(crate) fn stream_state(&self, id: u32) -> Option<&StreamState> {

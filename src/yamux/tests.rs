@@ -1,4 +1,4 @@
-//! Session-level tests: scripts on the simulated clock of [`super::testing::Pair`], and single
+//! Session-level tests: scripts on the simulated clock of [`Pair`](crate::testing::Pair), and single
 //! sessions fed hand-made frames where the exact bytes matter.
 //!
 //! Every test that runs a `Pair` also gets the harness's invariant checks for free: each
@@ -16,7 +16,7 @@ use super::session::{
     Config, Event, ProtocolViolation, ReadOutcome, Role, Session, SessionError, TraceEvent,
 };
 use super::stream::StreamError;
-use super::testing::*;
+use crate::testing::*;
 
 const MS: Duration = Duration::from_millis(1);
 /// The RTT of the flow-control scenarios.
@@ -231,10 +231,10 @@ fn ack_backlog_limits_unacked_opens_to_256() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Regressions of the seed story (DEVELOPERS.md), one test per bug
+// Regressions of the bugs of py-libp2p's yamux pull request #1269, one test per bug
 // ---------------------------------------------------------------------------------------------
 
-/// Seed bug: control flags went out on DATA frames. go-yamux sends SYN/ACK/FIN/RST on
+/// py-libp2p #1269 bug: control flags went out on DATA frames. go-yamux sends SYN/ACK/FIN/RST on
 /// WINDOW_UPDATE frames, FIN after data as a separate WU+FIN of length 0, RST as WU+RST(code).
 #[test]
 fn control_frames_are_window_updates_not_data() {
@@ -305,7 +305,7 @@ fn control_frames_are_window_updates_not_data() {
     );
 }
 
-/// Seed bug: the delta on SYN/ACK was SET as the window instead of ADDED to the initial 256 KiB.
+/// py-libp2p #1269 bug: the delta on SYN/ACK was SET as the window instead of ADDED to the initial 256 KiB.
 /// A server with a 1 MiB initial window ACKs with delta 1 MiB − 256 KiB = 768 KiB, so the client
 /// can send exactly 1 MiB; setting would give it 768 KiB (and a stall), adding twice 1.75 MiB (a
 /// protocol error at the server). Same for the SYN in the other direction.
@@ -351,9 +351,9 @@ fn window_delta_on_syn_ack_adds_not_sets() {
     assert_eq!(pair.read_all(Role::Server, id), MIB);
 }
 
-/// Seed bug: a pong was written straight to the socket by the reader, interleaving with a DATA
-/// frame the writer was in the middle of. Now it comes out of poll_transmit: after whole frames
-/// only, and ahead of the data still queued.
+/// py-libp2p #1269 bug: PING bypassed the write lock, so a pong written straight to the socket
+/// by the reader could interleave with a DATA frame the writer was in the middle of. Here it
+/// comes out of poll_transmit: after whole frames only, and ahead of the data still queued.
 #[test]
 fn ping_goes_through_the_single_writer() {
     let t0 = Instant::now();
@@ -646,7 +646,7 @@ fn data_rst_length_is_payload_not_an_error_code() {
 ///
 /// At 16 MiB the burst arrives at once and the update fires when half the window is consumed;
 /// the rest of the burst waits for the next crossing, so the steady state grants ≈ W/2 = 8 MiB per
-/// RTT (the W/(2·RTT) ceiling of a half-window threshold, yamux-reference.md §3.6).
+/// RTT (the W/(2·RTT) ceiling of go-yamux's half-window threshold, `stream.go sendWindowUpdate`).
 #[test]
 fn autotune_doubles_the_window_once_per_rtt_up_to_16_mib() {
     let server = Config {
@@ -866,8 +866,9 @@ fn go_accounting_is_stop_and_wait_at_16_mib_and_full_is_not() {
     }
 }
 
-/// yamux-reference.md §3.4 item 2: with a 10 MiB max window (not 256 KiB · 2^k) the last growth
-/// step is 8 → 10 MiB, less than a doubling. Go's lost delta then leaves the receiver believing
+/// go-yamux v5 sends only the growth of the second `GrowTo` of a doubling and loses the first
+/// delta (`stream.go sendWindowUpdate`, see [`super::flow`]). With a 10 MiB max window (not
+/// 256 KiB · 2^k) the last growth step is 8 → 10 MiB, less than a doubling. Go's lost delta then leaves the receiver believing
 /// the peer still has 8 MiB of credit (D = 8 MiB > W/2 = 5 MiB) while it has none. An update needs
 /// W − (credit + buffered) = 2 MiB ≥ W/2 = 5 MiB: never. The sender stalls forever after exactly
 /// the credit it was granted: 256 KiB + 196,548 (before the RTT was known) + 256 KiB + 512 KiB

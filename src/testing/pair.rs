@@ -1,8 +1,10 @@
 //! A deterministic harness for the sans-IO [`Session`]: two sessions joined by a simulated link.
 //!
-//! Modelled on quinn-proto's `Pair` and netbench's `advance_pair` (style-anchors.md item 6). A
-//! [`Pair`] owns a client and a server session, a simulated clock and, per direction, a one-way
-//! latency and an optional link rate. Bytes a session emits through
+//! Modelled on quinn-proto's `Pair` (`quinn-proto/src/tests/util.rs`: two endpoints, one
+//! simulated clock, `drive` until idle) and s2n-quic netbench's `Testing::advance_pair`
+//! (`netbench/netbench/src/timer.rs`: both sides' clocks jump to the earlier of their next
+//! deadlines). A [`Pair`] owns a client and a server session, a simulated clock and, per
+//! direction, a one-way latency and an optional link rate. Bytes a session emits through
 //! [`Session::poll_transmit`] are in flight: they arrive after the serialization time at the link
 //! rate plus the latency, in order (a TCP-like pipe that never loses or reorders). Each side runs
 //! a tiny application that reads as soon as data arrives and writes pattern bytes it was told to
@@ -26,6 +28,10 @@
 //! - no stream ever sends more DATA than the credit it was granted by window updates it actually
 //!   received (256 KiB initial plus the deltas), which is the peer-independent form of "the sender
 //!   never exceeds the window".
+//!
+//! A caller that moves the bytes itself (the hot-path bench, through the driver's batch path)
+//! uses only the sessions and the applications: [`Pair::run_apps`] runs both applications once,
+//! and the link with its checks stays out of the way.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -34,149 +40,29 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
-use super::flow::DEFAULT_WINDOW;
-use super::frame::{Flags, FrameType, HEADER_LEN, Header};
-use super::session::{Config, Event, ReadOutcome, Role, Session, SessionError};
-use super::stream::StreamError;
-
-pub(crate) const KIB: u64 = 1024;
-pub(crate) const MIB: u64 = 1024 * KIB;
+use super::frames::decode_frames;
+use super::{PATTERN_CHUNK, is_pattern_at, pattern_at};
+use crate::yamux::flow::DEFAULT_WINDOW;
+use crate::yamux::frame::{Flags, FrameType, HEADER_LEN, Header};
+use crate::yamux::session::{Config, Event, ReadOutcome, Role, Session, SessionError};
+use crate::yamux::stream::{StreamError, WriteHalf};
 
 /// Bytes per `poll_transmit` call, like a driver's write batch: on a rate-limited link the next
 /// batch is pulled only when the previous one is serialized, so a pong waits for at most one batch.
-pub(crate) const DEFAULT_TRANSMIT_LIMIT: usize = 64 * 1024;
+pub const DEFAULT_TRANSMIT_LIMIT: usize = 64 * 1024;
 
 /// `drive()` gives up (and panics) after this many steps: a test that needs more is broken.
 const DRIVE_STEP_LIMIT: u64 = 2_000_000;
 
-/// The payload pattern: byte `i` of a stream is `i % 251` (a prime, so frame boundaries never line
-/// up with the pattern period and a misplaced chunk is caught).
-const PATTERN_PERIOD: usize = 251;
-const PATTERN_CHUNK: usize = 1024 * 1024;
-static PATTERN: LazyLock<Bytes> = LazyLock::new(|| {
-    (0..PATTERN_CHUNK + PATTERN_PERIOD)
-        .map(|i| (i % PATTERN_PERIOD) as u8)
-        .collect::<Vec<u8>>()
-        .into()
-});
-
-/// `len` (≤ 1 MiB) pattern bytes starting at stream offset `offset`, without copying.
-pub(crate) fn pattern_at(offset: u64, len: usize) -> Bytes {
-    assert!(len <= PATTERN_CHUNK);
-    let start = (offset % PATTERN_PERIOD as u64) as usize;
-    PATTERN.slice(start..start + len)
-}
-
-/// Whether `data` is the pattern at stream offset `offset`.
-pub(crate) fn is_pattern_at(offset: u64, data: &[u8]) -> bool {
-    data.chunks(PATTERN_CHUNK).enumerate().all(|(i, chunk)| {
-        let off = offset + (i * PATTERN_CHUNK) as u64;
-        chunk == &pattern_at(off, chunk.len())[..]
-    })
-}
-
-/// Decodes a clean sequence of whole frames; panics on anything else (a partial frame, a bad
-/// header). Every `poll_transmit` output must pass this.
-pub(crate) fn decode_frames(mut bytes: &[u8]) -> Vec<(Header, Bytes)> {
-    let mut frames = Vec::new();
-    while !bytes.is_empty() {
-        assert!(
-            bytes.len() >= HEADER_LEN,
-            "partial header at the end of the output: {bytes:02x?}"
-        );
-        let raw: [u8; HEADER_LEN] = bytes[..HEADER_LEN].try_into().expect("12 bytes");
-        let header = Header::decode(&raw).expect("the session emitted an undecodable header");
-        bytes = &bytes[HEADER_LEN..];
-        let body_len = if header.typ == FrameType::Data {
-            header.length as usize
-        } else {
-            0
-        };
-        assert!(
-            bytes.len() >= body_len,
-            "{header}: body truncated ({} of {body_len} bytes)",
-            bytes.len()
-        );
-        frames.push((header, Bytes::copy_from_slice(&bytes[..body_len])));
-        bytes = &bytes[body_len..];
-    }
-    frames
-}
-
-/// Encodes frames (header, DATA payload) as a peer would send them.
-pub(crate) fn encode_frames(frames: &[(Header, &[u8])]) -> BytesMut {
-    let mut out = BytesMut::new();
-    for (header, body) in frames {
-        header.encode_into(&mut out);
-        out.extend_from_slice(body);
-    }
-    out
-}
-
-/// Drains everything `session` wants to send (no size limit) and decodes it.
-pub(crate) fn transmit_all(session: &mut Session, now: Instant) -> Vec<(Header, Bytes)> {
-    let mut buf = BytesMut::new();
-    // Bounded: every poll either empties the queue or sends something.
-    for _ in 0..1_000_000 {
-        if !session.wants_transmit() {
-            break;
-        }
-        let before = buf.len();
-        session.poll_transmit(now, &mut buf, usize::MAX);
-        if buf.len() == before {
-            break;
-        }
-    }
-    decode_frames(&buf)
-}
-
-/// Just the headers of [`transmit_all`].
-pub(crate) fn transmit_headers(session: &mut Session, now: Instant) -> Vec<Header> {
-    transmit_all(session, now)
-        .into_iter()
-        .map(|(h, _)| h)
-        .collect()
-}
-
-/// Feeds `bytes` to `session` in one `handle_input` call; incomplete trailing bytes must not be
-/// left over (use an explicit inbox for split input).
-pub(crate) fn feed(session: &mut Session, now: Instant, bytes: &[u8]) -> Result<(), SessionError> {
-    let mut input = BytesMut::from(bytes);
-    let result = session.handle_input(now, &mut input);
-    if result.is_ok() {
-        assert!(input.is_empty(), "feed() left {} bytes unread", input.len());
-    }
-    result
-}
-
-/// Every event queued on `session`.
-pub(crate) fn events(session: &mut Session) -> Vec<Event> {
-    std::iter::from_fn(|| session.poll_event()).collect()
-}
-
-/// Reads everything buffered on stream `id` (until Pending, EOF or an error).
-pub(crate) fn read_to_pending(
-    session: &mut Session,
-    now: Instant,
-    id: u32,
-) -> (Vec<u8>, Result<ReadOutcome, StreamError>) {
-    let mut data = Vec::new();
-    loop {
-        match session.read(now, id, usize::MAX) {
-            Ok(ReadOutcome::Data(b)) => data.extend_from_slice(&b),
-            other => return (data, other),
-        }
-    }
-}
-
 /// A frame one side emitted, as the harness decoded it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SentFrame {
+pub struct SentFrame {
     /// When it left `poll_transmit`, since the pair started.
-    pub(crate) at: Duration,
-    pub(crate) header: Header,
+    pub at: Duration,
+    /// The frame's header.
+    pub header: Header,
     /// DATA payload length (0 for the other types).
-    pub(crate) payload_len: usize,
+    pub payload_len: usize,
 }
 
 impl std::fmt::Display for SentFrame {
@@ -187,26 +73,28 @@ impl std::fmt::Display for SentFrame {
 
 /// What the application did on one stream.
 #[derive(Debug, Default)]
-pub(crate) struct AppStream {
+pub struct AppStream {
     /// Bytes the application wants to write in total.
-    pub(crate) to_write: u64,
+    pub to_write: u64,
     /// Bytes the session accepted so far.
-    pub(crate) written: u64,
+    pub written: u64,
     /// Close the write half once everything is written.
-    pub(crate) close_when_written: bool,
-    pub(crate) closed_write: bool,
+    pub close_when_written: bool,
+    /// The write half was closed.
+    pub closed_write: bool,
     /// The last write returned 0: like a real driver, wait for `Event::Writable` before trying
     /// again (so a missing event shows up as a deadlock instead of being papered over).
-    pub(crate) blocked: bool,
+    pub blocked: bool,
     /// Bytes read so far.
-    pub(crate) read: u64,
+    pub read: u64,
     /// The bytes read, when the side keeps them.
-    pub(crate) data: Vec<u8>,
-    pub(crate) eof: bool,
+    pub data: Vec<u8>,
+    /// The read half reached end of stream.
+    pub eof: bool,
     /// The first error a read or write returned.
-    pub(crate) error: Option<StreamError>,
+    pub error: Option<StreamError>,
     /// (time since start, bytes read so far) after every read, for goodput curves.
-    pub(crate) read_log: Vec<(Duration, u64)>,
+    pub read_log: Vec<(Duration, u64)>,
 }
 
 impl AppStream {
@@ -222,7 +110,7 @@ impl AppStream {
     }
 
     /// Bytes read by `t` (time since start).
-    pub(crate) fn read_by(&self, t: Duration) -> u64 {
+    pub fn read_by(&self, t: Duration) -> u64 {
         match self.read_log.partition_point(|(at, _)| *at <= t) {
             0 => 0,
             i => self.read_log[i - 1].1,
@@ -230,7 +118,7 @@ impl AppStream {
     }
 
     /// When the last byte was read.
-    pub(crate) fn last_read_at(&self) -> Option<Duration> {
+    pub fn last_read_at(&self) -> Option<Duration> {
         self.read_log.last().map(|(t, _)| *t)
     }
 }
@@ -245,32 +133,34 @@ struct Packet {
 
 /// One end of the pair: a session plus its application and its outgoing link.
 #[derive(Debug)]
-pub(crate) struct Side {
-    pub(crate) session: Session,
+pub struct Side {
+    /// The sans-IO session under test.
+    pub session: Session,
     /// Every frame this side sent, in order.
-    pub(crate) sent: Vec<SentFrame>,
+    pub sent: Vec<SentFrame>,
     /// Every event this side's session produced, with its time since start.
-    pub(crate) events: Vec<(Duration, Event)>,
+    pub events: Vec<(Duration, Event)>,
     /// Inbound streams, in the order they were announced.
-    pub(crate) inbound: Vec<u32>,
-    pub(crate) streams: BTreeMap<u32, AppStream>,
+    pub inbound: Vec<u32>,
+    /// The application's view of every stream it touched, by id.
+    pub streams: BTreeMap<u32, AppStream>,
     /// Read every stream as soon as it is readable (go's reader goroutine). Off: the application
     /// never reads, the test does with [`Pair::read_all`].
-    pub(crate) auto_read: bool,
+    pub auto_read: bool,
     /// Largest read (go returns at most one received segment per `Read`).
-    pub(crate) read_chunk: usize,
+    pub read_chunk: usize,
     /// Keep the bytes read in [`AppStream::data`] (off for big transfers).
-    pub(crate) keep_data: bool,
+    pub keep_data: bool,
     /// Check that what is read is the pattern the harness writes.
-    pub(crate) verify_pattern: bool,
+    pub verify_pattern: bool,
     /// The error `handle_input` or `handle_timeout` returned, with its time since start.
-    pub(crate) error: Option<(Duration, SessionError)>,
+    pub error: Option<(Duration, SessionError)>,
     /// One-way delay of bytes leaving this side.
-    pub(crate) latency: Duration,
+    pub latency: Duration,
     /// Serialization rate of bytes leaving this side, in bytes per second (`None`: infinite).
-    pub(crate) link_rate: Option<u64>,
+    pub link_rate: Option<u64>,
     /// `limit` passed to `poll_transmit`.
-    pub(crate) transmit_limit: usize,
+    pub transmit_limit: usize,
     /// When the outgoing link finishes serializing what it was given.
     link_free: Instant,
     in_flight: VecDeque<Packet>,
@@ -307,13 +197,13 @@ impl Side {
     }
 
     /// The application's view of stream `id` (empty if it never touched it).
-    pub(crate) fn stream(&self, id: u32) -> &AppStream {
+    pub fn stream(&self, id: u32) -> &AppStream {
         static EMPTY: LazyLock<AppStream> = LazyLock::new(AppStream::default);
         self.streams.get(&id).unwrap_or(&EMPTY)
     }
 
     /// Frames this side sent that match `pred`.
-    pub(crate) fn sent_where(&self, pred: impl Fn(&Header) -> bool) -> Vec<SentFrame> {
+    pub fn sent_where(&self, pred: impl Fn(&Header) -> bool) -> Vec<SentFrame> {
         self.sent
             .iter()
             .filter(|f| pred(&f.header))
@@ -329,8 +219,7 @@ impl Side {
         self.streams.values().any(AppStream::wants_write)
             || self.session.stream_ids().into_iter().any(|id| {
                 let s = self.session.stream_state(id).expect("listed");
-                s.reset.is_none()
-                    && (s.send_buffered > 0 || s.write == super::stream::WriteHalf::Closing)
+                s.reset.is_none() && (s.send_buffered > 0 || s.write == WriteHalf::Closing)
             })
     }
 
@@ -610,21 +499,24 @@ impl Side {
 
 /// A client and a server session on a simulated link. See the module documentation.
 #[derive(Debug)]
-pub(crate) struct Pair {
-    pub(crate) start: Instant,
+pub struct Pair {
+    /// The origin of the simulated clock (read once from the wall clock).
+    pub start: Instant,
     /// The simulated clock.
-    pub(crate) now: Instant,
-    pub(crate) client: Side,
-    pub(crate) server: Side,
+    pub now: Instant,
+    /// The client end.
+    pub client: Side,
+    /// The server end.
+    pub server: Side,
     /// Session errors are expected: don't panic on them.
-    pub(crate) allow_errors: bool,
+    pub allow_errors: bool,
     /// Steps taken so far.
-    pub(crate) steps: u64,
+    pub steps: u64,
 }
 
 impl Pair {
     /// Two sessions with the given configurations on a zero-latency, infinite-rate link.
-    pub(crate) fn new(client: Config, server: Config) -> Self {
+    pub fn new(client: Config, server: Config) -> Self {
         let start = Instant::now();
         Self {
             start,
@@ -637,30 +529,31 @@ impl Pair {
     }
 
     /// Two sessions with default configurations.
-    pub(crate) fn default_pair() -> Self {
+    pub fn default_pair() -> Self {
         Self::new(Config::default(), Config::default())
     }
 
     /// Sets the one-way latency of both directions (RTT = 2 × latency).
-    pub(crate) fn with_latency(mut self, latency: Duration) -> Self {
+    pub fn with_latency(mut self, latency: Duration) -> Self {
         self.client.latency = latency;
         self.server.latency = latency;
         self
     }
 
     /// Sets the link rate of both directions, in bytes per second.
-    pub(crate) fn with_link_rate(mut self, bytes_per_second: u64) -> Self {
+    pub fn with_link_rate(mut self, bytes_per_second: u64) -> Self {
         self.client.link_rate = Some(bytes_per_second);
         self.server.link_rate = Some(bytes_per_second);
         self
     }
 
     /// Time since the pair started.
-    pub(crate) fn elapsed(&self) -> Duration {
+    pub fn elapsed(&self) -> Duration {
         self.now - self.start
     }
 
-    pub(crate) fn side(&mut self, role: Role) -> &mut Side {
+    /// The end that plays `role`.
+    pub fn side(&mut self, role: Role) -> &mut Side {
         match role {
             Role::Client => &mut self.client,
             Role::Server => &mut self.server,
@@ -668,7 +561,7 @@ impl Pair {
     }
 
     /// Opens a stream on `role`'s side; panics if the session refuses.
-    pub(crate) fn open(&mut self, role: Role) -> u32 {
+    pub fn open(&mut self, role: Role) -> u32 {
         let now = self.now;
         let side = self.side(role);
         let id = side
@@ -682,7 +575,7 @@ impl Pair {
 
     /// Has `role`'s application write `n` more pattern bytes on stream `id` (handed to the
     /// session at once as far as its buffer allows, the rest as it drains).
-    pub(crate) fn write(&mut self, role: Role, id: u32, n: u64) {
+    pub fn write(&mut self, role: Role, id: u32, n: u64) {
         let now = self.now;
         let side = self.side(role);
         side.streams.entry(id).or_default().to_write += n;
@@ -690,7 +583,7 @@ impl Pair {
     }
 
     /// Like [`Pair::write`], then closes the write half once everything is written.
-    pub(crate) fn write_and_close(&mut self, role: Role, id: u32, n: u64) {
+    pub fn write_and_close(&mut self, role: Role, id: u32, n: u64) {
         let now = self.now;
         let side = self.side(role);
         let app = side.streams.entry(id).or_default();
@@ -701,7 +594,7 @@ impl Pair {
 
     /// Reads everything buffered on `role`'s stream `id` now (for sides without `auto_read`).
     /// Returns the bytes read by this call.
-    pub(crate) fn read_all(&mut self, role: Role, id: u32) -> u64 {
+    pub fn read_all(&mut self, role: Role, id: u32) -> u64 {
         let (now, start) = (self.now, self.start);
         let side = self.side(role);
         let before = side.stream(id).read;
@@ -710,17 +603,26 @@ impl Pair {
     }
 
     /// `role`'s application drops its handle of stream `id`.
-    pub(crate) fn detach(&mut self, role: Role, id: u32) {
+    pub fn detach(&mut self, role: Role, id: u32) {
         let now = self.now;
         self.side(role).session.detach(now, id);
     }
 
     /// `role`'s application resets stream `id` with `code`.
-    pub(crate) fn reset(&mut self, role: Role, id: u32, code: u32) {
+    pub fn reset(&mut self, role: Role, id: u32, code: u32) {
         self.side(role)
             .session
             .reset(id, code)
             .expect("reset of a known stream");
+    }
+
+    /// Runs both sides' applications once at the current time (events, reads, writes) and
+    /// leaves the link alone: for a caller that moves the bytes between the two sessions itself.
+    /// Returns whether either application did anything.
+    pub fn run_apps(&mut self) -> bool {
+        let (now, start) = (self.now, self.start);
+        let client = self.client.run_app(now, start);
+        self.server.run_app(now, start) | client
     }
 
     /// Does everything due at `now`: deliveries, timers, then application and transmissions
@@ -767,7 +669,7 @@ impl Pair {
     /// slot or a timer that comes before them. Returns false when the network is quiet (nothing
     /// in flight, nothing to send, nothing done): timers alone don't keep a pair busy, use
     /// [`Pair::advance`] to let time pass.
-    pub(crate) fn step(&mut self) -> bool {
+    pub fn step(&mut self) -> bool {
         self.steps += 1;
         let progress = self.work();
         let (net, timer) = self.next_events();
@@ -783,7 +685,7 @@ impl Pair {
 
     /// Steps until the network is quiet. Returns the number of steps. A stalled transfer ends
     /// here too; [`Pair::drive_bounded`] is the variant that treats that as a failure.
-    pub(crate) fn drive(&mut self) -> u64 {
+    pub fn drive(&mut self) -> u64 {
         let mut n = 0;
         while self.step() {
             n += 1;
@@ -797,7 +699,7 @@ impl Pair {
     /// Steps until the network is quiet and every write went out, within `max_steps` steps.
     /// Panics with both sides' frame logs if it goes quiet with data still unsent (a deadlock)
     /// or if it needs more steps.
-    pub(crate) fn drive_bounded(&mut self, max_steps: u64) {
+    pub fn drive_bounded(&mut self, max_steps: u64) {
         for _ in 0..max_steps {
             if !self.step() {
                 if self.client.has_unsent() || self.server.has_unsent() {
@@ -818,7 +720,7 @@ impl Pair {
     }
 
     /// Lets simulated time pass until `now + d`, with timers firing on the way.
-    pub(crate) fn advance(&mut self, d: Duration) {
+    pub fn advance(&mut self, d: Duration) {
         let deadline = self.now + d;
         for _ in 0..DRIVE_STEP_LIMIT {
             let progress = self.work();
@@ -845,7 +747,7 @@ impl Pair {
     }
 
     /// Both sides' state and recent frames, for panic messages.
-    pub(crate) fn dump(&self) -> String {
+    pub fn dump(&self) -> String {
         let mut out = format!("pair at {:?} after {} steps\n", self.elapsed(), self.steps);
         self.client.dump("client", &mut out, self.start);
         self.server.dump("server", &mut out, self.start);
