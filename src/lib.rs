@@ -6,29 +6,61 @@
 //!
 //! # Layout
 //!
-//! In stack order, each layer only uses the one below it:
+//! ## The stack
 //!
-//! - [`transport`]: TCP sockets (dial, listen) with socket options set through socket2.
-//! - [`multistream`]: multistream-select 1.0, used on the raw TCP connection (to pick `/noise`),
-//!   inside Noise (to pick `/yamux/1.0.0`) and on every yamux stream (to pick `/perf/1.0.0`).
+//! A connection is built as a pipeline, in this order: transport → multistream-select →
+//! security → multistream-select (or the muxer agreed inside the security handshake) → muxer.
+//! [`upgrade`] is the one place that assembles it. Where a protocol has state, it lives in a
+//! sans-IO core (bytes and an explicit `now` in; bytes, frames and timer deadlines out) with a
+//! thin tokio adapter around it, and the adapters read the time only through
+//! [`yamux::driver::now`] (tokio's clock, so tests can pause it).
+//!
+//! - [`transport`]: the first stage, a byte stream to the peer ([`transport::Transport`],
+//!   [`transport::Socket`]); today TCP with socket options set through socket2.
+//! - [`multistream`]: multistream-select 1.0: the message codec, the listener and dialer, and the
+//!   sans-IO check of a lazily proposed protocol's echo ([`multistream::EchoCheck`]). Used on the
+//!   raw connection, inside the secure channel and on every yamux stream.
+//! - [`security`]: which secure channel a connection uses ([`security::Security`]), the one
+//!   definition the CLI, the sweep, the results and the reports share.
 //! - [`identity`]: Ed25519 identity keys and peer ids (through libp2p-identity).
-//! - [`noise`]: the Noise XX handshake with the libp2p payload and the transport cipher.
-//! - [`yamux`]: a sans-IO yamux session ([`yamux::Session`]) and its tokio driver
-//!   ([`yamux::Connection`]).
-//! - [`plaintext`]: libp2p `/plaintext/2.0.0`, the unencrypted alternative to Noise (for
-//!   measurements).
-//! - [`upgrade`]: the pipeline that upgrades a TCP socket into an authenticated yamux connection.
-//! - [`interop`]: the matrix of implementations (ours, go, rust, js, py) in both roles.
-//! - [`perf`]: the `/perf/1.0.0` client and server.
+//! - [`noise`]: the Noise XX handshake with the libp2p payload (sans-IO) and the transport
+//!   cipher; `noise::stage` plugs it into the pipeline as a security stage.
+//! - [`plaintext`]: libp2p `/plaintext/2.0.0`, the unencrypted alternative (for measurements).
+//! - [`yamux`]: the sans-IO session (`session`, `flow`, `frame`, `stream`, `wire`: no tokio, no
+//!   clock, no sockets) and its tokio driver ([`yamux::driver`]: reader and writer tasks, stream
+//!   handles, the cipher seam [`yamux::driver::Seal`]/[`yamux::driver::Open`], the clock seam).
+//! - [`upgrade`]: the pipeline: the stage traits ([`upgrade::SecurityStage`],
+//!   [`upgrade::MuxerStage`]), [`upgrade::dial`] and [`upgrade::accept`], and the secured stream
+//!   used when the muxer is negotiated inside the channel.
+//! - [`bufio`]: a read buffer over an async stream, shared by the handshakes.
+//!
+//! The stage modules depend on the pipeline's traits, not the other way round: [`noise`] and
+//! [`plaintext`] implement [`upgrade::SecurityStage`] and hand their ciphers to the driver as
+//! [`yamux::driver::Seal`]/[`yamux::driver::Open`]; [`upgrade`] names each stage once, in its
+//! match on [`security::Security`].
+//!
+//! ## Protocols on a stream
+//!
+//! - [`perf`]: `/perf/1.0.0` client and server, and the bare-TCP baseline, over one perf loop;
+//!   its run report ([`perf::report`]) is also what the sweep stores per run.
 //! - [`ping`]: libp2p ping (`/ipfs/ping/1.0.0`), the round trip of an established stream.
-//! - [`procstat`]: CPU time and peak RSS of a process, from /proc.
+//!
+//! ## The bench side
+//!
+//! The stack never uses these (only tests do); [`perf`]'s report records [`procstat`] and
+//! [`build_info`] figures.
+//!
 //! - [`relay`]: a user-space link emulator (delay, rate, bounded queue) between TCP endpoints.
-//! - [`sweep`]: the sweep engine (config matrix, process orchestration, output files), whose
-//!   output types are [`results`].
-//! - [`plot`]: SVG plots of sweep results (reads result files only, never runs a benchmark).
-//! - [`compare`]: two result sets side by side, per case and metric, with a verdict; and
-//!   [`report`]: a Markdown or test-plans summary of results. Both only read results.
+//! - [`procstat`]: CPU time and peak RSS of a process, from /proc.
+//! - [`sweep`]: the sweep engine (config matrix, server processes, output files), whose output
+//!   types are [`results`]; [`build_info`] is the binary's git revision that every result records.
+//! - [`interop`]: the matrix of implementations (ours, go, rust, js, py) in both roles.
+//! - [`plot`]: SVG plots of results; [`compare`]: two result sets side by side, per case and
+//!   metric, with a verdict; [`report`]: a Markdown or test-plans summary. These three only read
+//!   result files.
 //! - [`units`]: byte sizes and rates as engineers write them (`1GiB`, `2.5 Gbit/s`).
+//! - `testing` (cargo feature `testing`, on for tests, benches and fuzz targets): the session
+//!   pair on a simulated clock, frame helpers and the fuzz target bodies; not in release builds.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
