@@ -21,8 +21,7 @@ use crate::results::{GitRevision, Machine, Spread};
 /// Implementations of other languages, in table order.
 pub const FOREIGN: [&str; 4] = ["go", "rust", "js", "py"];
 
-/// Name of our own implementation in the matrix.
-pub const OURS: &str = "ours";
+use crate::results::OURS;
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]

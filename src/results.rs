@@ -21,7 +21,11 @@ use serde::{Deserialize, Serialize};
 use crate::perf::report::RunReport;
 use crate::procstat::ProcessUsage;
 use crate::security::Security;
-use crate::yamux::WindowAccounting;
+use crate::yamux::{AutotuneRule, WindowAccounting};
+
+/// The peer name of this binary's own `server` subcommand, in case configs, the sweep's peer
+/// table and the interop matrix.
+pub const OURS: &str = "ours";
 
 /// Version of every document in this module.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -77,9 +81,21 @@ impl Stack {
 
 /// What a case's latency run measures.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum LatencyMode {
     /// `client --latency`: a perf exchange of 1 byte each way on a fresh stream per round, as
     /// test-plans measures latency (bare TCP: a 1-byte ping-pong on one connection).
@@ -137,6 +153,9 @@ pub struct CaseConfig {
     pub autotune: bool,
     /// Window-update arithmetic.
     pub window_accounting: WindowAccounting,
+    /// When the receive window grows: `go` (absent) or `ramp`.
+    #[serde(default, skip_serializing_if = "AutotuneRule::is_go")]
+    pub autotune_rule: AutotuneRule,
     /// Largest DATA frame sent, header included.
     pub max_frame_bytes: u64,
     /// Parallel perf streams per connection.

@@ -15,4 +15,5 @@ pub mod host;
 pub mod run;
 
 pub use config::{Case, ConfigError, Sweep, load};
+pub use host::HostFacts;
 pub use run::{Observer, RunError, RunOptions, SweepError, run_sweep};

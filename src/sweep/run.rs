@@ -25,15 +25,15 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
-use super::config::{Case, OURS, Sweep};
+use super::config::{Case, Sweep};
 use super::{hgrm, host};
 use crate::perf::report::{Line, LineKind, RunReport};
 use crate::procstat::{self, ProcessUsage};
 use crate::relay::{self, LinkConfig};
 use crate::results::{
     CaseConfig, CaseResult, GitRevision, HistogramSummary, METRIC_INTERVAL, METRIC_LATENCY,
-    METRIC_TTFB, Machine, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Spread, Stack, Summary,
-    SummaryRow, WindowGrowth, WindowTraceLine,
+    METRIC_TTFB, Machine, OURS, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Spread, Stack,
+    Summary, SummaryRow, WindowGrowth, WindowTraceLine,
 };
 use crate::security::Security;
 use crate::transport::{self, TcpAddr, TcpConfig};
@@ -177,6 +177,9 @@ pub fn yamux_args(c: &CaseConfig) -> Vec<String> {
     ];
     if !c.autotune {
         args.push("--no-autotune".into());
+    }
+    if !c.autotune_rule.is_go() {
+        args.extend(["--autotune-rule".into(), c.autotune_rule.as_str().into()]);
     }
     args
 }
@@ -1049,6 +1052,7 @@ mod tests {
             max_window_bytes: 1 << 20,
             autotune,
             window_accounting: Accounting::Full,
+            autotune_rule: Default::default(),
             max_frame_bytes: 64 << 10,
             streams: 1,
             connections: 1,
