@@ -8,21 +8,18 @@
 //! test-plans does, and goodput is N·8 / the client's `final.timeSeconds` (connection setup
 //! included, as in test-plans).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::{GitRevision, Machine, Spread};
+use crate::results::{GitRevision, Machine, OURS, Spread};
+use crate::sweep::process::{ADDRESS_TIMEOUT, ServerError, ServerProcess};
 
 /// Implementations of other languages, in table order.
 pub const FOREIGN: [&str; 4] = ["go", "rust", "js", "py"];
-
-/// Name of our own implementation in the matrix.
-pub const OURS: &str = "ours";
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +33,16 @@ pub enum InteropError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// The server printed no address in time.
-    #[error("{0} server printed no address within {1:?}")]
-    NoAddress(String, Duration),
+    /// The server did not start or printed no address.
+    #[error("{peer} server: {source} (stderr: {stderr_tail})")]
+    Server {
+        /// Which peer.
+        peer: String,
+        /// What went wrong.
+        source: ServerError,
+        /// The end of its stderr.
+        stderr_tail: String,
+    },
     /// The client ran past the time limit.
     #[error("client did not finish within {0:?}")]
     Timeout(Duration),
@@ -173,50 +177,14 @@ pub struct Run {
     pub error: Option<String>,
 }
 
-/// A started server, killed when dropped.
-struct ServerProcess {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const ADDRESS_TIMEOUT: Duration = Duration::from_secs(30);
-
 fn start_server(peer: &Peer) -> Result<ServerProcess, InteropError> {
-    let mut cmd = peer.server_command();
-    cmd.stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .stdin(Stdio::null());
-    let mut child = cmd.spawn().map_err(|source| InteropError::Spawn {
-        what: format!("{} server", peer.name),
-        source,
-    })?;
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(line)) = lines.next() {
-            let _ = tx.send(line);
+    ServerProcess::start(peer.server_command(), ADDRESS_TIMEOUT, None).map_err(|failure| {
+        InteropError::Server {
+            peer: peer.name.clone(),
+            stderr_tail: tail(&failure.stderr_tail, 300),
+            source: failure.error,
         }
-        // Keep draining so the server never blocks on a full pipe.
-        for _ in lines {}
-    });
-    let mut server = ServerProcess {
-        child,
-        addr: String::new(),
-    };
-    server.addr = rx
-        .recv_timeout(ADDRESS_TIMEOUT)
-        .map_err(|_| InteropError::NoAddress(peer.name.clone(), ADDRESS_TIMEOUT))?
-        .trim()
-        .to_string();
-    Ok(server)
+    })
 }
 
 /// Runs `client` against `server` once and returns the client's final time in seconds.
@@ -228,7 +196,7 @@ pub fn run_once(
     limit: Duration,
 ) -> Result<f64, InteropError> {
     let server_process = start_server(server)?;
-    let mut cmd = client.client_command(&server_process.addr, upload, download);
+    let mut cmd = client.client_command(&server_process.printed, upload, download);
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::null());

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::compare::render::md_cell;
 use crate::compare::{Input, SweepInput};
 use crate::interop::{self, Direction, InteropFile};
-use crate::results::{CaseResult, GitRevision, Machine, RunKind, Spread, SummaryRow};
+use crate::results::{CaseResult, GitRevision, Machine, OURS, RunKind, Spread, SummaryRow};
 use crate::units::ByteSize;
 
 fn machine_line(m: Option<&Machine>) -> String {
@@ -146,7 +146,7 @@ fn ours_vs_peers(s: &SweepInput) -> String {
             .summary
             .cases
             .iter()
-            .filter(|r| r.config.peer == interop::OURS)
+            .filter(|r| r.config.peer == OURS)
             .filter_map(|o| {
                 s.summary
                     .cases
@@ -203,7 +203,7 @@ fn interop_markdown(input: &Input, f: &InteropFile) -> String {
     if !f.missing_peers.is_empty() {
         out += &format!("Not built: {}.\n\n", f.missing_peers.join(", "));
     }
-    let ours = interop::OURS;
+    let ours = OURS;
     out += "| peer | way | ours↔ours | peer↔peer | ours→peer | peer→ours | ratio |\n";
     out += "|---|---|---|---|---|---|---|\n";
     for peer in interop::FOREIGN {
@@ -290,7 +290,7 @@ pub struct BenchmarkResult {
 /// The libp2p implementation name of a peer.
 pub fn implementation(peer: &str) -> String {
     match peer {
-        interop::OURS => "yamux-perf".into(),
+        OURS => "yamux-perf".into(),
         other => format!("{other}-libp2p"),
     }
 }
@@ -333,7 +333,7 @@ pub fn peer_versions(interop_src: &Path) -> BTreeMap<String, String> {
 }
 
 fn version(peer: &str, git: Option<&GitRevision>, versions: &BTreeMap<String, String>) -> String {
-    if peer == interop::OURS {
+    if peer == OURS {
         let rev = git.map(|g| format!("+{}", g.revision)).unwrap_or_default();
         return format!("v{}{rev}", env!("CARGO_PKG_VERSION"));
     }

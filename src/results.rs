@@ -21,7 +21,11 @@ use serde::{Deserialize, Serialize};
 use crate::perf::report::RunReport;
 use crate::procstat::ProcessUsage;
 use crate::security::Security;
-use crate::yamux::WindowAccounting;
+use crate::yamux::{AutotuneRule, WindowAccounting};
+
+/// The peer name of this binary's own `server` subcommand, in case configs, the sweep's peer
+/// table and the interop matrix.
+pub const OURS: &str = "ours";
 
 /// Version of every document in this module.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -77,9 +81,21 @@ impl Stack {
 
 /// What a case's latency run measures.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum LatencyMode {
     /// `client --latency`: a perf exchange of 1 byte each way on a fresh stream per round, as
     /// test-plans measures latency (bare TCP: a 1-byte ping-pong on one connection).
@@ -137,6 +153,9 @@ pub struct CaseConfig {
     pub autotune: bool,
     /// Window-update arithmetic.
     pub window_accounting: WindowAccounting,
+    /// When the receive window grows: `go` (absent) or `ramp`.
+    #[serde(default, skip_serializing_if = "AutotuneRule::is_go")]
+    pub autotune_rule: AutotuneRule,
     /// Largest DATA frame sent, header included.
     pub max_frame_bytes: u64,
     /// Parallel perf streams per connection.
@@ -517,41 +536,43 @@ pub struct Summary {
     pub cases: Vec<SummaryRow>,
 }
 
-/// One line of a `.window.jsonl` trace (written by `yamux-perf client --window-trace`).
+/// One line of a `.window.jsonl` trace (written by `yamux-perf client --window-trace`, through
+/// [`crate::perf::report::write_trace`]). The fields are in alphabetical order, the order the
+/// traces were first written in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum WindowTraceLine {
     /// A receive-window update the client sent.
     Recv {
-        /// ms since the connection's session started.
-        t_ms: f64,
-        /// Stream id.
-        stream: u32,
-        /// Smoothed RTT at the decision.
-        rtt_ms: Option<f64>,
-        /// Target window after the decision.
-        recv_window: u64,
-        /// Credit sent.
-        delta: u64,
-        /// ms since this stream's previous update.
-        since_last_update_ms: f64,
-        /// Whether the window doubled.
-        doubled: bool,
         /// Connection index.
         connection: u32,
+        /// Credit sent.
+        delta: u64,
+        /// Whether the window doubled.
+        doubled: bool,
+        /// Target window after the decision.
+        recv_window: u64,
+        /// Smoothed RTT at the decision.
+        rtt_ms: Option<f64>,
+        /// ms since this stream's previous update.
+        since_last_update_ms: f64,
+        /// Stream id.
+        stream: u32,
+        /// ms since the connection's session started.
+        t_ms: f64,
     },
     /// Send credit the server granted.
     Send {
-        /// ms since the connection's session started.
-        t_ms: f64,
-        /// Stream id.
-        stream: u32,
-        /// Credit after the update.
-        send_window: u64,
         /// How long the stream had been blocked on credit, ms.
         blocked_ms: Option<f64>,
         /// Connection index.
         connection: u32,
+        /// Credit after the update.
+        send_window: u64,
+        /// Stream id.
+        stream: u32,
+        /// ms since the connection's session started.
+        t_ms: f64,
     },
 }
 
@@ -582,5 +603,32 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(send, WindowTraceLine::Send { send_window: 7, .. }));
+    }
+
+    #[test]
+    fn trace_lines_are_written_as_committed_traces_read() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/results/baseline/cases/01002422b49b.rep1.window.jsonl"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        // The keys in order (serde_json's float parsing is not exact, so values are not
+        // compared as text).
+        let keys = |line: &str| -> Vec<String> {
+            line.split('"')
+                .collect::<Vec<_>>()
+                .windows(2)
+                .filter(|w| w[1].starts_with(':'))
+                .map(|w| w[0].to_string())
+                .collect()
+        };
+        let mut lines = 0;
+        for line in text.lines() {
+            let parsed: WindowTraceLine = serde_json::from_str(line).unwrap();
+            let written = serde_json::to_string(&parsed).unwrap();
+            assert_eq!(keys(&written), keys(line), "{line}");
+            lines += 1;
+        }
+        assert!(lines > 10, "{lines} lines");
     }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use multiaddr::Multiaddr;
 use yamux_perf::identity::{self, Keypair};
@@ -81,47 +81,24 @@ pub(crate) fn seconds(value: f64, what: &str) -> Result<Duration> {
         .with_context(|| format!("{what} must be a non-negative number of seconds"))
 }
 
-pub(crate) fn window_size(size: ByteSize, what: &str) -> Result<u32> {
-    u32::try_from(size.bytes())
-        .ok()
-        .filter(|w| *w >= yamux::DEFAULT_WINDOW)
-        .with_context(|| {
-            format!(
-                "{what} must be between 256KiB and 4GiB - 1 (yamux windows are 32-bit), got {size}"
-            )
-        })
-}
-
 impl CommonOpt {
     pub(crate) fn connection(&self, identity: Keypair) -> Result<ConnectionConfig> {
-        let initial_window = window_size(self.initial_window, "--initial-window")?;
-        let max_window = window_size(self.max_window, "--max-window")?;
-        if max_window < initial_window {
-            bail!(
-                "--max-window ({}) is below --initial-window ({})",
-                self.max_window,
-                self.initial_window
-            );
+        let yamux = yamux::Config {
+            autotune: !self.no_autotune,
+            accounting: self.window_accounting,
+            autotune_rule: self.autotune_rule,
+            ..yamux::Config::default()
         }
-        let max_frame = usize::try_from(self.max_frame.bytes()).unwrap_or(usize::MAX);
-        if !(yamux::session::MIN_MAX_FRAME..=16 << 20).contains(&max_frame) {
-            bail!(
-                "--max-frame must be between 1KiB and 16MiB, got {}",
-                self.max_frame
-            );
-        }
+        .with_sizes(
+            self.initial_window.bytes(),
+            self.max_window.bytes(),
+            self.max_frame.bytes(),
+        )
+        .map_err(|e| anyhow::anyhow!("{}: {e}", e.setting().flag()))?;
         let buffer = |size: Option<ByteSize>| size.map(|s| s.bytes() as usize);
         Ok(ConnectionConfig {
             identity,
-            yamux: yamux::Config {
-                initial_window,
-                max_window,
-                autotune: !self.no_autotune,
-                accounting: self.window_accounting,
-                max_frame,
-                autotune_rule: self.autotune_rule,
-                ..yamux::Config::default()
-            },
+            yamux,
             driver: Default::default(),
             tcp: TcpConfig {
                 send_buffer: buffer(self.send_buffer),

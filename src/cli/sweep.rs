@@ -10,6 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use yamux_perf::results::{CaseResult, RunKind, RunResult, Spread, Summary};
 use yamux_perf::sweep::config::{self, Case};
+use yamux_perf::sweep::host::HostFacts;
 use yamux_perf::sweep::run::{self, Observer, RunOptions};
 use yamux_perf::units::ByteSize;
 
@@ -182,8 +183,8 @@ fn table(summary: &Summary) -> String {
 }
 
 pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
-    let mut sweep =
-        config::load(&opt.config).with_context(|| format!("loading {}", opt.config.display()))?;
+    let mut sweep = config::load(&opt.config, &HostFacts::read())
+        .with_context(|| format!("loading {}", opt.config.display()))?;
     if let Some(n) = opt.repetitions {
         if !(1..=1000).contains(&n) {
             bail!("--repetitions must be from 1 to 1000");
@@ -232,7 +233,6 @@ pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
         interop_dir: std::path::absolute(&opt.interop_dir)
             .with_context(|| format!("resolving {}", opt.interop_dir.display()))?,
         sweep_command: std::env::args().collect(),
-        source_dir: std::env::current_dir().context("reading the current directory")?,
     };
     let runs_per_case = sweep.plan.warmup + sweep.plan.repetitions;
     let total_runs: u64 = selected

@@ -16,11 +16,13 @@ pub mod report;
 pub mod server;
 pub mod tcp;
 
+use std::future::Future;
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
 
 use crate::bufio::BufferedIo;
@@ -93,6 +95,133 @@ pub struct Progress {
     pub uploaded: AtomicU64,
     /// Download bytes received so far.
     pub downloaded: AtomicU64,
+}
+
+/// What the perf exchange needs of a byte stream: a yamux stream of any stack
+/// ([`StreamHandle`]) or a bare TCP connection ([`tcp::TcpPerfStream`]). The client's and the
+/// server's loops ([`send_upload`], [`receive_download`], [`serve_request`]) are written once
+/// against it.
+pub trait PerfStream: Send {
+    /// Writes all of `chunk`.
+    fn write_chunk(&mut self, chunk: Bytes) -> impl Future<Output = io::Result<()>> + Send;
+    /// The next bytes received; `None` at end of stream.
+    fn read_chunk(&mut self) -> impl Future<Output = io::Result<Option<Bytes>>> + Send;
+    /// Half-closes: the peer reads end of stream, and this side can still read.
+    fn close_write(&mut self) -> impl Future<Output = io::Result<()>> + Send;
+    /// Tells the peer at once that the exchange failed (yamux: RST). Bare TCP has nothing
+    /// beyond closing the connection, which dropping it does.
+    fn abort(&mut self);
+}
+
+impl PerfStream for StreamHandle {
+    fn write_chunk(&mut self, chunk: Bytes) -> impl Future<Output = io::Result<()>> + Send {
+        self.write_bytes(chunk)
+    }
+
+    fn read_chunk(&mut self) -> impl Future<Output = io::Result<Option<Bytes>>> + Send {
+        StreamHandle::read_chunk(self)
+    }
+
+    fn close_write(&mut self) -> impl Future<Output = io::Result<()>> + Send {
+        self.shutdown()
+    }
+
+    fn abort(&mut self) {
+        self.reset(0);
+    }
+}
+
+/// The client's upload: `header` (the request and whatever precedes it on this stack), then
+/// `upload` bytes of `payload`, counted in `progress`.
+pub async fn send_upload<S: PerfStream>(
+    stream: &mut S,
+    header: Bytes,
+    upload: u64,
+    payload: Payload,
+    progress: &Progress,
+) -> Result<(), PerfError> {
+    stream.write_chunk(header).await?;
+    for chunk in payload.chunks(upload) {
+        let n = chunk.len() as u64;
+        stream.write_chunk(chunk).await?;
+        progress.uploaded.fetch_add(n, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// The client's download: reads to end of stream, starting with `leftover` (bytes read ahead),
+/// checks the count and the payload; returns the bytes received and when the first of them (or
+/// the end of stream) arrived.
+pub async fn receive_download<S: PerfStream>(
+    stream: &mut S,
+    leftover: Option<Bytes>,
+    download: u64,
+    payload: Payload,
+    progress: &Progress,
+) -> Result<(u64, Option<Instant>), PerfError> {
+    let mut received = 0u64;
+    let mut first_byte: Option<Instant> = None;
+    let mut reader = ChunkReader { leftover };
+    loop {
+        let chunk = reader.next(stream).await?;
+        first_byte.get_or_insert_with(Instant::now);
+        let Some(chunk) = chunk else { break };
+        if received + chunk.len() as u64 > download {
+            return Err(PerfError::ExtraDownload { expected: download });
+        }
+        if !payload.verify(received, &chunk) {
+            return Err(PerfError::Corrupt { offset: received });
+        }
+        received += chunk.len() as u64;
+        progress
+            .downloaded
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+    }
+    Ok((received, first_byte))
+}
+
+/// The server's side of one exchange: the big-endian u64 request (completed from the stream
+/// when `buf`, the bytes read so far, holds less), the upload drained to end of stream and
+/// checked, then the requested bytes and a half-close. A request over `max_download` or a
+/// corrupt upload aborts the stream.
+pub async fn serve_request<S: PerfStream>(
+    stream: &mut S,
+    mut buf: BytesMut,
+    max_download: u64,
+    payload: Payload,
+) -> Result<ServedStream, PerfError> {
+    while buf.len() < 8 {
+        match stream.read_chunk().await? {
+            Some(chunk) => buf.extend_from_slice(&chunk),
+            None => return Err(PerfError::ShortHeader),
+        }
+    }
+    let requested = u64::from_be_bytes(buf.split_to(8)[..].try_into().expect("8 bytes"));
+    if requested > max_download {
+        // An RST tells the client at once; draining a large upload first would only waste time.
+        stream.abort();
+        return Err(PerfError::RequestTooLarge {
+            requested,
+            max: max_download,
+        });
+    }
+    let mut uploaded = 0u64;
+    let mut reader = ChunkReader::new(buf);
+    while let Some(chunk) = reader.next(stream).await? {
+        if !payload.verify(uploaded, &chunk) {
+            stream.abort();
+            return Err(PerfError::Corrupt { offset: uploaded });
+        }
+        uploaded += chunk.len() as u64;
+    }
+    for chunk in payload.chunks(requested) {
+        stream.write_chunk(chunk).await?;
+    }
+    stream.close_write().await?;
+    Ok(ServedStream {
+        uploaded,
+        downloaded: requested,
+    })
 }
 
 /// What one perf stream measured, from the client's side.
@@ -235,12 +364,7 @@ pub async fn run_stream(
     }
     first.put_u64(download);
     let (mut stream, mut leftover) = io.into_parts();
-    stream.write_bytes(first.freeze()).await?;
-    for chunk in payload.chunks(upload) {
-        let n = chunk.len() as u64;
-        stream.write_bytes(chunk).await?;
-        progress.uploaded.fetch_add(n, Ordering::Relaxed);
-    }
+    send_upload(&mut stream, first.freeze(), upload, payload, progress).await?;
     if early_fin {
         stream.shutdown().await?;
     }
@@ -255,30 +379,15 @@ pub async fn run_stream(
         // reads it. A large upload hides the wait; a tiny one pays one round trip.
         stream.shutdown().await?;
     }
-    let mut received = 0u64;
-    let mut first_byte: Option<Instant> = None;
-    let mut reader = ChunkReader::new(leftover);
-    loop {
-        let chunk = reader.next(&mut stream).await?;
-        first_byte.get_or_insert_with(Instant::now);
-        let Some(chunk) = chunk else { break };
-        if received + chunk.len() as u64 > download {
-            return Err(PerfError::ExtraDownload { expected: download });
-        }
-        if !payload.verify(received, &chunk) {
-            return Err(PerfError::Corrupt { offset: received });
-        }
-        received += chunk.len() as u64;
-        progress
-            .downloaded
-            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-    }
+    let leftover = (!leftover.is_empty()).then(|| leftover.freeze());
+    let (received, first_byte) =
+        receive_download(&mut stream, leftover, download, payload, progress).await?;
     StreamReport::finish(upload, download, received, start, first_byte)
 }
 
-/// Reads a stream chunk by chunk, starting with the bytes multistream-select read ahead.
+/// Reads a stream chunk by chunk, starting with the bytes read ahead.
 struct ChunkReader {
-    leftover: Option<bytes::Bytes>,
+    leftover: Option<Bytes>,
 }
 
 impl ChunkReader {
@@ -289,7 +398,7 @@ impl ChunkReader {
     }
 
     /// The next chunk; `None` at end of stream.
-    async fn next(&mut self, stream: &mut StreamHandle) -> std::io::Result<Option<bytes::Bytes>> {
+    async fn next<S: PerfStream>(&mut self, stream: &mut S) -> io::Result<Option<Bytes>> {
         match self.leftover.take() {
             Some(chunk) => Ok(Some(chunk)),
             None => stream.read_chunk().await,
@@ -315,8 +424,9 @@ pub struct ServedStream {
     pub downloaded: u64,
 }
 
-/// Serves one inbound stream whose protocol is already `/perf/1.0.0`; `io` holds the bytes
-/// that arrived behind the proposal (usually the u64 and the start of the upload).
+/// Serves one inbound stream whose protocol is already `/perf/1.0.0` ([`serve_request`]); `io`
+/// holds the bytes that arrived behind the proposal (usually the u64 and the start of the
+/// upload).
 pub async fn serve_stream(
     mut io: BufferedIo<StreamHandle>,
     max_download: u64,
@@ -325,31 +435,6 @@ pub async fn serve_stream(
     if io.fill_to(8).await.is_err() {
         return Err(PerfError::ShortHeader);
     }
-    let requested = u64::from_be_bytes(io.read_buf.split_to(8)[..].try_into().expect("8 bytes"));
     let (mut stream, leftover) = io.into_parts();
-    if requested > max_download {
-        // An RST tells the client at once; draining a large upload first would only waste time.
-        stream.reset(0);
-        return Err(PerfError::RequestTooLarge {
-            requested,
-            max: max_download,
-        });
-    }
-    let mut uploaded = 0u64;
-    let mut reader = ChunkReader::new(leftover);
-    while let Some(chunk) = reader.next(&mut stream).await? {
-        if !payload.verify(uploaded, &chunk) {
-            stream.reset(0);
-            return Err(PerfError::Corrupt { offset: uploaded });
-        }
-        uploaded += chunk.len() as u64;
-    }
-    for chunk in payload.chunks(requested) {
-        stream.write_bytes(chunk).await?;
-    }
-    stream.shutdown().await?;
-    Ok(ServedStream {
-        uploaded,
-        downloaded: requested,
-    })
+    serve_request(&mut stream, leftover, max_download, payload).await
 }

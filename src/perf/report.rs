@@ -19,6 +19,7 @@ use super::tcp::{TcpLatencyReport, TcpReport};
 use super::{Progress, StreamReport};
 use crate::procstat::ProcessUsage;
 use crate::results::GitRevision;
+use crate::results::WindowTraceLine;
 use crate::units::{ByteSize, bits_per_second};
 use crate::yamux::TraceEvent;
 use crate::yamux::frame::HEADER_LEN;
@@ -166,10 +167,11 @@ fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// One line of the window-growth trace (`.jsonl`): receive-side epoch decisions as
-/// `{"t_ms","stream","rtt_ms","recv_window","delta","since_last_update_ms","doubled"}`, sender-side
-/// credit as `{"t_ms","stream","send_window","blocked_ms"}`. Times are from the session start.
-pub fn trace_line(event: &TraceEvent) -> serde_json::Value {
+/// One line of the window-growth trace (`.jsonl`): a receive-side epoch decision or the
+/// sender-side credit, tagged with the index of its `connection`. Times are from the session
+/// start.
+pub fn trace_line(connection: usize, event: &TraceEvent) -> WindowTraceLine {
+    let connection = u32::try_from(connection).unwrap_or(u32::MAX);
     match *event {
         TraceEvent::RecvWindow {
             t,
@@ -179,34 +181,35 @@ pub fn trace_line(event: &TraceEvent) -> serde_json::Value {
             delta,
             since_last_update,
             doubled,
-        } => serde_json::json!({
-            "t_ms": millis(t),
-            "stream": stream,
-            "rtt_ms": rtt.map(millis),
-            "recv_window": window,
-            "delta": delta,
-            "since_last_update_ms": millis(since_last_update),
-            "doubled": doubled,
-        }),
+        } => WindowTraceLine::Recv {
+            t_ms: millis(t),
+            stream,
+            rtt_ms: rtt.map(millis),
+            recv_window: window.into(),
+            delta: delta.into(),
+            since_last_update_ms: millis(since_last_update),
+            doubled,
+            connection,
+        },
         TraceEvent::SendCredit {
             t,
             stream,
             credit,
             blocked,
-        } => serde_json::json!({
-            "t_ms": millis(t),
-            "stream": stream,
-            "send_window": credit,
-            "blocked_ms": blocked.map(millis),
-        }),
+        } => WindowTraceLine::Send {
+            t_ms: millis(t),
+            stream,
+            send_window: credit.into(),
+            blocked_ms: blocked.map(millis),
+            connection,
+        },
     }
 }
 
-/// Writes a window trace as JSON lines, each with the index of its `connection`.
+/// Writes a window trace as JSON lines ([`WindowTraceLine`]).
 pub fn write_trace(events: &[(usize, TraceEvent)], mut out: impl Write) -> std::io::Result<()> {
     for (connection, event) in events {
-        let mut line = trace_line(event);
-        line["connection"] = (*connection).into();
+        let line = serde_json::to_string(&trace_line(*connection, event))?;
         writeln!(out, "{line}")?;
     }
     out.flush()
@@ -480,19 +483,27 @@ mod tests {
             since_last_update: Duration::from_millis(120),
             doubled: true,
         };
-        let line = trace_line(&recv);
+        let line = serde_json::to_value(trace_line(2, &recv)).unwrap();
         assert_eq!(line["t_ms"], 1500.0);
+        assert_eq!(line["connection"], 2);
         assert_eq!(line["rtt_ms"], 50.0);
         assert_eq!(line["recv_window"], 524_288);
         assert_eq!(line["since_last_update_ms"], 120.0);
         assert_eq!(line["doubled"], true);
+        let mut text = Vec::new();
+        write_trace(&[(1, recv)], &mut text).unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "{\"connection\":1,\"delta\":393216,\"doubled\":true,\"recv_window\":524288,\"rtt_ms\":50.0,\"since_last_update_ms\":120.0,\"stream\":1,\"t_ms\":1500.0}\n",
+            "the fields in the order of every committed trace"
+        );
         let send = TraceEvent::SendCredit {
             t: Duration::ZERO,
             stream: 3,
             credit: 7,
             blocked: None,
         };
-        let line = trace_line(&send);
+        let line = serde_json::to_value(trace_line(0, &send)).unwrap();
         assert_eq!(
             (line["send_window"].as_u64(), line["blocked_ms"].is_null()),
             (Some(7), true)

@@ -14,14 +14,16 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{Payload, PerfError, Progress, Request, StreamReport};
+use super::{
+    Payload, PerfError, PerfStream, Progress, Request, StreamReport, receive_download, send_upload,
+    serve_request,
+};
 use crate::bufio::BufferedIo;
 use crate::ping;
 use crate::transport::{self, TcpConfig};
@@ -127,35 +129,13 @@ async fn serve_connection(
             Ok("echo")
         }
         MODE_PERF => {
-            while buf.len() < 8 {
-                if stream.read_buf(&mut buf).await? == 0 {
-                    return Err(PerfError::ShortHeader);
-                }
-            }
-            let requested = u64::from_be_bytes(buf.split_to(8)[..].try_into().expect("8 bytes"));
-            if requested > max_download {
-                return Err(PerfError::RequestTooLarge {
-                    requested,
-                    max: max_download,
-                });
-            }
-            let mut uploaded = 0u64;
-            loop {
-                if !payload.verify(uploaded, &buf) {
-                    return Err(PerfError::Corrupt { offset: uploaded });
-                }
-                uploaded += buf.len() as u64;
-                buf.clear();
-                buf.reserve(READ_CHUNK);
-                if stream.read_buf(&mut buf).await? == 0 {
-                    break;
-                }
-            }
-            for chunk in payload.chunks(requested) {
-                stream.write_all(&chunk).await?;
-            }
-            stream.shutdown().await?;
-            tracing::debug!(uploaded, downloaded = requested, "tcp perf served");
+            let mut stream = TcpPerfStream::new(stream);
+            let served = serve_request(&mut stream, buf, max_download, payload).await?;
+            tracing::debug!(
+                uploaded = served.uploaded,
+                downloaded = served.downloaded,
+                "tcp perf served"
+            );
             Ok("perf")
         }
         other => {
@@ -189,7 +169,7 @@ pub async fn run(
 }
 
 async fn run_connection(
-    mut socket: TcpStream,
+    socket: TcpStream,
     request: Request,
     progress: &Progress,
 ) -> Result<StreamReport, PerfError> {
@@ -202,34 +182,52 @@ async fn run_connection(
     let start = Instant::now();
     let mut header = [MODE_PERF; 9];
     header[1..].copy_from_slice(&download.to_be_bytes());
-    socket.write_all(&header).await?;
-    for chunk in payload.chunks(upload) {
-        socket.write_all(&chunk).await?;
-        progress
-            .uploaded
-            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-    }
-    socket.shutdown().await?;
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    let (mut received, mut first_byte) = (0u64, None);
-    loop {
-        buf.clear();
-        buf.reserve(READ_CHUNK);
-        let n = socket.read_buf(&mut buf).await?;
-        first_byte.get_or_insert_with(Instant::now);
-        if n == 0 {
-            break;
-        }
-        if received + n as u64 > download {
-            return Err(PerfError::ExtraDownload { expected: download });
-        }
-        if !payload.verify(received, &buf) {
-            return Err(PerfError::Corrupt { offset: received });
-        }
-        received += n as u64;
-        progress.downloaded.fetch_add(n as u64, Ordering::Relaxed);
-    }
+    let mut stream = TcpPerfStream::new(socket);
+    let header = Bytes::copy_from_slice(&header);
+    send_upload(&mut stream, header, upload, payload, progress).await?;
+    stream.close_write().await?;
+    let (received, first_byte) =
+        receive_download(&mut stream, None, download, payload, progress).await?;
     StreamReport::finish(upload, download, received, start, first_byte)
+}
+
+/// A bare TCP connection as a [`PerfStream`]: reads of up to [`READ_CHUNK`] bytes (the buffer is
+/// reused once the previous chunk is dropped), writes of whole chunks.
+#[derive(Debug)]
+pub struct TcpPerfStream {
+    socket: TcpStream,
+    buf: BytesMut,
+}
+
+impl TcpPerfStream {
+    /// Wraps a connected socket.
+    pub fn new(socket: TcpStream) -> Self {
+        Self {
+            socket,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+        }
+    }
+}
+
+impl PerfStream for TcpPerfStream {
+    async fn write_chunk(&mut self, chunk: Bytes) -> io::Result<()> {
+        self.socket.write_all(&chunk).await
+    }
+
+    async fn read_chunk(&mut self) -> io::Result<Option<Bytes>> {
+        self.buf.clear();
+        self.buf.reserve(READ_CHUNK);
+        if self.socket.read_buf(&mut self.buf).await? == 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.buf.split().freeze()))
+    }
+
+    async fn close_write(&mut self) -> io::Result<()> {
+        self.socket.shutdown().await
+    }
+
+    fn abort(&mut self) {}
 }
 
 /// Dials an echo connection; returns it with the time the TCP connect took.
@@ -287,6 +285,8 @@ pub async fn run_ping(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
 
     async fn server(max_download: u64) -> SocketAddr {

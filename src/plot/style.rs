@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{PlotError, Svg};
-use crate::results::{CaseConfig, Stack};
+use crate::results::{CaseConfig, OURS, Stack};
 use crate::units::ByteSize;
 use crate::yamux::WindowAccounting;
 
@@ -43,6 +43,8 @@ pub(crate) enum Dim {
     WindowMode,
     /// Window-update accounting.
     Accounting,
+    /// When auto-tuning grows the window.
+    AutotuneRule,
     /// Largest DATA frame.
     Frame,
     /// Streams per connection.
@@ -57,7 +59,7 @@ pub(crate) enum Dim {
 
 impl Dim {
     /// Label order.
-    const LABEL_ORDER: [Dim; 11] = [
+    const LABEL_ORDER: [Dim; 12] = [
         Dim::Peer,
         Dim::Stack,
         Dim::Rtt,
@@ -65,13 +67,14 @@ impl Dim {
         Dim::Buffers,
         Dim::Window,
         Dim::WindowMode,
+        Dim::AutotuneRule,
         Dim::Accounting,
         Dim::Frame,
         Dim::Streams,
         Dim::Connections,
     ];
     /// Which varying dimension picks the colour: the first of these.
-    const COLOUR_ORDER: [Dim; 11] = [
+    const COLOUR_ORDER: [Dim; 12] = [
         Dim::Window,
         Dim::Peer,
         Dim::Stack,
@@ -81,6 +84,7 @@ impl Dim {
         Dim::Connections,
         Dim::Rate,
         Dim::WindowMode,
+        Dim::AutotuneRule,
         Dim::Accounting,
         Dim::Buffers,
     ];
@@ -103,6 +107,7 @@ impl Dim {
                 WindowAccounting::Full => "full acct".into(),
                 WindowAccounting::Go => "go acct".into(),
             },
+            Dim::AutotuneRule => format!("{} rule", c.autotune_rule.as_str()),
             Dim::Frame => format!("frame {}", ByteSize(c.max_frame_bytes)),
             Dim::Streams if c.streams == 1 => "1 stream".into(),
             Dim::Streams => format!("{} streams", c.streams),
@@ -279,7 +284,7 @@ pub(crate) fn assign(configs: &[&CaseConfig], exclude: &[Dim]) -> Vec<Series> {
 /// only; bare TCP has no streams.
 pub(crate) fn notes(configs: &[&CaseConfig]) -> Vec<LegendEntry> {
     let mut out = Vec::new();
-    if configs.iter().any(|c| c.peer != "ours") {
+    if configs.iter().any(|c| c.peer != OURS) {
         out.push((String::new(), None));
         out.push(("A foreign server keeps its own".into(), None));
         out.push(("yamux settings: window and acct".into(), None));
@@ -524,6 +529,7 @@ mod tests {
             max_window_bytes: 16 << 20,
             autotune: true,
             window_accounting: accounting,
+            autotune_rule: Default::default(),
             max_frame_bytes: 64 << 10,
             streams: 1,
             connections: 1,

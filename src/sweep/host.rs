@@ -1,5 +1,5 @@
-//! Where a result comes from: the machine (from /proc). The git revision of the binary is
-//! [`crate::build_info::git_revision`].
+//! Where a result comes from: the machine (from /proc) and the host's socket-buffer caps. The
+//! git revision of the binary is [`crate::build_info::git_revision`].
 //!
 //! Every field is optional: on a machine without /proc the results are still written, just with
 //! less context.
@@ -11,6 +11,29 @@ fn read_trimmed(path: &str) -> Option<String> {
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
+}
+
+/// Limits of this host that change what a case's settings mean, read once and passed to the
+/// sweep's expansion (which stays a function of the file and these facts).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostFacts {
+    /// `net.core.wmem_max`: Linux caps SO_SNDBUF requests there.
+    pub wmem_max: Option<u64>,
+    /// `net.core.rmem_max`: Linux caps SO_RCVBUF requests there.
+    pub rmem_max: Option<u64>,
+}
+
+impl HostFacts {
+    /// The facts of this host (each `None` where /proc does not say).
+    pub fn read() -> Self {
+        let cap = |name: &str| {
+            read_trimmed(&format!("/proc/sys/net/core/{name}")).and_then(|v| v.parse().ok())
+        };
+        Self {
+            wmem_max: cap("wmem_max"),
+            rmem_max: cap("rmem_max"),
+        }
+    }
 }
 
 /// The machine this process runs on.

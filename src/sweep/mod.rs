@@ -4,7 +4,9 @@
 //! - [`config`]: the TOML format, matrix expansion, content-derived case ids, the peer table.
 //! - [`run`]: orchestration of the processes and the in-process relay, and the output files.
 //! - [`hgrm`]: HdrHistogram's percentile-distribution text format.
-//! - [`host`]: the machine and the git revision a result comes from.
+//! - [`host`]: the machine, its socket-buffer caps and the git revision a result comes from.
+//! - [`process`]: a server process and the address it prints first (also for the interop matrix
+//!   and the tests).
 //!
 //! The output types live in [`crate::results`]. This module does not plot or compare results;
 //! it only produces them.
@@ -12,7 +14,9 @@
 pub mod config;
 pub mod hgrm;
 pub mod host;
+pub mod process;
 pub mod run;
 
 pub use config::{Case, ConfigError, Sweep, load};
+pub use host::HostFacts;
 pub use run::{Observer, RunError, RunOptions, SweepError, run_sweep};

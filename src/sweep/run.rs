@@ -20,33 +20,32 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
-use multiaddr::Multiaddr;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
-use super::config::{Case, OURS, Sweep};
+use super::config::{Case, Sweep};
+use super::process::{ServerError, ServerProcess};
 use super::{hgrm, host};
 use crate::perf::report::{Line, LineKind, RunReport};
 use crate::procstat::{self, ProcessUsage};
 use crate::relay::{self, LinkConfig};
 use crate::results::{
     CaseConfig, CaseResult, GitRevision, HistogramSummary, METRIC_INTERVAL, METRIC_LATENCY,
-    METRIC_TTFB, Machine, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Spread, Stack, Summary,
-    SummaryRow, WindowGrowth, WindowTraceLine,
+    METRIC_TTFB, Machine, OURS, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Spread, Stack,
+    Summary, SummaryRow, WindowGrowth, WindowTraceLine,
 };
 use crate::security::Security;
 use crate::transport::{self, TcpAddr, TcpConfig};
 
-/// How long a server may take to print its address (a js or py peer starts slowly on a busy
-/// machine).
-const SERVER_START_LIMIT: Duration = Duration::from_secs(60);
+/// How long a server may take to print its address.
+const SERVER_START_LIMIT: Duration = super::process::ADDRESS_TIMEOUT;
 
 /// Kill the client this long after its own `--timeout` should have ended it.
 const KILL_GRACE: Duration = Duration::from_secs(15);
 
 /// Bytes of stderr kept per process.
-const STDERR_TAIL: usize = 4000;
+const STDERR_TAIL: usize = super::process::STDERR_TAIL;
 
 /// Why a run failed (recorded in its [`RunResult`], never fatal to the sweep).
 #[derive(Debug, thiserror::Error)]
@@ -69,15 +68,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
-    /// The server exited or printed no address in time.
-    #[error("the server printed no address within {0:?}")]
-    ServerSilent(Duration),
-    /// The server exited before printing its address.
-    #[error("the server exited before printing its address")]
-    ServerExited,
-    /// The server's first line is not a TCP multiaddr.
-    #[error("the server's first line {0:?} is not a /ip4|ip6/…/tcp/… multiaddr")]
-    ServerAddr(String),
+    /// The server did not start, printed no address in time, or not a TCP multiaddr.
+    #[error(transparent)]
+    Server(ServerError),
     /// The relay could not listen.
     #[error("starting the relay")]
     Relay(#[source] std::io::Error),
@@ -137,8 +130,6 @@ pub struct RunOptions {
     pub interop_dir: PathBuf,
     /// The `yamux-perf sweep …` command line, recorded in every case.
     pub sweep_command: Vec<String>,
-    /// Where to ask git for the revision.
-    pub source_dir: PathBuf,
 }
 
 /// What the progress display hears; every method defaults to nothing.
@@ -177,6 +168,9 @@ pub fn yamux_args(c: &CaseConfig) -> Vec<String> {
     ];
     if !c.autotune {
         args.push("--no-autotune".into());
+    }
+    if !c.autotune_rule.is_go() {
+        args.extend(["--autotune-rule".into(), c.autotune_rule.as_str().into()]);
     }
     args
 }
@@ -300,12 +294,16 @@ fn tail_text(tail: &Mutex<Vec<u8>>) -> String {
     String::from_utf8_lossy(&bytes).trim().to_string()
 }
 
+fn empty_command() -> RunError {
+    RunError::Spawn {
+        program: String::new(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"),
+    }
+}
+
 fn spawn(command: &[String], stdout: Stdio) -> Result<Child, RunError> {
     let Some((program, args)) = command.split_first() else {
-        return Err(RunError::Spawn {
-            program: String::new(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"),
-        });
+        return Err(empty_command());
     };
     let program = program.clone();
     Command::new(&program)
@@ -319,55 +317,29 @@ fn spawn(command: &[String], stdout: Stdio) -> Result<Child, RunError> {
 }
 
 /// A running server; killed when dropped.
-struct Server {
-    child: Child,
-    pid: Option<u32>,
-    addr: TcpAddr,
-    printed: String,
-    stderr: Arc<Mutex<Vec<u8>>>,
-}
+struct Server(ServerProcess);
 
 impl Server {
     async fn start(command: &[String]) -> Result<Server, (RunError, String)> {
-        let mut child = spawn(command, Stdio::piped()).map_err(|e| (e, String::new()))?;
-        let pid = child.id();
-        let stderr = collect_tail(child.stderr.take().expect("piped stderr"));
-        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        let first = tokio::time::timeout(SERVER_START_LIMIT, lines.next_line()).await;
-        let fail = |e: RunError| (e, tail_text(&stderr));
-        let line = match first {
-            Err(_) => return Err(fail(RunError::ServerSilent(SERVER_START_LIMIT))),
-            Ok(Ok(Some(line))) => line.trim().to_string(),
-            Ok(_) => {
-                // Give the stderr reader a moment to collect the reason.
-                let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
-                return Err(fail(RunError::ServerExited));
-            }
+        let Some((program, args)) = command.split_first() else {
+            return Err((empty_command(), String::new()));
         };
-        let addr = line
-            .parse::<Multiaddr>()
-            .ok()
-            .and_then(|m| TcpAddr::from_multiaddr(&m).ok())
-            .ok_or_else(|| fail(RunError::ServerAddr(line.clone())))?;
-        // Keep draining stdout so that a chatty server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Server {
-            child,
-            pid,
-            addr,
-            printed: line,
-            stderr,
-        })
+        let mut cmd = std::process::Command::new(program);
+        cmd.args(args);
+        ServerProcess::start_async(cmd, SERVER_START_LIMIT, None)
+            .await
+            .map(Server)
+            .map_err(|f| (RunError::Server(f.error), f.stderr_tail))
     }
 
     fn usage(&self) -> Option<ProcessUsage> {
-        procstat::read(Some(self.pid?))
+        procstat::read(Some(self.0.pid()))
     }
 
-    async fn stop(mut self) -> String {
-        let _ = self.child.start_kill();
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-        tail_text(&self.stderr)
+    async fn stop(self) -> String {
+        tokio::task::spawn_blocking(move || self.0.stop())
+            .await
+            .unwrap_or_default()
     }
 }
 
@@ -485,9 +457,9 @@ async fn run_once(
         Ok(server) => server,
         Err((error, tail)) => return fail(result, error, format!("server: {tail}")),
     };
-    result.server_addr = Some(server.printed.clone());
+    result.server_addr = Some(server.0.printed.clone());
     let relay = if case.config.needs_relay() {
-        match start_relay(&case.config, server.addr) {
+        match start_relay(&case.config, server.0.addr) {
             Ok(relay) => Some(relay),
             Err(error) => {
                 let tail = server.stop().await;
@@ -497,7 +469,7 @@ async fn run_once(
     } else {
         None
     };
-    let dial = relay.as_ref().map_or(server.addr, |r| r.addr);
+    let dial = relay.as_ref().map_or(server.0.addr, |r| r.addr);
     result.relay = relay.as_ref().map(|r| r.info.clone());
     client_command.extend(["--server".into(), dial.to_multiaddr().to_string()]);
     client_command.extend(tail_args);
@@ -1049,6 +1021,7 @@ mod tests {
             max_window_bytes: 1 << 20,
             autotune,
             window_accounting: Accounting::Full,
+            autotune_rule: Default::default(),
             max_frame_bytes: 64 << 10,
             streams: 1,
             connections: 1,

@@ -33,12 +33,24 @@ use super::flow::{
 use super::frame::{Flags, FrameError, FrameType, HEADER_LEN, Header, go_away};
 use super::stream::{StreamError, StreamState, WriteHalf};
 use super::wire::{FrameParts, FrameSink};
+use crate::units::ByteSize;
 
 /// go-yamux's `MaxMessageSize`: the largest DATA frame we send, header included.
 pub const DEFAULT_MAX_FRAME: usize = 64 * 1024;
 
 /// Smallest frame cap that still carries payload (go validates `MaxMessageSize >= 1024`).
 pub const MIN_MAX_FRAME: usize = 1024;
+
+/// Largest frame cap [`Config::with_sizes`] accepts: the session buffers whole frames, so the cap
+/// bounds the memory one frame may take.
+pub const MAX_MAX_FRAME: usize = 16 * 1024 * 1024;
+
+/// Smallest receive window [`Config::with_sizes`] accepts: the spec's initial window, which every
+/// stream has anyway.
+pub const MIN_WINDOW: u32 = DEFAULT_WINDOW;
+
+/// Largest receive window: window updates carry a 32-bit delta.
+pub const MAX_WINDOW: u32 = u32::MAX;
 
 /// Un-ACKed outbound streams allowed at once (spec: at most 256).
 pub const MAX_ACK_BACKLOG: usize = 256;
@@ -112,6 +124,134 @@ impl Default for Config {
             max_connection_window: DEFAULT_MAX_CONNECTION_WINDOW,
             idle_timeout: None,
         }
+    }
+}
+
+/// A window or frame setting of [`Config`] (named as in the sweep matrix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// [`Config::initial_window`].
+    InitialWindow,
+    /// [`Config::max_window`].
+    MaxWindow,
+    /// [`Config::max_frame`].
+    MaxFrame,
+}
+
+impl Setting {
+    /// The sweep key (`initial_window`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Setting::InitialWindow => "initial_window",
+            Setting::MaxWindow => "max_window",
+            Setting::MaxFrame => "max_frame",
+        }
+    }
+
+    /// The `client`/`server` flag (`--initial-window`).
+    pub fn flag(self) -> &'static str {
+        match self {
+            Setting::InitialWindow => "--initial-window",
+            Setting::MaxWindow => "--max-window",
+            Setting::MaxFrame => "--max-frame",
+        }
+    }
+
+    /// The accepted sizes, in words.
+    pub fn range(self) -> String {
+        match self {
+            Setting::InitialWindow | Setting::MaxWindow => format!(
+                "from {} to 4GiB - 1 (yamux windows are 32-bit)",
+                ByteSize(MIN_WINDOW.into())
+            ),
+            Setting::MaxFrame => format!(
+                "from {} to {}",
+                ByteSize(MIN_MAX_FRAME as u64),
+                ByteSize(MAX_MAX_FRAME as u64)
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A window or frame size that [`Config::with_sizes`] rejects.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A size outside [`Setting::range`].
+    #[error("{setting} must be {}, got {}", setting.range(), ByteSize(*bytes))]
+    OutOfRange {
+        /// The setting.
+        setting: Setting,
+        /// The size given.
+        bytes: u64,
+    },
+    /// A cap below the window streams start with.
+    #[error(
+        "max_window {} is below initial_window {}",
+        ByteSize(*max_window),
+        ByteSize(*initial_window)
+    )]
+    MaxBelowInitial {
+        /// The initial window given.
+        initial_window: u64,
+        /// The maximum window given.
+        max_window: u64,
+    },
+}
+
+impl ConfigError {
+    /// The setting at fault (for `MaxBelowInitial`, the maximum window).
+    pub fn setting(&self) -> Setting {
+        match self {
+            ConfigError::OutOfRange { setting, .. } => *setting,
+            ConfigError::MaxBelowInitial { .. } => Setting::MaxWindow,
+        }
+    }
+}
+
+impl Config {
+    /// The window and frame sizes, checked against their bounds ([`MIN_WINDOW`]..=[`MAX_WINDOW`],
+    /// `max_window >= initial_window`, [`MIN_MAX_FRAME`]..=[`MAX_MAX_FRAME`]): the one place the
+    /// CLI and the sweep validate them.
+    pub fn with_sizes(
+        self,
+        initial_window: u64,
+        max_window: u64,
+        max_frame: u64,
+    ) -> Result<Config, ConfigError> {
+        let window = |setting, bytes: u64| {
+            u32::try_from(bytes)
+                .ok()
+                .filter(|w| (MIN_WINDOW..=MAX_WINDOW).contains(w))
+                .ok_or(ConfigError::OutOfRange { setting, bytes })
+        };
+        let initial = window(Setting::InitialWindow, initial_window)?;
+        let max = window(Setting::MaxWindow, max_window)?;
+        if max < initial {
+            return Err(ConfigError::MaxBelowInitial {
+                initial_window,
+                max_window,
+            });
+        }
+        let frame = usize::try_from(max_frame)
+            .ok()
+            .filter(|f| (MIN_MAX_FRAME..=MAX_MAX_FRAME).contains(f))
+            .ok_or(ConfigError::OutOfRange {
+                setting: Setting::MaxFrame,
+                bytes: max_frame,
+            })?;
+        Ok(Config {
+            initial_window: initial,
+            max_window: max,
+            max_frame: frame,
+            ..self
+        })
     }
 }
 
@@ -1240,5 +1380,48 @@ impl Session {
         let mut ids: Vec<u32> = self.streams.keys().copied().collect();
         ids.sort_unstable();
         ids
+    }
+}
+
+#[cfg(test)]
+mod bounds_tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_checked_against_their_bounds() {
+        let ok = Config::default()
+            .with_sizes(1 << 20, 16 << 20, 16 << 10)
+            .unwrap();
+        assert_eq!(
+            (ok.initial_window, ok.max_window, ok.max_frame),
+            (1 << 20, 16 << 20, 16 << 10)
+        );
+        let err = |i, m, f| Config::default().with_sizes(i, m, f).unwrap_err();
+        let e = err(128 << 10, 16 << 20, 64 << 10);
+        assert_eq!(e.setting(), Setting::InitialWindow);
+        assert_eq!(
+            e.to_string(),
+            "initial_window must be from 256KiB to 4GiB - 1 (yamux windows are 32-bit), got 128KiB"
+        );
+        assert_eq!(
+            err(256 << 10, 8 << 30, 64 << 10).setting(),
+            Setting::MaxWindow
+        );
+        let e = err(1 << 20, 512 << 10, 64 << 10);
+        assert_eq!(
+            e.to_string(),
+            "max_window 512KiB is below initial_window 1MiB"
+        );
+        let e = err(256 << 10, 256 << 10, 100);
+        assert_eq!(e.setting().flag(), "--max-frame");
+        assert_eq!(
+            e.to_string(),
+            "max_frame must be from 1KiB to 16MiB, got 100B"
+        );
+        assert!(
+            Config::default()
+                .with_sizes(256 << 10, u32::MAX.into(), 16 << 20)
+                .is_ok()
+        );
     }
 }

@@ -3,13 +3,13 @@
 //! JSON lines and the `key=value` fields of log lines.
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use yamux_perf::sweep::process::{ADDRESS_TIMEOUT, LineHook, ServerProcess};
 
 /// Peer id of `--key-seed 0`: go test-plans' server key (the Ed25519 key from 32 zero bytes),
 /// the same in every implementation here.
@@ -34,7 +34,7 @@ impl Drop for ChildGuard {
 /// line by line (ANSI colours removed) and echoed to ours as `[name server] …`, so a test can
 /// wait for a log line and a failing test shows the log. Killed when dropped.
 pub(crate) struct LoggedServer {
-    _child: ChildGuard,
+    process: ServerProcess,
     /// The first stdout line, trimmed: the listen multiaddr.
     pub(crate) addr: String,
     name: String,
@@ -42,42 +42,25 @@ pub(crate) struct LoggedServer {
 }
 
 impl LoggedServer {
-    /// Starts `command` (with `NO_COLOR=1`) and waits up to 60 s for its address, a full
-    /// multiaddr (with `/p2p/`).
+    /// Starts `command` (with `NO_COLOR=1`) and waits up to
+    /// [`yamux_perf::sweep::process::ADDRESS_TIMEOUT`] for its address, a full multiaddr (with
+    /// `/p2p/`).
     pub(crate) fn start(name: &str, mut command: Command) -> Self {
-        command
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = ChildGuard(command.spawn().expect("server starts"));
-        let stdout = child.0.stdout.take().expect("piped stdout");
-        let stderr = child.0.stderr.take().expect("piped stderr");
+        command.env("NO_COLOR", "1");
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = lines.clone();
         let prefix = format!("[{name} server]");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let line = strip_ansi(&line);
-                eprintln!("{prefix} {line}");
-                sink.lock().unwrap().push(line);
-            }
+        let hook: LineHook = Box::new(move |line| {
+            let line = strip_ansi(line);
+            eprintln!("{prefix} {line}");
+            sink.lock().unwrap().push(line);
         });
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(line)) = lines.next() {
-                let _ = tx.send(line);
-            }
-            for _ in lines {}
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server printed its address within 60 s")
-            .trim()
-            .to_string();
+        let process = ServerProcess::start(command, ADDRESS_TIMEOUT, Some(hook))
+            .unwrap_or_else(|e| panic!("{name} server: {e}; its stderr: {}", e.stderr_tail));
+        let addr = process.printed.clone();
         assert!(addr.contains("/p2p/"), "{name} server address: {addr}");
         Self {
-            _child: child,
+            process,
             addr,
             name: name.to_string(),
             lines,
@@ -86,12 +69,12 @@ impl LoggedServer {
 
     /// The server's process id.
     pub(crate) fn pid(&self) -> u32 {
-        self._child.0.id()
+        self.process.pid()
     }
 
     /// Whether the server process is still running.
     pub(crate) fn is_running(&mut self) -> bool {
-        matches!(self._child.0.try_wait(), Ok(None))
+        self.process.is_running()
     }
 
     /// The stderr lines so far.

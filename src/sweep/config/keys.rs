@@ -1,0 +1,429 @@
+//! The matrix keys, one line each: the TOML name, the [`CaseConfig`] field it sets, how its
+//! value is parsed ([`Kind`]) and its default. Values are kept as the JSON of that field, so a
+//! case is its assignment deserialized ([`super::expand`]) and an enum key parses through its
+//! type's names (clap's `ValueEnum`, the same lowercase strings as serde).
+//!
+//! [`CaseConfig`]: crate::results::CaseConfig
+
+use clap::ValueEnum;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::schema::{Scalar, Values};
+use crate::results::{LatencyMode, Stack};
+use crate::security::Security;
+use crate::units::{ByteSize, Rate, parse_duration};
+use crate::yamux::{AutotuneRule, WindowAccounting};
+
+/// Largest RTT the relay is asked for (it buffers RTT × rate).
+pub const MAX_RTT_MS: f64 = 10_000.0;
+/// Most streams or connections per case.
+const MAX_PARALLEL: i64 = 1024;
+/// Most latency rounds per case.
+const MAX_ROUNDS: i64 = 1_000_000;
+/// Smallest socket buffer asked for (Linux rounds smaller requests up anyway).
+const MIN_BUFFER: u64 = 4 << 10;
+/// Largest socket buffer asked for (`setsockopt` takes an int; Linux caps requests at
+/// `net.core.wmem_max`/`rmem_max`).
+const MAX_BUFFER: u64 = 1 << 30;
+
+/// `initial_window = "max_window"`: resolved to the case's max_window when the case is built.
+pub(super) const SAME_AS_MAX_WINDOW: &str = "max_window";
+
+/// How a key's value is written and parsed.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A peer name.
+    Peer,
+    /// A duration, as ms (`"50ms"`, or 0).
+    Ms,
+    /// A rate (`"1Gbit"`, bits per second), or `"none"`.
+    Rate,
+    /// A size (`"64MiB"` or a byte count).
+    Size,
+    /// A size, or `"max_window"` (the initial window).
+    Window,
+    /// `true` or `false`.
+    Bool,
+    /// A count of streams or connections.
+    Count,
+    /// Latency rounds; 0 for none.
+    Rounds,
+    /// A socket buffer size, or `"auto"` for the kernel's autotuning.
+    Buffer,
+    /// One of the names of an enum ([`choices`]).
+    Choice(fn() -> Vec<String>),
+}
+
+/// The names of `T`'s values, as flags and JSON spell them.
+pub fn choices<T: ValueEnum>() -> Vec<String> {
+    T::value_variants()
+        .iter()
+        .filter_map(|v| v.to_possible_value())
+        .map(|p| p.get_name().to_string())
+        .collect()
+}
+
+macro_rules! matrix_keys {
+    ($($key:ident => $variant:ident: $field:literal, $kind:expr, $default:expr;)*) => {
+        /// The matrix keys; in `[matrix]`, `when`, `set` and `[[exclude]]`.
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Matrix {
+            $(
+                #[allow(missing_docs)]
+                pub $key: Option<Values>,
+            )*
+        }
+
+        /// A matrix key.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Key {
+            $(
+                #[allow(missing_docs)]
+                $variant,
+            )*
+        }
+
+        impl Key {
+            /// Every key, in expansion order (first outermost).
+            pub const ALL: &'static [Key] = &[$(Key::$variant),*];
+
+            /// The TOML name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Key::$variant => stringify!($key),)*
+                }
+            }
+
+            /// The [`crate::results::CaseConfig`] field it sets.
+            pub fn field(self) -> &'static str {
+                match self {
+                    $(Key::$variant => $field,)*
+                }
+            }
+
+            /// How its value is parsed.
+            pub fn kind(self) -> Kind {
+                match self {
+                    $(Key::$variant => $kind,)*
+                }
+            }
+
+            /// The value used when the key is absent, as written in TOML.
+            fn default_scalar(self) -> Scalar {
+                match self {
+                    $(Key::$variant => $default,)*
+                }
+            }
+        }
+
+        impl Matrix {
+            /// The keys that are set, in expansion order.
+            pub fn entries(&self) -> Vec<(Key, &Values)> {
+                let mut entries = Vec::new();
+                $(
+                    if let Some(v) = &self.$key {
+                        entries.push((Key::$variant, v));
+                    }
+                )*
+                entries
+            }
+        }
+    };
+}
+
+fn text(s: &str) -> Scalar {
+    Scalar::Text(s.into())
+}
+
+// A new key: its `CaseConfig` field, then one line here.
+matrix_keys! {
+    peer => Peer: "peer", Kind::Peer, text(crate::results::OURS);
+    rtt => Rtt: "rtt_ms", Kind::Ms, Scalar::Int(0);
+    rate => Rate: "rate_bits_per_second", Kind::Rate, text("none");
+    queue => Queue: "queue_bytes", Kind::Size, text("4MiB");
+    stack => Stack: "stack", Kind::Choice(choices::<Stack>), text(Stack::Yamux.as_str());
+    security => Security: "security", Kind::Choice(choices::<Security>),
+        text(Security::Noise.as_str());
+    send_buffer => SendBuffer: "send_buffer_bytes", Kind::Buffer, text("auto");
+    recv_buffer => RecvBuffer: "recv_buffer_bytes", Kind::Buffer, text("auto");
+    max_window => MaxWindow: "max_window_bytes", Kind::Size, text("16MiB");
+    initial_window => InitialWindow: "initial_window_bytes", Kind::Window, text("256KiB");
+    autotune => Autotune: "autotune", Kind::Bool, Scalar::Bool(true);
+    window_accounting => WindowAccounting: "window_accounting",
+        Kind::Choice(choices::<WindowAccounting>), text(WindowAccounting::Full.as_str());
+    autotune_rule => AutotuneRule: "autotune_rule", Kind::Choice(choices::<AutotuneRule>),
+        text(AutotuneRule::Go.as_str());
+    max_frame => MaxFrame: "max_frame_bytes", Kind::Size, text("64KiB");
+    streams => Streams: "streams", Kind::Count, Scalar::Int(1);
+    connections => Connections: "connections", Kind::Count, Scalar::Int(1);
+    upload => Upload: "upload_bytes", Kind::Size, Scalar::Int(0);
+    download => Download: "download_bytes", Kind::Size, Scalar::Int(0);
+    latency_rounds => LatencyRounds: "latency_rounds", Kind::Rounds, Scalar::Int(0);
+    latency_mode => LatencyMode: "latency_mode", Kind::Choice(choices::<LatencyMode>),
+        text(LatencyMode::Perf.as_str());
+}
+
+/// Keys that only the libp2p stack has: a bare-TCP case keeps their defaults, so that they do
+/// not multiply its cases (the copies merge as identical cases).
+pub const YAMUX_ONLY: &[Key] = &[
+    Key::Security,
+    Key::MaxWindow,
+    Key::InitialWindow,
+    Key::Autotune,
+    Key::WindowAccounting,
+    Key::AutotuneRule,
+    Key::MaxFrame,
+];
+
+fn size(value: &Scalar) -> Result<u64, String> {
+    match value {
+        Scalar::Int(n) => u64::try_from(*n).map_err(|_| "a size cannot be negative".into()),
+        Scalar::Text(s) => s
+            .parse::<ByteSize>()
+            .map(ByteSize::bytes)
+            .map_err(|e| e.to_string()),
+        _ => Err("expected a size such as \"64MiB\" or a byte count".into()),
+    }
+}
+
+fn count(value: &Scalar, min: i64, max: i64) -> Result<u32, String> {
+    match value {
+        Scalar::Int(n) if (min..=max).contains(n) => Ok(*n as u32),
+        Scalar::Int(_) => Err(format!("expected a count from {min} to {max}")),
+        _ => Err("expected an integer".into()),
+    }
+}
+
+/// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
+fn one_of(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+impl Kind {
+    /// Parses one value, to the JSON of its [`crate::results::CaseConfig`] field (`null` for an
+    /// absent option); the error says why it is invalid.
+    pub fn parse(self, value: &Scalar) -> Result<Value, String> {
+        match self {
+            Kind::Peer => match value {
+                Scalar::Text(s) if !s.trim().is_empty() => Ok(s.trim().into()),
+                _ => Err("expected a peer name such as \"ours\" or \"go\"".into()),
+            },
+            Kind::Ms => {
+                let ms = match value {
+                    Scalar::Int(0) => 0.0,
+                    Scalar::Text(s) => {
+                        parse_duration(s).map_err(|e| e.to_string())?.as_secs_f64() * 1e3
+                    }
+                    _ => return Err("expected a duration such as \"50ms\"".into()),
+                };
+                if ms > MAX_RTT_MS {
+                    return Err(format!("at most {MAX_RTT_MS} ms"));
+                }
+                Ok(ms.into())
+            }
+            Kind::Rate => match value {
+                Scalar::Text(s) if matches!(s.trim(), "none" | "unlimited") => Ok(Value::Null),
+                Scalar::Text(s) => s
+                    .parse::<Rate>()
+                    .map(|r| r.0.into())
+                    .map_err(|e| e.to_string()),
+                Scalar::Int(n) if *n > 0 => Ok((*n as u64).into()),
+                _ => Err("expected a rate such as \"1Gbit\" or \"none\"".into()),
+            },
+            Kind::Window => match value {
+                Scalar::Text(s) if s.trim() == SAME_AS_MAX_WINDOW => Ok(SAME_AS_MAX_WINDOW.into()),
+                _ => size(value).map(Value::from),
+            },
+            Kind::Size => size(value).map(Value::from),
+            Kind::Bool => match value {
+                Scalar::Bool(b) => Ok((*b).into()),
+                _ => Err("expected true or false".into()),
+            },
+            Kind::Count => count(value, 1, MAX_PARALLEL).map(Value::from),
+            Kind::Rounds => match value {
+                Scalar::Int(0) => Ok(Value::Null),
+                _ => count(value, 0, MAX_ROUNDS).map(Value::from),
+            },
+            Kind::Buffer => match value {
+                Scalar::Text(s) if s.trim() == "auto" => Ok(Value::Null),
+                _ => {
+                    let bytes = size(value)?;
+                    if !(MIN_BUFFER..=MAX_BUFFER).contains(&bytes) {
+                        return Err(format!(
+                            "a socket buffer must be from {} to {}, or \"auto\"",
+                            ByteSize(MIN_BUFFER),
+                            ByteSize(MAX_BUFFER)
+                        ));
+                    }
+                    Ok(bytes.into())
+                }
+            },
+            Kind::Choice(names) => {
+                let names = names();
+                match value {
+                    Scalar::Text(s) if names.contains(s) => Ok(s.as_str().into()),
+                    _ => Err(format!("expected {}", one_of(&names))),
+                }
+            }
+        }
+    }
+}
+
+impl Key {
+    /// The value used when the key is absent.
+    pub fn default_value(self) -> Value {
+        self.parse(&self.default_scalar())
+            .expect("the default of every key parses")
+    }
+
+    /// Parses one value of this key; the error says why it is invalid.
+    pub fn parse(self, value: &Scalar) -> Result<Value, String> {
+        self.kind().parse(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ConfigError;
+    use super::super::tests::{error, parse};
+    use super::*;
+
+    #[test]
+    fn enum_keys_accept_every_name_of_their_type() {
+        for &key in Key::ALL {
+            if let Kind::Choice(names) = key.kind() {
+                for name in names() {
+                    assert_eq!(key.parse(&text(&name)), Ok(Value::from(name.as_str())));
+                }
+                let e = key.parse(&text("nope")).unwrap_err();
+                assert!(e.starts_with("expected \""), "{}: {e}", key.name());
+            }
+        }
+        assert_eq!(
+            one_of(&["a".into(), "b".into(), "c".into()]),
+            "\"a\", \"b\" or \"c\""
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_key_named() {
+        let e = error("[matrix]\nrtts = [\"0ms\"]\nupload = \"1MiB\"");
+        assert!(e.contains("unknown field `rtts`"), "{e}");
+        assert!(e.contains("`rtt`"), "lists the valid keys: {e}");
+        let e = error("repetition = 3\n[matrix]\nupload = \"1MiB\"");
+        assert!(e.contains("unknown field `repetition`"), "{e}");
+        let e = error(
+            "[matrix]\nupload = \"1MiB\"\n[[override]]\nwhen = {}\nset = { uplaod = \"1MiB\" }",
+        );
+        assert!(e.contains("unknown field `uplaod`"), "{e}");
+        let e = error("[matrix]\nupload = \"1MiB\"\n[peers.go]\ncmd = [\"x\"]");
+        assert!(e.contains("unknown field `cmd`"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_a_reason() {
+        for (text, expected) in [
+            ("rtt = \"50 parsecs\"", "matrix.rtt"),
+            ("rtt = 50", "expected a duration"),
+            ("rate = \"fast\"", "matrix.rate"),
+            ("max_window = \"8GiB\"", "32-bit"),
+            ("max_window = \"128KiB\"", "from 256KiB"),
+            (
+                "initial_window = \"1MiB\"\nmax_window = \"512KiB\"",
+                "below initial_window",
+            ),
+            ("max_frame = \"100\"", "max_frame must be"),
+            ("streams = 0", "from 1 to 1024"),
+            ("autotune = \"yes\"", "true or false"),
+            ("window_accounting = \"rust\"", "\"full\" or \"go\""),
+            ("autotune_rule = \"fast\"", "\"go\" or \"ramp\""),
+            ("peer = \"nim\"", "unknown peer \"nim\""),
+            ("rtt = []", "empty list"),
+            ("upload = -1", "negative"),
+            ("queue = \"1KiB\"", "at least 64KiB"),
+        ] {
+            let body = if text.contains("upload") {
+                format!("[matrix]\n{text}")
+            } else {
+                format!("[matrix]\nupload = \"1MiB\"\n{text}")
+            };
+            let e = error(&body);
+            assert!(e.contains(expected), "{text}: {e}");
+        }
+        assert!(error("[matrix]\nrtt = \"0ms\"").contains("nothing to measure"));
+        assert!(error("repetitions = 0\n[matrix]\nupload = 1").contains("repetitions"));
+        assert!(error("timeout = \"soon\"\n[matrix]\nupload = 1").contains("timeout"));
+        let e = error(
+            "[matrix]\nupload = 1\n[[override]]\nwhen = {}\nset = { rtt = [\"0ms\", \"1ms\"] }",
+        );
+        assert!(e.contains("one value"), "{e}");
+    }
+
+    #[test]
+    fn bad_stack_security_and_buffer_values_are_typed_errors() {
+        for (text, key, expected) in [
+            ("stack = \"quic\"", "matrix.stack", "\"yamux\" or \"tcp\""),
+            (
+                "security = \"tls\"",
+                "matrix.security",
+                "\"noise\" or \"plaintext\"",
+            ),
+            (
+                "security = true",
+                "matrix.security",
+                "\"noise\" or \"plaintext\"",
+            ),
+            (
+                "send_buffer = \"1KiB\"",
+                "matrix.send_buffer",
+                "from 4KiB to 1GiB",
+            ),
+            (
+                "recv_buffer = \"2GiB\"",
+                "matrix.recv_buffer",
+                "from 4KiB to 1GiB",
+            ),
+            ("recv_buffer = \"lots\"", "matrix.recv_buffer", ""),
+        ] {
+            let e = parse(&format!("[matrix]\nupload = 1\n{text}")).unwrap_err();
+            match &e {
+                ConfigError::Value { key: k, reason, .. } => {
+                    assert_eq!(k, key, "{text}");
+                    assert!(reason.contains(expected), "{text}: {reason}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn socket_buffers_are_sizes_or_auto() {
+        let sweep = parse(
+            "[matrix]\nupload = 1\nsend_buffer = [\"auto\", \"256KiB\"]\nrecv_buffer = 65536",
+        )
+        .unwrap();
+        let buffers: Vec<_> = sweep
+            .cases
+            .iter()
+            .map(|c| (c.config.send_buffer_bytes, c.config.recv_buffer_bytes))
+            .collect();
+        assert_eq!(
+            buffers,
+            [(None, Some(65536)), (Some(256 << 10), Some(65536))]
+        );
+        assert!(
+            sweep.cases[1]
+                .label
+                .contains(" sndbuf=256KiB rcvbuf=64KiB ")
+        );
+        let json = serde_json::to_value(&sweep.cases[1].config).unwrap();
+        assert_eq!(json["send_buffer_bytes"], 256 << 10);
+    }
+}

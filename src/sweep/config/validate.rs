@@ -1,0 +1,136 @@
+//! Whether a case can run: its values (the yamux bounds are [`crate::yamux::Config::with_sizes`]'s)
+//! and whether its peer speaks what it needs.
+
+use super::keys::MAX_RTT_MS;
+use crate::results::{CaseConfig, OURS, PeerInfo, Stack};
+use crate::security::Security;
+use crate::units::ByteSize;
+use crate::yamux;
+
+/// Smallest relay queue: the relay reads 64 KiB at a time.
+const MIN_QUEUE: u64 = 64 << 10;
+
+/// Why `c` cannot run at all, if it cannot.
+pub(super) fn validate(c: &CaseConfig) -> Result<(), String> {
+    yamux::Config::default()
+        .with_sizes(
+            c.initial_window_bytes,
+            c.max_window_bytes,
+            c.max_frame_bytes,
+        )
+        .map_err(|e| e.to_string())?;
+    if c.upload_bytes == 0 && c.download_bytes == 0 {
+        return Err("upload and download are both 0: nothing to measure".into());
+    }
+    if c.queue_bytes < MIN_QUEUE {
+        return Err(format!(
+            "queue must be at least {} (the relay reads 64 KiB at a time), got {}",
+            ByteSize(MIN_QUEUE),
+            ByteSize(c.queue_bytes)
+        ));
+    }
+    if c.rtt_ms.is_nan() || c.rtt_ms < 0.0 || c.rtt_ms > MAX_RTT_MS {
+        return Err(format!("rtt must be from 0 to {MAX_RTT_MS} ms"));
+    }
+    if c.streams == 0 || c.connections == 0 {
+        return Err("streams and connections must be at least 1".into());
+    }
+    Ok(())
+}
+
+/// Why `peer` cannot run `config`, if it cannot.
+pub(super) fn unsupported(config: &CaseConfig, peer: &PeerInfo) -> Option<String> {
+    if peer.name == OURS {
+        return None;
+    }
+    if config.stack == Stack::Tcp {
+        return Some(format!(
+            "stack tcp is our bare-TCP baseline, which only ours serves, not the {} peer",
+            peer.name
+        ));
+    }
+    if config.security == Security::Plaintext && peer.plaintext_args.is_empty() {
+        return Some(format!(
+            "the {} peer speaks Noise only (plaintext needs plaintext_args in [peers.{}])",
+            peer.name, peer.name
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::parse;
+    use super::super::{ConfigError, case_from_config};
+    use crate::results::{OURS, Stack};
+    use crate::security::Security;
+
+    #[test]
+    fn combinations_a_peer_cannot_run_are_skipped_with_a_reason() {
+        let sweep = parse(
+            r#"
+            [matrix]
+            peer = ["ours", "go", "rust"]
+            stack = ["tcp", "yamux"]
+            security = ["noise", "plaintext"]
+            upload = "1MiB"
+            "#,
+        )
+        .unwrap();
+        let labels: Vec<&str> = sweep.cases.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(labels.len(), 3 + 2 + 1, "{labels:#?}");
+        assert!(
+            sweep
+                .cases
+                .iter()
+                .all(|c| c.config.peer == OURS || c.config.stack == Stack::Yamux)
+        );
+        let go_plain = sweep
+            .cases
+            .iter()
+            .find(|c| c.config.peer == "go" && c.config.security == Security::Plaintext)
+            .expect("go speaks plaintext");
+        assert_eq!(go_plain.peer.plaintext_args, ["--security", "plaintext"]);
+        let rust = &sweep
+            .cases
+            .iter()
+            .find(|c| c.config.peer == "rust")
+            .unwrap();
+        assert_eq!(rust.config.security, Security::Noise);
+        let reasons: Vec<&str> = sweep.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(
+            sweep.skipped.len(),
+            3,
+            "go tcp, rust tcp, rust plaintext: {reasons:?}"
+        );
+        assert!(sweep.skipped[0].reason.contains("only ours serves"));
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("rust peer speaks Noise only"))
+        );
+        // Nothing left to run: a typed error, not an empty sweep.
+        let e =
+            parse("[matrix]\npeer = \"rust\"\nsecurity = \"plaintext\"\nupload = 1").unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Unsupported { reason, .. } if reason.contains("Noise only")),
+            "{e:?}"
+        );
+        // A hand-written peer opts in with its flags.
+        let sweep = parse(
+            "[matrix]\npeer = \"lab\"\nsecurity = \"plaintext\"\nupload = 1\n[peers.lab]\ncommand = [\"lab\"]\nplaintext_args = [\"--insecure\"]",
+        )
+        .unwrap();
+        assert_eq!(sweep.cases[0].peer.plaintext_args, ["--insecure"]);
+        // A re-run from a case JSON is checked too.
+        let mut config = sweep.cases[0].config.clone();
+        config.stack = Stack::Tcp;
+        let e = case_from_config(
+            config,
+            sweep.cases[0].peer.clone(),
+            &super::super::tests::host(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, ConfigError::Unsupported { .. }), "{e:?}");
+    }
+}
