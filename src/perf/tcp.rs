@@ -191,7 +191,7 @@ async fn run_connection(
     StreamReport::finish(upload, download, received, start, first_byte)
 }
 
-/// A bare TCP connection as a [`PerfStream`]: reads of up to [`READ_CHUNK`] bytes (the buffer is
+/// A bare TCP connection as a [`PerfStream`]: reads of up to `READ_CHUNK` bytes (the buffer is
 /// reused once the previous chunk is dropped), writes of whole chunks.
 #[derive(Debug)]
 pub struct TcpPerfStream {

@@ -1,6 +1,6 @@
 //! The matrix keys, one line each: the TOML name, the [`CaseConfig`] field it sets, how its
 //! value is parsed ([`Kind`]) and its default. Values are kept as the JSON of that field, so a
-//! case is its assignment deserialized ([`super::expand`]) and an enum key parses through its
+//! case is its assignment deserialized ([`mod@super::expand`]) and an enum key parses through its
 //! type's names (clap's `ValueEnum`, the same lowercase strings as serde).
 //!
 //! [`CaseConfig`]: crate::results::CaseConfig

@@ -51,8 +51,8 @@
 //! which `yamux-perf sweep` prints; a sweep left with no case is a [`ConfigError::Unsupported`].
 //!
 //! Modules, by concern: [`schema`] (the file as written), [`keys`] (one line per matrix key: its
-//! field, parser and default), [`peers`], [`expand`] (the matrix multiplied out; a pure function
-//! of the file and the [`HostFacts`]), [`validate`], [`notes`], [`label`] and [`id`].
+//! field, parser and default), [`peers`], [`mod@expand`] (the matrix multiplied out; a pure function
+//! of the file and the [`HostFacts`]), `validate`, `notes`, `label` and `id`.
 //!
 //! The matrix expands in a fixed key order, the first key outermost ([`Key::ALL`]). Cases that
 //! end up identical (after overrides) are merged. A case's id is the first 12 hex digits of the
@@ -159,7 +159,7 @@ pub enum ConfigError {
 pub struct Case {
     /// Content-derived id ([`case_id`]).
     pub id: String,
-    /// Human-readable config ([`label`]).
+    /// Human-readable config ([`label()`]).
     pub label: String,
     /// What is measured.
     pub config: CaseConfig,
