@@ -8,6 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{PlotError, Svg};
 use crate::results::{CaseConfig, OURS, Stack};
+use crate::sweep::config::{Key, Show, case_fields, value_text};
 use crate::units::ByteSize;
 use crate::yamux::WindowAccounting;
 
@@ -43,8 +44,8 @@ pub(crate) enum Dim {
     WindowMode,
     /// Window-update accounting.
     Accounting,
-    /// When auto-tuning grows the window.
-    AutotuneRule,
+    /// A matrix key the table shows by name ([`Show::Named`]): its value and name.
+    Named(Key),
     /// Largest DATA frame.
     Frame,
     /// Streams per connection.
@@ -58,36 +59,48 @@ pub(crate) enum Dim {
 }
 
 impl Dim {
-    /// Label order.
-    const LABEL_ORDER: [Dim; 12] = [
-        Dim::Peer,
-        Dim::Stack,
-        Dim::Rtt,
-        Dim::Rate,
-        Dim::Buffers,
-        Dim::Window,
-        Dim::WindowMode,
-        Dim::AutotuneRule,
-        Dim::Accounting,
-        Dim::Frame,
-        Dim::Streams,
-        Dim::Connections,
-    ];
+    /// Label order: the dimensions written by hand, with the named matrix keys after the
+    /// window mode.
+    fn label_order() -> Vec<Dim> {
+        let mut order = vec![
+            Dim::Peer,
+            Dim::Stack,
+            Dim::Rtt,
+            Dim::Rate,
+            Dim::Buffers,
+            Dim::Window,
+            Dim::WindowMode,
+        ];
+        order.extend(Dim::named());
+        order.extend([Dim::Accounting, Dim::Frame, Dim::Streams, Dim::Connections]);
+        order
+    }
+
     /// Which varying dimension picks the colour: the first of these.
-    const COLOUR_ORDER: [Dim; 12] = [
-        Dim::Window,
-        Dim::Peer,
-        Dim::Stack,
-        Dim::Frame,
-        Dim::Rtt,
-        Dim::Streams,
-        Dim::Connections,
-        Dim::Rate,
-        Dim::WindowMode,
-        Dim::AutotuneRule,
-        Dim::Accounting,
-        Dim::Buffers,
-    ];
+    fn colour_order() -> Vec<Dim> {
+        let mut order = vec![
+            Dim::Window,
+            Dim::Peer,
+            Dim::Stack,
+            Dim::Frame,
+            Dim::Rtt,
+            Dim::Streams,
+            Dim::Connections,
+            Dim::Rate,
+            Dim::WindowMode,
+        ];
+        order.extend(Dim::named());
+        order.extend([Dim::Accounting, Dim::Buffers]);
+        order
+    }
+
+    /// The matrix keys shown by name, in table order.
+    fn named() -> impl Iterator<Item = Dim> {
+        Key::ALL
+            .iter()
+            .filter(|key| matches!(key.show(), Show::Named(_)))
+            .map(|&key| Dim::Named(key))
+    }
 
     /// This dimension's part of a series label.
     pub(crate) fn fragment(self, c: &CaseConfig) -> String {
@@ -107,7 +120,13 @@ impl Dim {
                 WindowAccounting::Full => "full acct".into(),
                 WindowAccounting::Go => "go acct".into(),
             },
-            Dim::AutotuneRule => format!("{} rule", c.autotune_rule.as_str()),
+            Dim::Named(key) => {
+                let name = match key.show() {
+                    Show::Named(name) => name,
+                    Show::Custom => key.name(),
+                };
+                format!("{} {name}", value_text(&key.value_in(&case_fields(c))))
+            }
             Dim::Frame => format!("frame {}", ByteSize(c.max_frame_bytes)),
             Dim::Streams if c.streams == 1 => "1 stream".into(),
             Dim::Streams => format!("{} streams", c.streams),
@@ -140,7 +159,7 @@ pub(crate) fn window_cap(c: &CaseConfig) -> u64 {
 
 /// The dimensions with more than one value among `configs`, in label order.
 pub(crate) fn varying(configs: &[&CaseConfig]) -> Vec<Dim> {
-    Dim::LABEL_ORDER
+    Dim::label_order()
         .into_iter()
         .filter(|d| {
             let mut values: Vec<String> = configs.iter().map(|c| d.fragment(c)).collect();
@@ -235,7 +254,7 @@ pub(crate) fn assign(configs: &[&CaseConfig], exclude: &[Dim]) -> Vec<Series> {
         .into_iter()
         .filter(|d| !exclude.contains(d))
         .collect();
-    let colour_dim = Dim::COLOUR_ORDER.into_iter().find(|d| dims.contains(d));
+    let colour_dim = Dim::colour_order().into_iter().find(|d| dims.contains(d));
     let mut colours: Vec<String> = Vec::new();
     let mut rests: Vec<String> = Vec::new();
     let index = |list: &mut Vec<String>, key: String| match list.iter().position(|k| *k == key) {
@@ -591,6 +610,28 @@ mod tests {
         buffered.send_buffer_bytes = Some(1 << 20);
         let series = assign(&[&noise, &buffered], &[]);
         assert_eq!(series[1].label, "sndbuf 1MiB rcvbuf auto");
+    }
+
+    #[test]
+    fn a_key_shown_by_name_labels_its_series_without_code_of_its_own() {
+        let go = config("ours", 10.0, WindowAccounting::Full);
+        let mut ramp = go.clone();
+        ramp.autotune_rule = crate::yamux::AutotuneRule::Ramp;
+        let mut ramp_go_acct = ramp.clone();
+        ramp_go_acct.window_accounting = WindowAccounting::Go;
+        let series = assign(&[&go, &ramp, &ramp_go_acct], &[]);
+        let labels: Vec<&str> = series.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "go rule, full acct",
+                "ramp rule, full acct",
+                "ramp rule, go acct"
+            ]
+        );
+        // The named key comes before accounting in colour order too.
+        assert_ne!(series[0].style.color, series[1].style.color);
+        assert_eq!(series[1].style.color, series[2].style.color);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
-use super::config::{Case, Sweep};
+use super::config::{Case, Key, Sweep, case_fields};
 use super::process::{ServerError, ServerProcess};
 use super::{hgrm, host};
 use crate::perf::report::{Line, LineKind, RunReport};
@@ -154,49 +154,16 @@ pub struct Quiet;
 
 impl Observer for Quiet {}
 
-/// The yamux options of a case, as `client`/`server` flags.
-pub fn yamux_args(c: &CaseConfig) -> Vec<String> {
-    let mut args = vec![
-        "--initial-window".into(),
-        c.initial_window_bytes.to_string(),
-        "--max-window".into(),
-        c.max_window_bytes.to_string(),
-        "--window-accounting".into(),
-        c.window_accounting.as_str().into(),
-        "--max-frame".into(),
-        c.max_frame_bytes.to_string(),
-    ];
-    if !c.autotune {
-        args.push("--no-autotune".into());
-    }
-    if !c.autotune_rule.is_go() {
-        args.extend(["--autotune-rule".into(), c.autotune_rule.as_str().into()]);
-    }
-    args
-}
-
-/// The stack, security, socket-buffer and (on the yamux stack) yamux options of a case, as
-/// `client`/`server` flags; the defaults are left out.
+/// The options of a case that both `client` and `server` take, as flags: every matrix key
+/// with a [`Flag`](crate::sweep::config::Flag), in table order, except at its default or where
+/// it does not apply (the yamux settings on the bare-TCP stack).
 pub fn case_args(c: &CaseConfig) -> Vec<String> {
-    let mut args = Vec::new();
-    if c.stack != Stack::Yamux {
-        args.extend(["--stack".into(), c.stack.as_str().into()]);
-    }
-    if c.security != Security::Noise {
-        args.extend(["--security".into(), c.security.as_str().into()]);
-    }
-    for (flag, bytes) in [
-        ("--send-buffer", c.send_buffer_bytes),
-        ("--recv-buffer", c.recv_buffer_bytes),
-    ] {
-        if let Some(bytes) = bytes {
-            args.extend([flag.into(), bytes.to_string()]);
-        }
-    }
-    if c.stack == Stack::Yamux {
-        args.extend(yamux_args(c));
-    }
-    args
+    let fields = case_fields(c);
+    Key::ALL
+        .iter()
+        .filter(|key| key.applies_to(c.stack))
+        .flat_map(|key| key.args(&key.value_in(&fields)))
+        .collect()
 }
 
 /// The server command of a case (`{interop}` resolved).
@@ -1113,12 +1080,13 @@ mod tests {
         let mut c = config(0.0, true);
         c.security = Security::Plaintext;
         c.send_buffer_bytes = Some(1 << 20);
-        let yamux = case_args(&c).join(" ");
-        assert!(
-            yamux.starts_with("--security plaintext --send-buffer 1048576 --initial-window"),
-            "{yamux}"
+        c.autotune_rule = crate::yamux::AutotuneRule::Ramp;
+        // Table order; the settings at their defaults (window accounting, frame) left out.
+        assert_eq!(
+            case_args(&c).join(" "),
+            "--security plaintext --send-buffer 1048576 --max-window 1048576 \
+             --autotune-rule ramp"
         );
-        assert!(!yamux.contains("--recv-buffer"), "{yamux}");
         c.stack = Stack::Tcp;
         c.security = Security::Noise;
         c.recv_buffer_bytes = Some(2 << 20);

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde_json::Value;
 
-use super::keys::{Key, SAME_AS_MAX_WINDOW, YAMUX_ONLY};
+use super::keys::{Key, SAME_AS_MAX_WINDOW};
 use super::peers::PeerTable;
 use super::schema::{Matrix, SweepFile};
 use super::{
@@ -202,9 +202,13 @@ pub fn expand(file: &SweepFile, stem: &str, host: &HostFacts) -> Result<Sweep, C
 /// The config of an assignment: each key's value is the JSON of its field, so the config is
 /// the assignment deserialized (an absent option, `null`, is left out).
 fn case_config(a: &Assignment) -> Result<CaseConfig, ConfigError> {
-    let tcp = a.get(&Key::Stack) == Some(&Value::from(Stack::Tcp.as_str()));
+    let stack = if a.get(&Key::Stack) == Some(&Value::from(Stack::Tcp.as_str())) {
+        Stack::Tcp
+    } else {
+        Stack::Yamux
+    };
     let value = |key: Key| match a.get(&key) {
-        Some(v) if !(tcp && YAMUX_ONLY.contains(&key)) => v.clone(),
+        Some(v) if key.applies_to(stack) => v.clone(),
         _ => key.default_value(),
     };
     let mut fields = serde_json::Map::new();
@@ -396,7 +400,7 @@ mod tests {
         assert_ne!(ramp.id, go.id);
         assert!(!go.label.contains("rule="), "{}", go.label);
         assert!(
-            ramp.label.contains(" auto rule=ramp acct="),
+            ramp.label.contains(" frame=64KiB rule=ramp 1sx1c "),
             "{}",
             ramp.label
         );

@@ -1,5 +1,8 @@
 //! The matrix keys, one line each: the TOML name, the [`CaseConfig`] field it sets, how its
-//! value is parsed ([`Kind`]) and its default. Values are kept as the JSON of that field, so a
+//! value is parsed ([`Kind`]), its default, how it reaches the client and server commands
+//! ([`Flag`]), which stacks it applies to ([`Scope`]) and how labels and plot legends show it
+//! ([`Show`]). A new key is its `CaseConfig` field plus one line in the table: the commands
+//! (`sweep::run::case_args`), the label and the legends follow from the line. Values are kept as the JSON of that field, so a
 //! case is its assignment deserialized ([`mod@super::expand`]) and an enum key parses through its
 //! type's names (clap's `ValueEnum`, the same lowercase strings as serde).
 //!
@@ -7,10 +10,10 @@
 
 use clap::ValueEnum;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::schema::{Scalar, Values};
-use crate::results::{LatencyMode, Stack};
+use crate::results::{CaseConfig, LatencyMode, Stack};
 use crate::security::Security;
 use crate::units::{ByteSize, Rate, parse_duration};
 use crate::yamux::{AutotuneRule, WindowAccounting};
@@ -64,8 +67,41 @@ pub fn choices<T: ValueEnum>() -> Vec<String> {
         .collect()
 }
 
+/// How a key reaches the `client` and `server` commands of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// Not a flag of both commands: the relay, the case plan or the client's own arguments
+    /// take it.
+    Elsewhere,
+    /// `--flag <value>` on both commands, left out at the key's default.
+    Value(&'static str),
+    /// A bare flag on both commands when the value is `false` (the default is `true`).
+    WhenFalse(&'static str),
+}
+
+/// Which cases a key applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every case.
+    All,
+    /// Only the libp2p stack: a bare-TCP case keeps the default, so that the key does not
+    /// multiply its cases (the copies merge as identical cases).
+    Yamux,
+}
+
+/// How a key shows in a case's label and in plot legends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    /// Written by hand in [`mod@super::label`] and the plots' dimensions.
+    Custom,
+    /// ` <name>=<value>` in the label and `<value> <name>` in a legend, when it differs from
+    /// the default (the label) or between the plotted cases (the legend).
+    Named(&'static str),
+}
+
 macro_rules! matrix_keys {
-    ($($key:ident => $variant:ident: $field:literal, $kind:expr, $default:expr;)*) => {
+    ($($key:ident => $variant:ident: $field:literal, $kind:expr, $default:expr,
+        $flag:expr, $scope:ident, $show:expr;)*) => {
         /// The matrix keys; in `[matrix]`, `when`, `set` and `[[exclude]]`.
         #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -116,6 +152,27 @@ macro_rules! matrix_keys {
                     $(Key::$variant => $default,)*
                 }
             }
+
+            /// How it reaches the client and server commands.
+            pub fn flag(self) -> Flag {
+                match self {
+                    $(Key::$variant => $flag,)*
+                }
+            }
+
+            /// Which cases it applies to.
+            pub fn scope(self) -> Scope {
+                match self {
+                    $(Key::$variant => Scope::$scope,)*
+                }
+            }
+
+            /// How it shows in labels and legends.
+            pub fn show(self) -> Show {
+                match self {
+                    $(Key::$variant => $show,)*
+                }
+            }
         }
 
         impl Matrix {
@@ -137,45 +194,46 @@ fn text(s: &str) -> Scalar {
     Scalar::Text(s.into())
 }
 
-// A new key: its `CaseConfig` field, then one line here.
+// A new key: its `CaseConfig` field, then one line here: TOML name => variant: field, how it
+// parses, its default, how it reaches the commands, its scope, how it shows.
+use Flag::{Elsewhere, Value as Arg, WhenFalse};
+use Show::{Custom, Named};
 matrix_keys! {
-    peer => Peer: "peer", Kind::Peer, text(crate::results::OURS);
-    rtt => Rtt: "rtt_ms", Kind::Ms, Scalar::Int(0);
-    rate => Rate: "rate_bits_per_second", Kind::Rate, text("none");
-    queue => Queue: "queue_bytes", Kind::Size, text("4MiB");
-    stack => Stack: "stack", Kind::Choice(choices::<Stack>), text(Stack::Yamux.as_str());
+    peer => Peer: "peer", Kind::Peer, text(crate::results::OURS), Elsewhere, All, Custom;
+    rtt => Rtt: "rtt_ms", Kind::Ms, Scalar::Int(0), Elsewhere, All, Custom;
+    rate => Rate: "rate_bits_per_second", Kind::Rate, text("none"), Elsewhere, All, Custom;
+    queue => Queue: "queue_bytes", Kind::Size, text("4MiB"), Elsewhere, All, Custom;
+    stack => Stack: "stack", Kind::Choice(choices::<Stack>), text(Stack::Yamux.as_str()),
+        Arg("--stack"), All, Custom;
     security => Security: "security", Kind::Choice(choices::<Security>),
-        text(Security::Noise.as_str());
-    send_buffer => SendBuffer: "send_buffer_bytes", Kind::Buffer, text("auto");
-    recv_buffer => RecvBuffer: "recv_buffer_bytes", Kind::Buffer, text("auto");
-    max_window => MaxWindow: "max_window_bytes", Kind::Size, text("16MiB");
-    initial_window => InitialWindow: "initial_window_bytes", Kind::Window, text("256KiB");
-    autotune => Autotune: "autotune", Kind::Bool, Scalar::Bool(true);
+        text(Security::Noise.as_str()), Arg("--security"), Yamux, Custom;
+    send_buffer => SendBuffer: "send_buffer_bytes", Kind::Buffer, text("auto"),
+        Arg("--send-buffer"), All, Custom;
+    recv_buffer => RecvBuffer: "recv_buffer_bytes", Kind::Buffer, text("auto"),
+        Arg("--recv-buffer"), All, Custom;
+    max_window => MaxWindow: "max_window_bytes", Kind::Size, text("16MiB"),
+        Arg("--max-window"), Yamux, Custom;
+    initial_window => InitialWindow: "initial_window_bytes", Kind::Window, text("256KiB"),
+        Arg("--initial-window"), Yamux, Custom;
+    autotune => Autotune: "autotune", Kind::Bool, Scalar::Bool(true),
+        WhenFalse("--no-autotune"), Yamux, Custom;
     window_accounting => WindowAccounting: "window_accounting",
-        Kind::Choice(choices::<WindowAccounting>), text(WindowAccounting::Full.as_str());
+        Kind::Choice(choices::<WindowAccounting>), text(WindowAccounting::Full.as_str()),
+        Arg("--window-accounting"), Yamux, Custom;
     autotune_rule => AutotuneRule: "autotune_rule", Kind::Choice(choices::<AutotuneRule>),
-        text(AutotuneRule::Go.as_str());
-    max_frame => MaxFrame: "max_frame_bytes", Kind::Size, text("64KiB");
-    streams => Streams: "streams", Kind::Count, Scalar::Int(1);
-    connections => Connections: "connections", Kind::Count, Scalar::Int(1);
-    upload => Upload: "upload_bytes", Kind::Size, Scalar::Int(0);
-    download => Download: "download_bytes", Kind::Size, Scalar::Int(0);
-    latency_rounds => LatencyRounds: "latency_rounds", Kind::Rounds, Scalar::Int(0);
+        text(AutotuneRule::Go.as_str()), Arg("--autotune-rule"), Yamux, Named("rule");
+    max_frame => MaxFrame: "max_frame_bytes", Kind::Size, text("64KiB"), Arg("--max-frame"),
+        Yamux, Custom;
+    streams => Streams: "streams", Kind::Count, Scalar::Int(1), Elsewhere, All, Custom;
+    connections => Connections: "connections", Kind::Count, Scalar::Int(1), Elsewhere, All,
+        Custom;
+    upload => Upload: "upload_bytes", Kind::Size, Scalar::Int(0), Elsewhere, All, Custom;
+    download => Download: "download_bytes", Kind::Size, Scalar::Int(0), Elsewhere, All, Custom;
+    latency_rounds => LatencyRounds: "latency_rounds", Kind::Rounds, Scalar::Int(0), Elsewhere,
+        All, Custom;
     latency_mode => LatencyMode: "latency_mode", Kind::Choice(choices::<LatencyMode>),
-        text(LatencyMode::Perf.as_str());
+        text(LatencyMode::Perf.as_str()), Elsewhere, All, Custom;
 }
-
-/// Keys that only the libp2p stack has: a bare-TCP case keeps their defaults, so that they do
-/// not multiply its cases (the copies merge as identical cases).
-pub const YAMUX_ONLY: &[Key] = &[
-    Key::Security,
-    Key::MaxWindow,
-    Key::InitialWindow,
-    Key::Autotune,
-    Key::WindowAccounting,
-    Key::AutotuneRule,
-    Key::MaxFrame,
-];
 
 fn size(value: &Scalar) -> Result<u64, String> {
     match value {
@@ -276,6 +334,22 @@ impl Kind {
     }
 }
 
+/// A case's fields as JSON, the form every key's value takes ([`Key::value_in`]).
+pub fn case_fields(c: &CaseConfig) -> Map<String, Value> {
+    match serde_json::to_value(c) {
+        Ok(Value::Object(fields)) => fields,
+        _ => unreachable!("a CaseConfig serializes to an object"),
+    }
+}
+
+/// A value as a flag or a label writes it: a string without quotes, a number or bool as JSON.
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 impl Key {
     /// The value used when the key is absent.
     pub fn default_value(self) -> Value {
@@ -286,6 +360,34 @@ impl Key {
     /// Parses one value of this key; the error says why it is invalid.
     pub fn parse(self, value: &Scalar) -> Result<Value, String> {
         self.kind().parse(value)
+    }
+
+    /// This key's value among a case's `fields` ([`case_fields`]); a field left out of the
+    /// JSON (an optional one at its default) is the default.
+    pub fn value_in(self, fields: &Map<String, Value>) -> Value {
+        fields
+            .get(self.field())
+            .cloned()
+            .unwrap_or_else(|| self.default_value())
+    }
+
+    /// Whether the key applies to a case of `stack`.
+    pub fn applies_to(self, stack: Stack) -> bool {
+        self.scope() == Scope::All || stack == Stack::Yamux
+    }
+
+    /// The client and server arguments of `value`: none at the default or for a key passed
+    /// [`Flag::Elsewhere`].
+    pub fn args(self, value: &Value) -> Vec<String> {
+        if *value == self.default_value() || value.is_null() {
+            return Vec::new();
+        }
+        match self.flag() {
+            Flag::Elsewhere => Vec::new(),
+            Flag::Value(flag) => vec![flag.to_string(), value_text(value)],
+            Flag::WhenFalse(flag) if *value == Value::Bool(false) => vec![flag.to_string()],
+            Flag::WhenFalse(_) => Vec::new(),
+        }
     }
 }
 

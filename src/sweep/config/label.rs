@@ -1,10 +1,11 @@
 //! A case in one human-readable line; only the settings that differ from the defaults, except
-//! for the link and the yamux windows, which are always shown.
+//! for the link and the yamux windows, which are always shown. A key the table shows by name
+//! ([`Show::Named`]) needs no line here.
 
+use super::keys::{Key, Show, case_fields, value_text};
 use crate::results::{CaseConfig, LatencyMode, Stack};
 use crate::security::Security;
 use crate::units::{ByteSize, Rate};
-use crate::yamux::AutotuneRule;
 
 /// `50ms`, `0.5ms`.
 pub fn format_ms(ms: f64) -> String {
@@ -46,14 +47,20 @@ pub fn label(c: &CaseConfig) -> String {
         } else {
             text += &format!(" win={} fixed", ByteSize(c.initial_window_bytes));
         }
-        if c.autotune_rule != AutotuneRule::Go {
-            text += &format!(" rule={}", c.autotune_rule.as_str());
-        }
         text += &format!(
             " acct={} frame={}",
             c.window_accounting.as_str(),
             ByteSize(c.max_frame_bytes)
         );
+    }
+    let fields = case_fields(c);
+    for &key in Key::ALL {
+        if let Show::Named(name) = key.show() {
+            let value = key.value_in(&fields);
+            if key.applies_to(c.stack) && value != key.default_value() {
+                text += &format!(" {name}={}", value_text(&value));
+            }
+        }
     }
     text += &format!(
         " {}sx{}c up={} down={}",

@@ -72,7 +72,7 @@ use std::path::{Path, PathBuf};
 
 pub use expand::expand;
 pub use id::{canonical_json, case_id};
-pub use keys::{Key, Kind, YAMUX_ONLY};
+pub use keys::{Flag, Key, Kind, Scope, Show, case_fields, value_text};
 pub use label::{format_ms, label};
 pub use peers::PeerTable;
 pub use schema::{Matrix, OverrideFile, PeerFile, Scalar, SweepFile, Values};
