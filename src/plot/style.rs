@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{PlotError, Svg};
 use crate::results::{CaseConfig, OURS, Stack};
-use crate::sweep::config::{Key, Show, case_fields, value_text};
+use crate::sweep::config::{Key, case_fields, value_text};
 use crate::units::ByteSize;
 use crate::yamux::WindowAccounting;
 
@@ -44,7 +44,7 @@ pub(crate) enum Dim {
     WindowMode,
     /// Window-update accounting.
     Accounting,
-    /// A matrix key the table shows by name ([`Show::Named`]): its value and name.
+    /// A matrix key the table shows by name ([`crate::sweep::config::Show::Named`]): its value and name.
     Named(Key),
     /// Largest DATA frame.
     Frame,
@@ -98,7 +98,7 @@ impl Dim {
     fn named() -> impl Iterator<Item = Dim> {
         Key::ALL
             .iter()
-            .filter(|key| matches!(key.show(), Show::Named(_)))
+            .filter(|key| key.shown_as().is_some())
             .map(|&key| Dim::Named(key))
     }
 
@@ -120,13 +120,11 @@ impl Dim {
                 WindowAccounting::Full => "full acct".into(),
                 WindowAccounting::Go => "go acct".into(),
             },
-            Dim::Named(key) => {
-                let name = match key.show() {
-                    Show::Named(name) => name,
-                    Show::Custom => key.name(),
-                };
-                format!("{} {name}", value_text(&key.value_in(&case_fields(c))))
-            }
+            Dim::Named(key) => format!(
+                "{} {}",
+                value_text(&key.value_in(&case_fields(c))),
+                key.shown_as().unwrap_or(key.name())
+            ),
             Dim::Frame => format!("frame {}", ByteSize(c.max_frame_bytes)),
             Dim::Streams if c.streams == 1 => "1 stream".into(),
             Dim::Streams => format!("{} streams", c.streams),

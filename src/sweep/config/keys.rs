@@ -371,6 +371,14 @@ impl Key {
             .unwrap_or_else(|| self.default_value())
     }
 
+    /// The name a label and a legend show it by, for a key the table shows by name.
+    pub fn shown_as(self) -> Option<&'static str> {
+        match self.show() {
+            Show::Named(name) => Some(name),
+            Show::Custom => None,
+        }
+    }
+
     /// Whether the key applies to a case of `stack`.
     pub fn applies_to(self, stack: Stack) -> bool {
         self.scope() == Scope::All || stack == Stack::Yamux

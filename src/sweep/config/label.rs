@@ -1,8 +1,8 @@
 //! A case in one human-readable line; only the settings that differ from the defaults, except
 //! for the link and the yamux windows, which are always shown. A key the table shows by name
-//! ([`Show::Named`]) needs no line here.
+//! ([`super::Show::Named`]) needs no line here.
 
-use super::keys::{Key, Show, case_fields, value_text};
+use super::keys::{Key, case_fields, value_text};
 use crate::results::{CaseConfig, LatencyMode, Stack};
 use crate::security::Security;
 use crate::units::{ByteSize, Rate};
@@ -54,12 +54,10 @@ pub fn label(c: &CaseConfig) -> String {
         );
     }
     let fields = case_fields(c);
-    for &key in Key::ALL {
-        if let Show::Named(name) = key.show() {
-            let value = key.value_in(&fields);
-            if key.applies_to(c.stack) && value != key.default_value() {
-                text += &format!(" {name}={}", value_text(&value));
-            }
+    for (key, name) in Key::ALL.iter().filter_map(|k| Some((k, k.shown_as()?))) {
+        let value = key.value_in(&fields);
+        if key.applies_to(c.stack) && value != key.default_value() {
+            text += &format!(" {name}={}", value_text(&value));
         }
     }
     text += &format!(
