@@ -25,6 +25,8 @@
 //! - [`identity`]: Ed25519 identity keys and peer ids (through libp2p-identity).
 //! - [`noise`]: the Noise XX handshake with the libp2p payload (sans-IO) and the transport
 //!   cipher; `noise::stage` plugs it into the pipeline as a security stage.
+//! - [`tls`]: libp2p TLS 1.3 on rustls: the certificate with the libp2p extension, our own
+//!   verifiers, the handshake as a security stage and the TLS 1.3 record layer below yamux.
 //! - [`plaintext`]: libp2p `/plaintext/2.0.0`, the unencrypted alternative (for measurements).
 //! - [`yamux`]: the sans-IO session (`session`, `flow`, `frame`, `stream`, `wire`: no tokio, no
 //!   clock, no sockets) and its tokio driver ([`yamux::driver`]: reader and writer tasks, stream
@@ -34,8 +36,8 @@
 //!   used when the muxer is negotiated inside the channel.
 //! - [`bufio`]: a read buffer over an async stream, shared by the handshakes.
 //!
-//! The stage modules depend on the pipeline's traits, not the other way round: [`noise`] and
-//! [`plaintext`] implement [`upgrade::SecurityStage`] and hand their ciphers to the driver as
+//! The stage modules depend on the pipeline's traits, not the other way round: [`noise`],
+//! [`tls`] and [`plaintext`] implement [`upgrade::SecurityStage`] and hand their ciphers to the driver as
 //! [`yamux::driver::Seal`]/[`yamux::driver::Open`]; [`upgrade`] names each stage once, in its
 //! match on [`security::Security`].
 //!
@@ -83,6 +85,7 @@ pub mod security;
 pub mod sweep;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod tls;
 pub mod transport;
 pub mod units;
 pub mod upgrade;

@@ -240,6 +240,7 @@ fn secured(remote_peer: PeerId) -> Secured<Passthrough, Passthrough> {
     Secured {
         remote_peer,
         muxer: None,
+        cipher: None,
         seal: Passthrough,
         open: Passthrough,
         unsent: BytesMut::new(),

@@ -6,9 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{noise, plaintext};
+use crate::{noise, plaintext, tls};
 
-/// The security protocol of a connection. A listener accepts only the one it is given.
+/// The security protocol of a connection. A dialer proposes one; a listener accepts a set
+/// ([`Security::LISTENER_DEFAULT`] unless told otherwise).
 #[derive(
     Debug,
     Clone,
@@ -29,6 +30,8 @@ pub enum Security {
     /// libp2p Noise XX (`/noise`): authenticated and encrypted.
     #[default]
     Noise,
+    /// libp2p TLS 1.3 (`/tls/1.0.0`): authenticated and encrypted.
+    Tls,
     /// libp2p `/plaintext/2.0.0`: identities exchanged unsigned, bytes unencrypted (for
     /// measurements only).
     Plaintext,
@@ -39,6 +42,7 @@ impl Security {
     pub fn as_str(self) -> &'static str {
         match self {
             Security::Noise => "noise",
+            Security::Tls => "tls",
             Security::Plaintext => "plaintext",
         }
     }
@@ -47,8 +51,46 @@ impl Security {
     pub fn protocol_id(self) -> &'static str {
         match self {
             Security::Noise => noise::PROTOCOL_ID,
+            Security::Tls => tls::PROTOCOL_ID,
             Security::Plaintext => plaintext::PROTOCOL_ID,
         }
+    }
+
+    /// What a listener accepts when not told otherwise: the two encrypted channels
+    /// (plaintext only when asked for).
+    pub const LISTENER_DEFAULT: [Security; 2] = [Security::Noise, Security::Tls];
+
+    /// The listener's accepted set from the protocols `named` (`--security a,b`): each once,
+    /// in order, or [`Security::LISTENER_DEFAULT`] when none is named.
+    pub fn accepted(named: &[Security]) -> Vec<Security> {
+        if named.is_empty() {
+            return Self::LISTENER_DEFAULT.to_vec();
+        }
+        let mut set = Vec::with_capacity(named.len());
+        for s in named {
+            if !set.contains(s) {
+                set.push(*s);
+            }
+        }
+        set
+    }
+
+    /// The dialer's proposal from the protocols `named`: the one named (Noise when none), or
+    /// the list back when it names more than one (a dialer proposes one).
+    pub fn proposed(named: &[Security]) -> Result<Security, &[Security]> {
+        match named {
+            [] => Ok(Security::default()),
+            [one] => Ok(*one),
+            many => Err(many),
+        }
+    }
+
+    /// The security protocol of a multistream-select protocol id.
+    pub fn from_protocol_id(id: &str) -> Option<Security> {
+        <Security as clap::ValueEnum>::value_variants()
+            .iter()
+            .copied()
+            .find(|s| s.protocol_id() == id)
     }
 
     /// The default (left out of a case's JSON, so older case ids stay).
@@ -79,6 +121,24 @@ mod tests {
             );
             assert_eq!(Security::from_str(s.as_str(), false), Ok(*s));
         }
-        assert!(Security::from_str("tls", false).is_err());
+        assert!(Security::from_str("quic", false).is_err());
+        for s in Security::value_variants() {
+            assert_eq!(Security::from_protocol_id(s.protocol_id()), Some(*s));
+        }
+        assert_eq!(
+            Security::from_protocol_id("/tls/1.0.0"),
+            Some(Security::Tls)
+        );
+        assert_eq!(Security::from_protocol_id("/quic"), None);
+    }
+
+    #[test]
+    fn listener_sets_and_dialer_proposals() {
+        use Security::*;
+        assert_eq!(Security::accepted(&[]), [Noise, Tls]);
+        assert_eq!(Security::accepted(&[Tls, Tls, Plaintext]), [Tls, Plaintext]);
+        assert_eq!(Security::proposed(&[]), Ok(Noise));
+        assert_eq!(Security::proposed(&[Tls]), Ok(Tls));
+        assert_eq!(Security::proposed(&[Tls, Noise]), Err(&[Tls, Noise][..]));
     }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# go-libp2p v0.51.0 (go-yamux v5.1.0) over TCP + Noise + yamux; called by interop/build.sh.
+# go-libp2p v0.51.0 (go-yamux v5.1.0) over TCP + Noise (or TLS, or plaintext) + yamux; called by
+# interop/build.sh.
 # Needs Go >= 1.26 and the Go module proxy (modules go to Go's own module cache). A second run
 # with nothing changed returns at once: a stamp of the sources and the Go version is kept in OUT.
 set -euo pipefail

@@ -26,6 +26,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	goyamux "github.com/libp2p/go-yamux/v5"
 	"github.com/multiformats/go-multiaddr"
@@ -45,14 +46,13 @@ func main() {
 	keySeed := flag.Uint64("key-seed", 0, "server key seed; the client expects this seed's peer id when the address has no /p2p/")
 	transport := flag.String("transport", "tcp", "accepted for test-plans compatibility; only tcp")
 	timeout := flag.Float64("timeout", 120, "client: give up after this many seconds (0 = never)")
-	security := flag.String("security", "noise", "noise, or plaintext (/plaintext/2.0.0, go-libp2p's insecure transport)")
+	security := flag.String("security", "noise", "noise, tls (/tls/1.0.0, go-libp2p's p2p/security/tls), or plaintext (/plaintext/2.0.0, go-libp2p's insecure transport)")
 	flag.Parse()
 	switch *security {
-	case "noise":
-	case "plaintext":
-		usePlaintext = true
+	case "noise", "tls", "plaintext":
+		securityChoice = *security
 	default:
-		fail(fmt.Errorf("--security %q: noise or plaintext", *security))
+		fail(fmt.Errorf("--security %q: noise, tls or plaintext", *security))
 	}
 
 	if *address == "" {
@@ -86,11 +86,13 @@ func seededKey(n uint64) (crypto.PrivKey, error) {
 	return crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(seed))
 }
 
-// usePlaintext selects /plaintext/2.0.0 instead of Noise (the --security flag).
-var usePlaintext bool
+// securityChoice is the one security transport of the host (the --security flag): noise, tls
+// or plaintext (/plaintext/2.0.0).
+var securityChoice = "noise"
 
-// newHost builds a host with TCP + Noise (or plaintext) + yamux and nothing else (no relay, no resource
-// limits). Identify and the libp2p ping handler stay on, as in every basic host.
+// newHost builds a host with TCP + Noise (or TLS, or plaintext) + yamux and nothing else (no
+// relay, no resource limits). Identify and the libp2p ping handler stay on, as in every basic
+// host.
 func newHost(key crypto.PrivKey, listen multiaddr.Multiaddr) (host.Host, error) {
 	opts := []libp2p.Option{
 		libp2p.Transport(tcp.NewTCPTransport),
@@ -98,9 +100,12 @@ func newHost(key crypto.PrivKey, listen multiaddr.Multiaddr) (host.Host, error) 
 		libp2p.ResourceManager(&network.NullResourceManager{}),
 		libp2p.DisableRelay(),
 	}
-	if usePlaintext {
+	switch securityChoice {
+	case "plaintext":
 		opts = append(opts, libp2p.NoSecurity)
-	} else {
+	case "tls":
+		opts = append(opts, libp2p.Security(libp2ptls.ID, libp2ptls.New))
+	default:
 		opts = append(opts, libp2p.Security(noise.ID, noise.New))
 	}
 	if key != nil {

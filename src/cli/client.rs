@@ -20,6 +20,7 @@ use yamux_perf::units::ByteSize;
 
 use super::common::{CommonOpt, IdentityOpt, seconds};
 use yamux_perf::results::Stack;
+use yamux_perf::security::Security;
 
 #[derive(Debug, Args)]
 pub(crate) struct ClientOpt {
@@ -120,6 +121,9 @@ fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
 pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
     if opt.streams == 0 || opt.connections == 0 {
         bail!("--streams and --connections must be at least 1");
+    }
+    if let Err(many) = Security::proposed(&opt.common.security) {
+        bail!("the client proposes one --security protocol, got {many:?}");
     }
     let interval = seconds(opt.interval, "--interval")?;
     if interval.is_zero() {

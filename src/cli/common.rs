@@ -59,10 +59,15 @@ pub(crate) struct CommonOpt {
     /// Seconds allowed for TCP connect plus the Noise and muxer handshakes.
     #[arg(long, default_value_t = DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64())]
     pub(crate) handshake_timeout: f64,
-    /// Security protocol: `noise` (encrypted) or `plaintext` (libp2p /plaintext/2.0.0, for
-    /// measurements only); a server accepts only the one given.
-    #[arg(long, value_enum, default_value_t = Security::Noise)]
-    pub(crate) security: Security,
+    /// Security protocol: `noise`, `tls` (libp2p TLS 1.3) or `plaintext` (libp2p
+    /// /plaintext/2.0.0, for measurements only). The client proposes the one given (default
+    /// noise); the server accepts every one given, comma-separated (default noise,tls).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub(crate) security: Vec<Security>,
+    /// Offer no muxer inside the security handshake (Noise extensions, TLS ALPN: only
+    /// `libp2p`), so yamux is negotiated with multistream-select inside the channel.
+    #[arg(long)]
+    pub(crate) no_early_muxer: bool,
 }
 
 impl IdentityOpt {
@@ -106,7 +111,10 @@ impl CommonOpt {
                 ..TcpConfig::default()
             },
             handshake_timeout: seconds(self.handshake_timeout, "--handshake-timeout")?,
-            security: self.security,
+            // A server may name several; the client checks it names one (`client::run`).
+            security: Security::proposed(&self.security).unwrap_or_default(),
+            accept: Security::accepted(&self.security),
+            early_muxer: !self.no_early_muxer,
         })
     }
 

@@ -58,6 +58,7 @@ impl SecurityStage for Noise {
         Ok(Secured {
             remote_peer: established.remote_peer,
             muxer: established.muxer,
+            cipher: Some(super::NOISE_PARAMS),
             seal: established.sealer,
             open: established.opener,
             unsent,
@@ -78,6 +79,7 @@ impl SecurityStage for Noise {
         Ok(Secured {
             remote_peer: established.remote_peer,
             muxer: established.muxer,
+            cipher: Some(super::NOISE_PARAMS),
             seal: established.sealer,
             open: established.opener,
             unsent: BytesMut::new(),

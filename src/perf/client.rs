@@ -36,8 +36,10 @@ pub struct ClientConfig {
 /// What a run measured.
 #[derive(Debug, Clone)]
 pub struct ClientReport {
-    /// The server's peer id, as proven by Noise.
+    /// The server's peer id, as proven by Noise or TLS.
     pub remote_peer: PeerId,
+    /// The cipher suite of the (first) connection, `None` with plaintext.
+    pub cipher: Option<&'static str>,
     /// TCP connect plus the security and muxer handshakes (the slowest connection).
     pub connect_duration: Duration,
     /// All streams taken together (see [`StreamReport::aggregate`]).
@@ -68,6 +70,7 @@ pub async fn run(
     let established: Vec<Established> = futures_util::future::try_join_all(dials).await?;
     let connect_duration = start.elapsed();
     let remote_peer = established[0].remote_peer;
+    let cipher = established[0].cipher;
     let _answering: Vec<AbortOnDrop> = established
         .iter()
         .map(|e| answer_inbound(&e.connection))
@@ -96,6 +99,7 @@ pub async fn run(
     let streams = result?;
     Ok(ClientReport {
         remote_peer,
+        cipher,
         connect_duration,
         stream: StreamReport::aggregate(&streams).expect("at least one stream"),
         streams,
@@ -112,6 +116,8 @@ pub async fn run(
 pub struct LatencyReport {
     /// The server's peer id.
     pub remote_peer: PeerId,
+    /// The connection's cipher suite, `None` with plaintext.
+    pub cipher: Option<&'static str>,
     /// TCP connect plus the handshakes.
     pub connect_duration: Duration,
     /// One sample per round trip: opening a stream, 1 byte up, 1 byte back, both FINs.
@@ -170,10 +176,11 @@ where
     let _answering = answer_inbound(&established.connection);
     let result = rounds(established.connection.clone()).await;
     let rtt_samples = established.connection.rtt_samples();
-    let remote_peer = established.remote_peer;
+    let (remote_peer, cipher) = (established.remote_peer, established.cipher);
     close_all(vec![established]).await;
     Ok(LatencyReport {
         remote_peer,
+        cipher,
         connect_duration,
         samples: result?,
         rtt_samples,

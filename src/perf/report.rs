@@ -132,8 +132,9 @@ pub fn transfer_summary(s: &StreamReport) -> String {
 /// A few lines for a human: goodput each way, durations, RTT.
 pub fn summary(report: &ClientReport) -> String {
     let mut text = format!(
-        "peer      {}\nconnect   {:.2} ms\n{}total     {:.3} s\n",
+        "peer      {}\ncipher    {}\nconnect   {:.2} ms\n{}total     {:.3} s\n",
         report.remote_peer,
+        report.cipher.unwrap_or("none"),
         report.connect_duration.as_secs_f64() * 1e3,
         transfer_summary(&report.stream),
         report.total_duration.as_secs_f64(),
@@ -323,6 +324,10 @@ pub struct RunReport {
     pub schema_version: u32,
     /// The server's peer id (empty for bare TCP).
     pub remote_peer: String,
+    /// The negotiated cipher suite (a TLS suite name or the Noise protocol name); absent with
+    /// plaintext, bare TCP, and in reports written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cipher: Option<String>,
     /// TCP connect plus handshakes, ms.
     pub connect_ms: f64,
     /// From before the dial to the end, seconds.
@@ -358,6 +363,7 @@ impl RunReport {
         Self {
             schema_version: REPORT_SCHEMA_VERSION,
             remote_peer: report.remote_peer.to_string(),
+            cipher: report.cipher.map(String::from),
             connect_ms: millis(report.connect_duration),
             total_seconds: report.total_duration.as_secs_f64(),
             total: (&report.stream).into(),
@@ -376,6 +382,7 @@ impl RunReport {
     pub fn from_latency(report: &LatencyReport) -> Self {
         Self {
             remote_peer: report.remote_peer.to_string(),
+            cipher: report.cipher.map(String::from),
             rtt_ms: report.rtt_samples.last().copied().map(millis),
             rtt_samples_ms: report.rtt_samples.iter().copied().map(millis).collect(),
             ..Self::latency_only(report.connect_duration, &report.samples)
@@ -392,6 +399,7 @@ impl RunReport {
         Self {
             schema_version: REPORT_SCHEMA_VERSION,
             remote_peer: String::new(),
+            cipher: None,
             connect_ms: millis(connect),
             total_seconds: samples.iter().sum::<Duration>().as_secs_f64(),
             total: StreamSummary {
@@ -416,6 +424,7 @@ impl RunReport {
         Self {
             schema_version: REPORT_SCHEMA_VERSION,
             remote_peer: String::new(),
+            cipher: None,
             connect_ms: millis(report.connect_duration),
             total_seconds: report.total_duration.as_secs_f64(),
             total: (&report.stream).into(),

@@ -121,7 +121,13 @@ async fn handle_connection(
         }
     };
     let peer = established.remote_peer;
-    tracing::debug!(%remote, %peer, "connection established");
+    tracing::debug!(
+        %remote,
+        %peer,
+        security = %established.security,
+        cipher = established.cipher.unwrap_or("none"),
+        "connection established"
+    );
     while let Some(stream) = established.connection.accept_stream().await {
         tokio::spawn(handle_stream(stream, config.clone()));
     }

@@ -1017,6 +1017,7 @@ mod tests {
         RunReport {
             schema_version: 1,
             remote_peer: String::new(),
+            cipher: None,
             connect_ms: 1.0,
             total_seconds: 1.0,
             total: stream,

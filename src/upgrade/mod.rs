@@ -3,20 +3,26 @@
 //! the security handshake) → muxer.
 //!
 //! Spec: <https://github.com/libp2p/specs/blob/master/connections/README.md>. Each stage is behind
-//! a small trait: [`Transport`] (TCP today, [`crate::transport`]), [`SecurityStage`] (Noise or
-//! `/plaintext/2.0.0`, [`security`]) and [`MuxerStage`] (yamux, [`muxer`]); multistream-select
+//! a small trait: [`Transport`] (TCP today, [`crate::transport`]), [`SecurityStage`] (Noise, TLS
+//! or `/plaintext/2.0.0`, [`security`]) and [`MuxerStage`] (yamux, [`muxer`]); multistream-select
 //! runs between them ([`crate::multistream`]). One function assembles them for [`dial`] and
 //! [`accept`]: a new security protocol is a module implementing [`SecurityStage`] plus one arm
 //! in its match on [`Security`] (and the variant of [`Security`] and of [`UpgradeError`]).
+//!
+//! The dialer proposes the one protocol of [`ConnectionConfig::security`]; the listener offers
+//! multistream-select every protocol of [`ConnectionConfig::accept`] and runs the stage of the
+//! one agreed.
 //!
 //! The dialer is lazy wherever it has a single candidate, as rust-libp2p's `V1Lazy`, when the
 //! security protocol allows it ([`SecurityStage::LAZY`], Noise does): the `/noise` proposal
 //! leaves together with Noise message 1, and the `/yamux/1.0.0` proposal together with message 3;
 //! the listener's answers are checked by [`EchoCheck`] when they
-//! arrive (the second one by [`EchoOpen`] on the first plaintext). When both sides list
-//! `/yamux/1.0.0` in the handshake (Noise extensions; go and js do), the muxer negotiation is
-//! skipped entirely, as the spec on inlined muxer negotiation requires. With plaintext the dialer
-//! waits for each answer.
+//! arrive (the second one by [`EchoOpen`] on the first plaintext). TLS is lazy the same way
+//! (ClientHello, then the client's last flight). When both sides list `/yamux/1.0.0` in the
+//! handshake (Noise extensions, TLS ALPN; go and js do), the muxer negotiation is skipped
+//! entirely, as the spec on inlined muxer negotiation requires;
+//! [`ConnectionConfig::early_muxer`] `false` offers none, forcing multistream-select inside the
+//! channel. With plaintext the dialer waits for each answer.
 
 use std::time::Duration;
 
@@ -29,6 +35,7 @@ use crate::multistream::{self, EchoCheck, NegotiationError};
 use crate::noise::{self, NoiseError};
 use crate::plaintext::{self, PlaintextError};
 use crate::security::Security;
+use crate::tls::{self, TlsError};
 use crate::transport::{Socket, TcpAddr, TcpConfig, Transport};
 use crate::yamux::driver::{DriverOptions, Open, Seal, Tasks};
 use crate::yamux::{self, Connection, Role};
@@ -57,8 +64,14 @@ pub struct ConnectionConfig {
     pub tcp: TcpConfig,
     /// Bound on connecting plus the security and muxer handshakes.
     pub handshake_timeout: Duration,
-    /// The security protocol: Noise (default) or `/plaintext/2.0.0`.
+    /// The security protocol the dialer proposes: Noise (default), TLS or `/plaintext/2.0.0`.
     pub security: Security,
+    /// The security protocols the listener accepts (default
+    /// [`Security::LISTENER_DEFAULT`]).
+    pub accept: Vec<Security>,
+    /// Offer the muxer inside the security handshake (Noise extensions, TLS ALPN), so that a
+    /// peer doing the same skips multistream-select for it (default `true`).
+    pub early_muxer: bool,
 }
 
 impl ConnectionConfig {
@@ -71,6 +84,8 @@ impl ConnectionConfig {
             tcp: TcpConfig::default(),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             security: Security::Noise,
+            accept: Security::LISTENER_DEFAULT.to_vec(),
+            early_muxer: true,
         }
     }
 
@@ -96,12 +111,18 @@ pub enum UpgradeError {
     /// The Noise handshake failed (includes a peer id that does not match the address).
     #[error("noise handshake failed")]
     Noise(#[from] NoiseError),
+    /// The TLS handshake failed (includes a peer id that does not match the address).
+    #[error("tls handshake failed")]
+    Tls(#[from] TlsError),
     /// The `/plaintext/2.0.0` exchange failed (includes a peer id that does not match).
     #[error("plaintext exchange failed")]
     Plaintext(#[from] PlaintextError),
     /// The security handshake agreed on a muxer this pipeline does not run.
     #[error("the handshake agreed on muxer {0:?}, which is not ours")]
     UnknownMuxer(String),
+    /// The listener accepts no security protocol.
+    #[error("the listener accepts no security protocol")]
+    NothingAccepted,
     /// The upgrade took longer than the handshake timeout.
     #[error("connection setup timed out after {0:?}")]
     Timeout(Duration),
@@ -114,18 +135,36 @@ pub struct Established {
     pub connection: Connection,
     /// Its driver tasks.
     pub tasks: Tasks,
-    /// The peer's id, as proven by the Noise handshake (only claimed, with plaintext).
+    /// The peer's id, as proven by the Noise or TLS handshake (only claimed, with plaintext).
     pub remote_peer: PeerId,
+    /// The security protocol of the connection.
+    pub security: Security,
+    /// Its cipher suite ([`Secured::cipher`]), `None` with plaintext.
+    pub cipher: Option<&'static str>,
 }
 
 impl Established {
-    fn new((remote_peer, (connection, tasks)): (PeerId, (Connection, Tasks))) -> Self {
+    fn new(
+        security: Security,
+        (peer, (connection, tasks)): (Authenticated, (Connection, Tasks)),
+    ) -> Self {
         Self {
             connection,
             tasks,
-            remote_peer,
+            remote_peer: peer.remote_peer,
+            security,
+            cipher: peer.cipher,
         }
     }
+}
+
+/// Who the security stage authenticated, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Authenticated {
+    /// The peer's id ([`Secured::remote_peer`]).
+    pub remote_peer: PeerId,
+    /// The cipher suite ([`Secured::cipher`]).
+    pub cipher: Option<&'static str>,
 }
 
 async fn with_timeout<T>(
@@ -171,48 +210,71 @@ enum Side {
     Listener,
 }
 
-/// The assembly point: the security stage of each [`Security`], then the muxer.
+/// The assembly point: multistream-select of the security protocol (the dialer proposes
+/// [`ConnectionConfig::security`], the listener accepts [`ConnectionConfig::accept`]), the
+/// security stage of each [`Security`], then the muxer.
 async fn upgrade<T: Socket>(
     side: Side,
     socket: T,
     config: &ConnectionConfig,
 ) -> Result<Established, UpgradeError> {
-    match config.security {
-        Security::Noise => run(side, socket, &noise::Noise, config).await,
-        Security::Plaintext => run(side, socket, &plaintext::Plaintext, config).await,
-    }
+    let mut io = BufferedIo::new(socket);
+    let security = match side {
+        Side::Dialer { .. } => config.security,
+        Side::Listener => {
+            let accepted: Vec<&str> = config.accept.iter().map(|s| s.protocol_id()).collect();
+            if accepted.is_empty() {
+                return Err(UpgradeError::NothingAccepted);
+            }
+            // go dialers propose `/tls/1.0.0` first; listener_select answers `na` to what we do
+            // not accept and waits for the next proposal.
+            let agreed = multistream::listener_select(&mut io, &accepted).await?;
+            Security::from_protocol_id(&agreed).ok_or(UpgradeError::NothingAccepted)?
+        }
+    };
+    let upgraded = match security {
+        Security::Noise => run(side, io, &noise::Noise, config).await,
+        Security::Tls => run(side, io, &tls::Tls::default(), config).await,
+        Security::Plaintext => run(side, io, &plaintext::Plaintext, config).await,
+    };
+    upgraded.map(|upgraded| Established::new(security, upgraded))
 }
 
 /// Runs the pipeline with `security` and yamux, on `side`.
 async fn run<T: Socket, S: SecurityStage>(
     side: Side,
-    socket: T,
+    io: BufferedIo<T>,
     security: &S,
     config: &ConnectionConfig,
-) -> Result<Established, UpgradeError> {
+) -> Result<(Authenticated, (Connection, Tasks)), UpgradeError> {
     let muxer = config.muxer();
-    let upgraded = match side {
-        Side::Dialer { expected } => outbound(socket, security, muxer, expected, config).await,
-        Side::Listener => inbound(socket, security, muxer, config).await,
-    };
-    upgraded.map(Established::new)
+    match side {
+        Side::Dialer { expected } => outbound(io, security, muxer, expected, config).await,
+        Side::Listener => inbound(io, security, muxer, config).await,
+    }
 }
 
-/// The dialer's pipeline over a connected `socket`: multistream-select `S`, the `S` handshake,
-/// then `M` (agreed inside the handshake, or by multistream-select inside the channel).
+/// The muxers to offer inside the handshake: `ids` (the muxer's), or none without
+/// [`ConnectionConfig::early_muxer`].
+fn offered<'a>(config: &ConnectionConfig, ids: &'a [&'a str; 1]) -> &'a [&'a str] {
+    if config.early_muxer { ids } else { &[] }
+}
+
+/// The dialer's pipeline over a connected stream `io`: multistream-select `S`, the `S`
+/// handshake, then `M` (agreed inside the handshake, or by multistream-select inside the
+/// channel).
 pub async fn outbound<T, S, M>(
-    socket: T,
+    mut io: BufferedIo<T>,
     security: &S,
     muxer: M,
     expected: Option<PeerId>,
     config: &ConnectionConfig,
-) -> Result<(PeerId, M::Muxed), UpgradeError>
+) -> Result<(Authenticated, M::Muxed), UpgradeError>
 where
     T: Socket,
     S: SecurityStage,
     M: MuxerStage,
 {
-    let mut io = BufferedIo::new(socket);
     let mut lazy = LazyProposal::default();
     if S::LAZY {
         multistream::encode_proposal(S::PROTOCOL_ID, &mut lazy.proposal);
@@ -220,8 +282,15 @@ where
     } else {
         multistream::dialer_select(&mut io, S::PROTOCOL_ID).await?;
     }
+    let ids = [M::PROTOCOL_ID];
     let mut secured = security
-        .outbound(&mut io, lazy, &config.identity, expected, &[M::PROTOCOL_ID])
+        .outbound(
+            &mut io,
+            lazy,
+            &config.identity,
+            expected,
+            offered(config, &ids),
+        )
         .await?;
     let inline = inline_muxer::<M>(secured.muxer.as_deref())?;
     let mut echo = EchoCheck::none();
@@ -236,45 +305,51 @@ where
     if !secured.unsent.is_empty() {
         io.write_all(&secured.unsent).await?;
     }
+    let peer = Authenticated {
+        remote_peer: secured.remote_peer,
+        cipher: secured.cipher,
+    };
     let mut channel = secured_channel(io, secured.seal, secured.open);
     if !inline && !S::LAZY {
         multistream::dialer_select(&mut channel, M::PROTOCOL_ID).await?;
     }
     let muxed = start(Role::Client, &muxer, channel, echo)?;
-    Ok((secured.remote_peer, muxed))
+    Ok((peer, muxed))
 }
 
-/// The listener's pipeline over an accepted `socket`: multistream-select `S`, the `S`
-/// handshake, then `M` (agreed inside the handshake, or by multistream-select inside the
-/// channel).
+/// The listener's pipeline over an accepted stream `io` on which multistream-select agreed on
+/// `S`: the `S` handshake, then `M` (agreed inside the handshake, or by multistream-select
+/// inside the channel).
 pub async fn inbound<T, S, M>(
-    socket: T,
+    mut io: BufferedIo<T>,
     security: &S,
     muxer: M,
     config: &ConnectionConfig,
-) -> Result<(PeerId, M::Muxed), UpgradeError>
+) -> Result<(Authenticated, M::Muxed), UpgradeError>
 where
     T: Socket,
     S: SecurityStage,
     M: MuxerStage,
 {
-    let mut io = BufferedIo::new(socket);
-    // go dialers propose `/tls/1.0.0` first; listener_select answers `na` and waits for `/noise`.
-    multistream::listener_select(&mut io, &[S::PROTOCOL_ID]).await?;
+    let ids = [M::PROTOCOL_ID];
     let secured = security
-        .inbound(&mut io, &config.identity, &[M::PROTOCOL_ID])
+        .inbound(&mut io, &config.identity, offered(config, &ids))
         .await?;
     if !secured.unsent.is_empty() {
         io.write_all(&secured.unsent).await?;
     }
     let inline = inline_muxer::<M>(secured.muxer.as_deref())?;
+    let peer = Authenticated {
+        remote_peer: secured.remote_peer,
+        cipher: secured.cipher,
+    };
     let mut channel = secured_channel(io, secured.seal, secured.open);
     if !inline {
         // The dialer sent no muxer list (rust-libp2p never does): negotiate inside the channel.
         multistream::listener_select(&mut channel, &[M::PROTOCOL_ID]).await?;
     }
     let muxed = start(Role::Server, &muxer, channel, EchoCheck::none())?;
-    Ok((secured.remote_peer, muxed))
+    Ok((peer, muxed))
 }
 
 /// Whether the handshake agreed on `M` itself; another muxer is an error (we offered only `M`).
@@ -375,11 +450,16 @@ mod tests {
         ));
         let config = ConnectionConfig::new(keypair_from_seed(1));
         let expected = keypair_from_seed(0).public().to_peer_id();
-        let (peer, (client, _tasks)) =
-            outbound(a, &noise::Noise, config.muxer(), Some(expected), &config)
-                .await
-                .unwrap();
-        assert_eq!(peer, expected);
+        let (peer, (client, _tasks)) = outbound(
+            BufferedIo::new(a),
+            &noise::Noise,
+            config.muxer(),
+            Some(expected),
+            &config,
+        )
+        .await
+        .unwrap();
+        assert_eq!(peer.remote_peer, expected);
         let (_, (server, _server_tasks)) = server.await.unwrap().unwrap();
         // The listener's answer came in front of its first frames; the driver saw frames only.
         let mut stream = client.open_stream().await.unwrap();
@@ -403,9 +483,15 @@ mod tests {
             server_config,
         ));
         let config = ConnectionConfig::new(keypair_from_seed(1));
-        let (_, (client, _tasks)) = outbound(a, &noise::Noise, config.muxer(), None, &config)
-            .await
-            .unwrap();
+        let (_, (client, _tasks)) = outbound(
+            BufferedIo::new(a),
+            &noise::Noise,
+            config.muxer(),
+            None,
+            &config,
+        )
+        .await
+        .unwrap();
         // The dialer learns it from the first plaintext, in the driver's reader.
         assert!(client.accept_stream().await.is_none());
         match client.closed_reason() {
@@ -416,5 +502,138 @@ mod tests {
         }
         drop(client);
         server.abort();
+    }
+
+    /// Dials `client` against a listener with `server` over a duplex pipe through the whole
+    /// assembly, and moves a few bytes on a stream.
+    async fn pair(
+        client: ConnectionConfig,
+        server: ConnectionConfig,
+    ) -> (
+        Result<Established, UpgradeError>,
+        Result<Established, UpgradeError>,
+    ) {
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let listener = tokio::spawn(async move { upgrade(Side::Listener, b, &server).await });
+        let expected = Some(keypair_from_seed(0).public().to_peer_id());
+        let dialer = upgrade(Side::Dialer { expected }, a, &client).await;
+        if dialer.is_err() {
+            listener.abort();
+            return (dialer, Err(UpgradeError::Timeout(Duration::ZERO)));
+        }
+        (dialer, listener.await.unwrap())
+    }
+
+    async fn ping_pong(client: &Established, server: &Established) {
+        let mut stream = client.connection.open_stream().await.unwrap();
+        stream.write_all(b"ping").await.unwrap();
+        stream.shutdown().await.unwrap();
+        let mut inbound = server.connection.accept_stream().await.unwrap();
+        let mut got = Vec::new();
+        inbound.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"ping");
+        inbound.write_all(b"pong").await.unwrap();
+        inbound.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"pong");
+    }
+
+    fn configs(
+        security: Security,
+        early_muxer: (bool, bool),
+    ) -> (ConnectionConfig, ConnectionConfig) {
+        let mut client = ConnectionConfig::new(keypair_from_seed(1));
+        client.security = security;
+        client.early_muxer = early_muxer.0;
+        let mut server = ConnectionConfig::new(keypair_from_seed(0));
+        server.early_muxer = early_muxer.1;
+        (client, server)
+    }
+
+    #[tokio::test]
+    async fn tls_and_noise_through_the_assembly_with_and_without_the_early_muxer() {
+        for security in [Security::Tls, Security::Noise] {
+            for early in [(true, true), (false, true), (true, false), (false, false)] {
+                let (client, server) = configs(security, early);
+                let (client, server) = pair(client, server).await;
+                let (client, server) = (client.unwrap(), server.unwrap());
+                assert_eq!(client.security, security);
+                assert_eq!(server.security, security);
+                assert_eq!(client.cipher, server.cipher);
+                assert!(client.cipher.is_some());
+                assert_eq!(
+                    server.remote_peer,
+                    keypair_from_seed(1).public().to_peer_id()
+                );
+                ping_pong(&client, &server).await;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_listener_accepts_its_set_and_refuses_the_rest() {
+        // Default: Noise and TLS, not plaintext.
+        let (client, server) = configs(Security::Plaintext, (true, true));
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let listener = tokio::spawn(async move { upgrade(Side::Listener, b, &server).await });
+        let dialed = upgrade(Side::Dialer { expected: None }, a, &client).await;
+        assert!(
+            matches!(dialed, Err(UpgradeError::Negotiation(_))),
+            "{dialed:?}"
+        );
+        listener.abort();
+        // Restricted to TLS: a Noise dialer is refused, a TLS one served.
+        let (client, mut server) = configs(Security::Noise, (true, true));
+        server.accept = vec![Security::Tls];
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let listener = tokio::spawn(async move { upgrade(Side::Listener, b, &server).await });
+        let dialed = upgrade(Side::Dialer { expected: None }, a, &client).await;
+        assert!(dialed.is_err());
+        listener.abort();
+        let (client, mut server) = configs(Security::Tls, (true, true));
+        server.accept = vec![Security::Tls];
+        let (client, server) = pair(client, server).await;
+        ping_pong(&client.unwrap(), &server.unwrap()).await;
+        // Plaintext when asked for.
+        let (client, mut server) = configs(Security::Plaintext, (true, true));
+        server.accept = vec![Security::Noise, Security::Plaintext];
+        let (client, server) = pair(client, server).await;
+        let (client, server) = (client.unwrap(), server.unwrap());
+        assert_eq!(server.security, Security::Plaintext);
+        assert_eq!(client.cipher, None);
+        ping_pong(&client, &server).await;
+        // Nothing accepted is an error, not a hang.
+        let mut server = ConnectionConfig::new(keypair_from_seed(0));
+        server.accept.clear();
+        let (_, b) = tokio::io::duplex(16);
+        assert!(matches!(
+            upgrade(Side::Listener, b, &server).await,
+            Err(UpgradeError::NothingAccepted)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_peer_id_fails_the_tls_dial_with_a_typed_error() {
+        let (mut client, server) = configs(Security::Tls, (true, true));
+        client.identity = keypair_from_seed(1);
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let listener = tokio::spawn(async move { upgrade(Side::Listener, b, &server).await });
+        let wrong = keypair_from_seed(9).public().to_peer_id();
+        let dialed = upgrade(
+            Side::Dialer {
+                expected: Some(wrong),
+            },
+            a,
+            &client,
+        )
+        .await;
+        match dialed {
+            Err(UpgradeError::Tls(TlsError::Certificate(
+                tls::CertificateError::PeerIdMismatch { expected, .. },
+            ))) => assert_eq!(*expected, wrong),
+            other => panic!("{other:?}"),
+        }
+        assert!(listener.await.unwrap().is_err());
     }
 }

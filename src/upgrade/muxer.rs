@@ -128,6 +128,10 @@ impl<O: Open> Open for EchoOpen<O> {
             return Ok(Some(unit));
         }
     }
+
+    fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
 }
 
 #[cfg(test)]

@@ -134,6 +134,9 @@ impl<T: AsyncRead + Unpin, S: Unpin, O: Open + Unpin> AsyncRead for SecuredStrea
             if !this.plaintext.is_empty() {
                 continue;
             }
+            if this.open.is_finished() {
+                return Poll::Ready(Ok(()));
+            }
             if this.read_eof {
                 return Poll::Ready(if this.read_buf.is_empty() {
                     Ok(())

@@ -1,7 +1,7 @@
 //! The security stage: a handshake that authenticates the peer and yields the transform below
 //! the muxer.
 //!
-//! Implemented by [`noise::Noise`](crate::noise::Noise) and
+//! Implemented by [`noise::Noise`](crate::noise::Noise), [`tls::Tls`](crate::tls::Tls) and
 //! [`plaintext::Plaintext`](crate::plaintext::Plaintext); the pipeline ([`super`]) picks one by
 //! [`Security`](crate::security::Security).
 
@@ -24,6 +24,9 @@ pub struct Secured<S, O> {
     /// The muxer both sides agreed on inside the handshake (Noise extensions, TLS ALPN), or
     /// `None`: then multistream-select picks it inside the channel.
     pub muxer: Option<String>,
+    /// The cipher suite the handshake agreed on (TLS: the rustls suite name, Noise: the Noise
+    /// protocol name), `None` without encryption.
+    pub cipher: Option<&'static str>,
     /// Seals what we send.
     pub seal: S,
     /// Opens what we receive.

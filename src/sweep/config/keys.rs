@@ -481,14 +481,14 @@ mod tests {
         for (text, key, expected) in [
             ("stack = \"quic\"", "matrix.stack", "\"yamux\" or \"tcp\""),
             (
-                "security = \"tls\"",
+                "security = \"quic\"",
                 "matrix.security",
-                "\"noise\" or \"plaintext\"",
+                "\"noise\", \"tls\" or \"plaintext\"",
             ),
             (
                 "security = true",
                 "matrix.security",
-                "\"noise\" or \"plaintext\"",
+                "\"noise\", \"tls\" or \"plaintext\"",
             ),
             (
                 "send_buffer = \"1KiB\"",

@@ -28,8 +28,8 @@ pub fn label(c: &CaseConfig) -> String {
     }
     if c.stack == Stack::Tcp {
         text += " stack=tcp";
-    } else if c.security == Security::Plaintext {
-        text += " sec=plaintext";
+    } else if c.security != Security::Noise {
+        text += &format!(" sec={}", c.security);
     }
     if let Some(b) = c.send_buffer_bytes {
         text += &format!(" sndbuf={}", ByteSize(b));

@@ -38,6 +38,8 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin, O: Open>(
             }
             match feed(&shared, &mut units, &mut plaintext) {
                 Err(reason) => break reason,
+                // The peer closed the channel (TLS close_notify): its end of the stream.
+                Ok(_) if open.is_finished() => break ConnectionError::Eof,
                 Ok(true) => {
                     // The peer is not reading our answers: read nothing more until the writer
                     // has taken them (see MAX_CONTROL_BACKLOG), so our memory stays bounded.

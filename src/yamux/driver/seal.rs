@@ -79,6 +79,13 @@ pub trait Open: Send + 'static {
         self.open(input, &mut out)?;
         Ok((!out.is_empty()).then_some(out))
     }
+
+    /// Whether the peer ended the channel inside it (TLS `close_notify`): nothing more will be
+    /// opened, and readers take it as the end of the stream. Default `false` (Noise and
+    /// plaintext end with the socket).
+    fn is_finished(&self) -> bool {
+        false
+    }
 }
 /// No transform: yamux directly on the socket (tests, and `/plaintext` security).
 #[derive(Debug, Default, Clone, Copy)]
