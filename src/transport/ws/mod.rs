@@ -3,8 +3,8 @@
 //! `p2p/transport/websocket`, rust-libp2p `transports/websocket`).
 //!
 //! The protocol state is in two sans-IO modules, [`handshake`] and [`frame`]; this module is the
-//! tokio adapter. Each write becomes one binary message (at most [`MAX_MESSAGE`] bytes of it:
-//! a larger write is taken in part) and reads drain messages as their bytes arrive, with no
+//! tokio adapter. Each write starts one binary message (at most [`MAX_MESSAGE`] bytes: a
+//! larger write is taken in part) and reads drain messages as their bytes arrive, with no
 //! size limit. The stream splits into a read and a write half without a lock: the only thing
 //! the halves share is a queue of control frames the reader owes the peer (a pong for a ping,
 //! the answer to a close), which the writer sends before its next bytes, on flush and on
@@ -33,7 +33,7 @@ pub use handshake::HandshakeError;
 use frame::{Decoder, Event, MAX_HEADER, Opcode};
 
 /// Most payload bytes one binary message carries: a longer write is taken in part. Receivers
-/// stream frames (ours, go's), so this only bounds the client's masking buffer.
+/// stream frames (ours, go's), so this only bounds the client's masking copy.
 pub const MAX_MESSAGE: usize = 1 << 20;
 
 /// Size of the reader's own buffer (frame headers, and payload when the caller's buffer is
@@ -174,14 +174,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> WsStream<R, W> {
                 control: control.clone(),
                 closed: false,
             },
-            writer: WsWriter {
-                io: write,
-                role,
-                control,
-                out: Vec::new(),
-                out_at: 0,
-                close_sent: false,
-            },
+            writer: WsWriter::new(write, role, control),
         }
     }
 
@@ -346,27 +339,53 @@ impl<R: AsyncRead + Unpin> AsyncRead for WsReader<R> {
     }
 }
 
-/// The write half: each write one binary message (masked, from a client).
+/// The write half: each write starts one binary message (masked, from a client). Nothing is
+/// kept back once a write returns: a frame the socket took only in part is continued with the
+/// caller's next bytes (the payload is just the stream's next bytes), so the writer needs no
+/// flush (the yamux driver flushes only at shutdown).
 #[derive(Debug)]
 pub struct WsWriter<W> {
     io: W,
     role: Role,
     control: Arc<Control>,
-    /// Encoded bytes not written yet: `out[out_at..]`.
+    /// Header or control frame bytes not written yet: `out[out_at..]`, sent before anything
+    /// else.
     out: Vec<u8>,
     out_at: usize,
+    /// Payload bytes the current frame still expects; control frames wait for 0.
+    frame_left: usize,
+    /// The current frame's masking key and how much of its payload is sent (the key's phase).
+    mask: Option<[u8; 4]>,
+    frame_sent: usize,
+    /// A client's masked copy of the payload being written.
+    scratch: Vec<u8>,
     /// Our close frame is queued or sent: no more messages.
     close_sent: bool,
 }
 
 impl<W: AsyncWrite + Unpin> WsWriter<W> {
-    fn mask(&self) -> Option<[u8; 4]> {
+    fn new(io: W, role: Role, control: Arc<Control>) -> Self {
+        Self {
+            io,
+            role,
+            control,
+            out: Vec::new(),
+            out_at: 0,
+            frame_left: 0,
+            mask: None,
+            frame_sent: 0,
+            scratch: Vec::new(),
+            close_sent: false,
+        }
+    }
+
+    fn new_mask(&self) -> Option<[u8; 4]> {
         (self.role == Role::Client).then(rand::random)
     }
 
-    /// Queues the control frames the reader owes the peer.
+    /// Queues the control frames the reader owes the peer (between frames only).
     fn take_control(&mut self) {
-        if !self.control.pending.load(Ordering::Acquire) {
+        if self.frame_left > 0 || !self.control.pending.load(Ordering::Acquire) {
             return;
         }
         let (pong, close) = self
@@ -376,7 +395,7 @@ impl<W: AsyncWrite + Unpin> WsWriter<W> {
             return;
         }
         if let Some(payload) = pong {
-            let mask = self.mask();
+            let mask = self.new_mask();
             frame::encode_control(Opcode::Pong, &payload, mask, &mut self.out);
         }
         if let Some(code) = close {
@@ -387,7 +406,7 @@ impl<W: AsyncWrite + Unpin> WsWriter<W> {
     /// Queues our close frame, with `code` (none: an empty body).
     fn queue_close(&mut self, code: Option<u16>) {
         let body = code.map(u16::to_be_bytes);
-        let mask = self.mask();
+        let mask = self.new_mask();
         frame::encode_control(
             Opcode::Close,
             body.as_ref().map_or(&[][..], |b| &b[..]),
@@ -397,7 +416,7 @@ impl<W: AsyncWrite + Unpin> WsWriter<W> {
         self.close_sent = true;
     }
 
-    /// Writes out everything queued.
+    /// Writes out the queued header and control bytes.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.take_control();
         while self.out_at < self.out.len() {
@@ -410,6 +429,46 @@ impl<W: AsyncWrite + Unpin> WsWriter<W> {
         self.out.clear();
         self.out_at = 0;
         Poll::Ready(Ok(()))
+    }
+
+    /// Writes up to `frame_left` payload bytes from `bufs` (after `header`, if not empty);
+    /// returns the bytes of `header` and of the payload the socket took.
+    fn poll_payload(
+        &mut self,
+        cx: &mut Context<'_>,
+        header: &[u8],
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<(usize, usize)>> {
+        let limit = self.frame_left;
+        let written = if let Some(key) = self.mask {
+            // A client's payload is masked: copy it behind the header, at the key's phase.
+            self.scratch.clear();
+            self.scratch.extend_from_slice(header);
+            extend_from_slices(&mut self.scratch, bufs, limit);
+            frame::apply_mask(&mut self.scratch[header.len()..], key, self.frame_sent);
+            ready!(Pin::new(&mut self.io).poll_write(cx, &self.scratch))?
+        } else {
+            // A server's payload goes out as it is, with the header, in one vectored write.
+            let mut iov = Vec::with_capacity(bufs.len() + 1);
+            if !header.is_empty() {
+                iov.push(IoSlice::new(header));
+            }
+            let mut left = limit;
+            for b in bufs {
+                if left == 0 {
+                    break;
+                }
+                let take = b.len().min(left);
+                iov.push(IoSlice::new(&b[..take]));
+                left -= take;
+            }
+            ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &iov))?
+        };
+        if written == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        let head = written.min(header.len());
+        Poll::Ready(Ok((head, written - head)))
     }
 }
 
@@ -428,59 +487,45 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for WsWriter<W> {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        ready!(this.poll_drain(cx))?;
-        if this.close_sent {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "WebSocket closed: no more messages",
-            )));
-        }
-        let total = bufs.iter().map(|b| b.len()).sum::<usize>().min(MAX_MESSAGE);
+        let total = bufs.iter().map(|b| b.len()).sum::<usize>();
         if total == 0 {
             return Poll::Ready(Ok(0));
         }
-        let mut header = [0; MAX_HEADER];
-        let mask = this.mask();
-        let header_len = frame::encode_header(Opcode::Binary, total as u64, mask, &mut header);
-        if let Some(key) = mask {
-            // A client's payload is masked, so it is copied: header and payload in one buffer,
-            // written below or by the next call.
-            this.out.extend_from_slice(&header[..header_len]);
-            let start = this.out.len();
-            extend_from_slices(&mut this.out, bufs, total);
-            frame::apply_mask(&mut this.out[start..], key, 0);
-            if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
-                return Poll::Ready(Err(e));
+        loop {
+            ready!(this.poll_drain(cx))?;
+            let mut header = [0; MAX_HEADER];
+            let mut header_len = 0;
+            if this.frame_left == 0 {
+                if this.close_sent {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::BrokenPipe,
+                        "WebSocket closed: no more messages",
+                    )));
+                }
+                let len = total.min(MAX_MESSAGE);
+                this.mask = this.new_mask();
+                header_len =
+                    frame::encode_header(Opcode::Binary, len as u64, this.mask, &mut header);
+                this.frame_left = len;
+                this.frame_sent = 0;
             }
-            return Poll::Ready(Ok(total));
-        }
-        // A server's payload goes out as it is: the header and the caller's slices in one
-        // vectored write; what the socket does not take now is copied and sent later.
-        let mut iov = Vec::with_capacity(bufs.len() + 1);
-        iov.push(IoSlice::new(&header[..header_len]));
-        let mut left = total;
-        for b in bufs {
-            if left == 0 {
-                break;
+            let (head, payload) = match this.poll_payload(cx, &header[..header_len], bufs) {
+                Poll::Pending if header_len > 0 => {
+                    // The frame is started: its header goes first, whatever comes next.
+                    this.out.extend_from_slice(&header[..header_len]);
+                    return Poll::Pending;
+                }
+                other => ready!(other)?,
+            };
+            if head < header_len {
+                this.out.extend_from_slice(&header[head..header_len]);
             }
-            let take = b.len().min(left);
-            iov.push(IoSlice::new(&b[..take]));
-            left -= take;
-        }
-        let written = ready!(Pin::new(&mut this.io).poll_write_vectored(cx, &iov))?;
-        if written == 0 {
-            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-        }
-        let mut skip = written;
-        for slice in &iov {
-            if skip >= slice.len() {
-                skip -= slice.len();
-            } else {
-                this.out.extend_from_slice(&slice[skip..]);
-                skip = 0;
+            this.frame_left -= payload;
+            this.frame_sent += payload;
+            if payload > 0 {
+                return Poll::Ready(Ok(payload));
             }
         }
-        Poll::Ready(Ok(total))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -496,7 +541,7 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for WsWriter<W> {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.take_control();
-        if !this.close_sent {
+        if !this.close_sent && this.frame_left == 0 {
             this.queue_close(Some(NORMAL_CLOSURE));
         }
         ready!(this.poll_drain(cx))?;
