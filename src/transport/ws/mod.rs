@@ -562,3 +562,44 @@ fn extend_from_slices(out: &mut Vec<u8>, bufs: &[IoSlice<'_>], total: usize) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// The yamux driver writes and never flushes: every byte a write accepted must reach the
+    /// peer without a flush, even when the socket takes frames in small parts.
+    #[tokio::test]
+    async fn written_bytes_arrive_without_a_flush_through_a_narrow_pipe() {
+        for role in [Role::Client, Role::Server] {
+            let peer = match role {
+                Role::Client => Role::Server,
+                Role::Server => Role::Client,
+            };
+            let (a, b) = tokio::io::duplex(1000);
+            let (a_read, a_write) = tokio::io::split(a);
+            let (b_read, b_write) = tokio::io::split(b);
+            let (_, mut writer) = WsStream::new(role, a_read, a_write, &[]).split();
+            let (mut reader, _) = WsStream::new(peer, b_read, b_write, &[]).split();
+            let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+            let sent = data.clone();
+            let write = tokio::spawn(async move {
+                for chunk in sent.chunks(70_000) {
+                    writer.write_all(chunk).await.unwrap();
+                }
+                writer
+            });
+            let mut got = vec![0; data.len()];
+            tokio::time::timeout(Duration::from_secs(5), reader.read_exact(&mut got))
+                .await
+                .expect("no byte is held back")
+                .unwrap();
+            assert_eq!(got, data, "{role:?}");
+            drop(write.await.unwrap());
+        }
+    }
+}
