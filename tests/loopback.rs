@@ -10,20 +10,20 @@ use yamux_perf::noise::NoiseError;
 use yamux_perf::perf::client::{self, ClientConfig};
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::{Payload, PerfError, Progress, Request};
-use yamux_perf::transport::{self, TcpAddr, TcpConfig};
+use yamux_perf::transport::{Addr, Listener, TcpConfig, TransportKind};
 use yamux_perf::upgrade::{ConnectionConfig, UpgradeError};
 
 const MIB: u64 = 1 << 20;
 
 /// A server on 127.0.0.1:0 with the given limit; dropping the sender stops it.
-async fn start_server(max_download: u64) -> (TcpAddr, oneshot::Sender<()>) {
+async fn start_server(max_download: u64) -> (Addr, oneshot::Sender<()>) {
     let connection = ConnectionConfig::new(identity::generate());
-    let listener =
-        transport::listen("127.0.0.1:0".parse().unwrap(), &TcpConfig::default()).unwrap();
-    let addr = TcpAddr {
-        socket: listener.local_addr().unwrap(),
-        peer: Some(connection.identity.public().to_peer_id()),
-    };
+    let local = Addr::new("127.0.0.1:0".parse().unwrap(), TransportKind::Tcp);
+    let listener = Listener::bind(&local, &TcpConfig::default()).unwrap();
+    let addr = listener
+        .local_addr()
+        .unwrap()
+        .with_peer(connection.identity.public().to_peer_id());
     let config = Arc::new(ServerConfig {
         connection,
         max_download,
@@ -31,13 +31,13 @@ async fn start_server(max_download: u64) -> (TcpAddr, oneshot::Sender<()>) {
         max_connections: server::DEFAULT_MAX_CONNECTIONS,
     });
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::run(listener, config, async move {
+    tokio::spawn(server::run(vec![listener], config, async move {
         let _ = stopped.await;
     }));
     (addr, stop)
 }
 
-fn client_config(server: TcpAddr, upload: u64, download: u64) -> ClientConfig {
+fn client_config(server: Addr, upload: u64, download: u64) -> ClientConfig {
     ClientConfig {
         server,
         request: Request {
@@ -134,10 +134,7 @@ async fn download_above_the_server_limit_fails_cleanly() {
 #[tokio::test]
 async fn dialing_a_closed_port_fails() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = TcpAddr {
-        socket: listener.local_addr().unwrap(),
-        peer: None,
-    };
+    let addr = Addr::new(listener.local_addr().unwrap(), TransportKind::Tcp);
     drop(listener);
     let err = client::run(&client_config(addr, MIB, MIB), Arc::default())
         .await

@@ -28,6 +28,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	"github.com/libp2p/go-libp2p/p2p/transport/websocket"
 	goyamux "github.com/libp2p/go-yamux/v5"
 	"github.com/multiformats/go-multiaddr"
 )
@@ -44,7 +45,7 @@ func main() {
 	uploadBytes := flag.Uint64("upload-bytes", 0, "client: bytes to send")
 	downloadBytes := flag.Uint64("download-bytes", 0, "client: bytes to request back")
 	keySeed := flag.Uint64("key-seed", 0, "server key seed; the client expects this seed's peer id when the address has no /p2p/")
-	transport := flag.String("transport", "tcp", "accepted for test-plans compatibility; only tcp")
+	transport := flag.String("transport", "tcp", "tcp, or ws (WebSocket: an IP:PORT address gets /ws)")
 	timeout := flag.Float64("timeout", 120, "client: give up after this many seconds (0 = never)")
 	security := flag.String("security", "noise", "noise, tls (/tls/1.0.0, go-libp2p's p2p/security/tls), or plaintext (/plaintext/2.0.0, go-libp2p's insecure transport)")
 	flag.Parse()
@@ -58,8 +59,12 @@ func main() {
 	if *address == "" {
 		fail(errors.New("--server-address is required"))
 	}
-	if *transport != "tcp" {
-		fail(fmt.Errorf("--transport %q: only tcp is supported", *transport))
+	switch *transport {
+	case "tcp":
+	case "ws":
+		useWebsocket = true
+	default:
+		fail(fmt.Errorf("--transport %q: tcp or ws", *transport))
 	}
 	var err error
 	if *runServer {
@@ -90,6 +95,10 @@ func seededKey(n uint64) (crypto.PrivKey, error) {
 // or plaintext (/plaintext/2.0.0).
 var securityChoice = "noise"
 
+// useWebsocket adds go-libp2p's WebSocket transport and puts /ws on IP:PORT addresses (the
+// --transport flag).
+var useWebsocket bool
+
 // newHost builds a host with TCP + Noise (or TLS, or plaintext) + yamux and nothing else (no
 // relay, no resource limits). Identify and the libp2p ping handler stay on, as in every basic
 // host.
@@ -99,6 +108,9 @@ func newHost(key crypto.PrivKey, listen multiaddr.Multiaddr) (host.Host, error) 
 		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
 		libp2p.ResourceManager(&network.NullResourceManager{}),
 		libp2p.DisableRelay(),
+	}
+	if useWebsocket {
+		opts = append(opts, libp2p.Transport(websocket.New))
 	}
 	switch securityChoice {
 	case "plaintext":
@@ -140,7 +152,11 @@ func tcpMultiaddr(address string) (multiaddr.Multiaddr, error) {
 	if ip.To4() == nil {
 		family = "ip6"
 	}
-	return multiaddr.NewMultiaddr(fmt.Sprintf("/%s/%s/tcp/%s", family, ip, port))
+	ws := ""
+	if useWebsocket {
+		ws = "/ws"
+	}
+	return multiaddr.NewMultiaddr(fmt.Sprintf("/%s/%s/tcp/%s%s", family, ip, port, ws))
 }
 
 // serve listens, prints the listen multiaddr with /p2p/ as the first stdout line and serves

@@ -15,7 +15,7 @@ use yamux_perf::perf::report::{self, RunReport, final_line};
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::tcp;
 use yamux_perf::perf::{Progress, Request};
-use yamux_perf::transport::{self, TcpAddr};
+use yamux_perf::transport::{Addr, Listener, TransportKind};
 use yamux_perf::units::ByteSize;
 
 use super::common::{CommonOpt, IdentityOpt, seconds};
@@ -80,24 +80,32 @@ pub(crate) struct ClientOpt {
     /// 1-byte ping-pong on one connection), the baseline the stack is compared with.
     #[arg(long, value_enum, default_value_t = Stack::Yamux)]
     pub(crate) stack: Stack,
+    /// Transport of the in-process server (without --server): `tcp` or `ws` (WebSocket);
+    /// with --server, the address decides (`/ws` at its end).
+    #[arg(long, value_enum, conflicts_with = "server")]
+    pub(crate) transport: Option<TransportKind>,
     #[command(flatten)]
     pub(crate) identity: IdentityOpt,
     #[command(flatten)]
     pub(crate) common: CommonOpt,
 }
 
-/// Starts a server on a free loopback port inside this process; returns its address.
-fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
+/// Starts a server on a free loopback port inside this process (over `--transport`); returns
+/// its address.
+fn start_embedded_server(opt: &ClientOpt) -> Result<Addr> {
     let config = opt.common.connection(identity::generate())?;
-    let listener = transport::listen("127.0.0.1:0".parse()?, &config.tcp)?;
-    let addr = TcpAddr {
-        socket: listener.local_addr()?,
-        peer: Some(config.identity.public().to_peer_id()),
-    };
+    let transport = opt.transport.unwrap_or_default();
+    if opt.stack == Stack::Tcp && transport != TransportKind::Tcp {
+        bail!("--stack tcp runs over bare TCP only, not --transport {transport}");
+    }
+    let listener = Listener::bind(&Addr::new("127.0.0.1:0".parse()?, transport), &config.tcp)?;
+    let addr = listener
+        .local_addr()?
+        .with_peer(config.identity.public().to_peer_id());
     if opt.stack == Stack::Tcp {
         let (tcp, payload) = (config.tcp, opt.common.payload());
         let serve = tcp::serve(
-            listener,
+            listener.tcp,
             tcp,
             u64::MAX,
             payload,
@@ -113,7 +121,7 @@ fn start_embedded_server(opt: &ClientOpt) -> Result<TcpAddr> {
         payload: opt.common.payload(),
         max_connections: usize::MAX,
     });
-    tokio::spawn(server::run(listener, config, std::future::pending()));
+    tokio::spawn(server::run(vec![listener], config, std::future::pending()));
     tracing::info!("in-process server at {}", addr.to_multiaddr());
     Ok(addr)
 }
@@ -131,7 +139,7 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
     }
     let limit = seconds(opt.timeout, "--timeout")?;
     let server = match &opt.server {
-        Some(addr) => TcpAddr::from_multiaddr(addr)?,
+        Some(addr) => Addr::from_multiaddr(addr)?,
         None => start_embedded_server(&opt)?,
     };
     if opt.stack == Stack::Tcp {
@@ -212,14 +220,15 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
 }
 
 /// `--stack tcp`: the workload over bare TCP.
-async fn run_tcp(
-    opt: &ClientOpt,
-    server: TcpAddr,
-    limit: Duration,
-    interval: Duration,
-) -> Result<()> {
+async fn run_tcp(opt: &ClientOpt, server: Addr, limit: Duration, interval: Duration) -> Result<()> {
     if opt.window_trace.is_some() {
         bail!("--window-trace needs --stack yamux (bare TCP has no windows)");
+    }
+    if server.transport != TransportKind::Tcp {
+        bail!(
+            "--stack tcp runs over bare TCP: {server} is a {} address",
+            server.transport
+        );
     }
     let tcp_config = opt.common.connection(identity::generate())?.tcp;
     let against = || format!("bare TCP run against {}", server.socket);

@@ -9,7 +9,7 @@ use multiaddr::Multiaddr;
 use yamux_perf::identity::{self, Keypair};
 use yamux_perf::perf::Payload;
 use yamux_perf::security::Security;
-use yamux_perf::transport::{TcpAddr, TcpConfig};
+use yamux_perf::transport::{Addr, TcpConfig, TransportKind};
 use yamux_perf::units::ByteSize;
 use yamux_perf::upgrade::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT};
 use yamux_perf::yamux::{self, AutotuneRule, WindowAccounting};
@@ -127,13 +127,13 @@ impl CommonOpt {
     }
 }
 
-/// Parses `IP:PORT` or a TCP multiaddr.
-pub(crate) fn tcp_addr(text: &str) -> Result<TcpAddr> {
+/// Parses `IP:PORT` (TCP) or a TCP or WebSocket multiaddr.
+pub(crate) fn tcp_addr(text: &str) -> Result<Addr> {
     if let Ok(socket) = text.parse() {
-        return Ok(TcpAddr { socket, peer: None });
+        return Ok(Addr::new(socket, TransportKind::Tcp));
     }
     let addr: Multiaddr = text
         .parse()
         .with_context(|| format!("{text:?} is neither IP:PORT nor a multiaddr"))?;
-    Ok(TcpAddr::from_multiaddr(&addr)?)
+    Ok(Addr::from_multiaddr(&addr)?)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use yamux_perf::relay::{self, LinkConfig};
-use yamux_perf::transport::{self, TcpAddr, TcpConfig};
+use yamux_perf::transport::{self, Addr, TcpConfig};
 use yamux_perf::units::ByteSize;
 
 use super::common::tcp_addr;
@@ -46,9 +46,10 @@ pub(crate) async fn run(opt: RelayOpt) -> Result<()> {
         rate_bits_per_second: opt.rate.map(|r| r.0),
         queue: usize::try_from(opt.queue.bytes()).context("--queue is too large")?,
     };
-    let local = TcpAddr {
+    // TCP bytes are relayed as they are: the address keeps the target's /ws and /p2p/.
+    let local = Addr {
         socket: listener.local_addr()?,
-        peer: to.peer,
+        ..to
     };
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{}", local.to_multiaddr())?;

@@ -8,7 +8,7 @@ use clap::Args;
 use multiaddr::Multiaddr;
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::tcp;
-use yamux_perf::transport::{self, TcpAddr};
+use yamux_perf::transport::{Addr, Listener, TransportKind};
 use yamux_perf::units::ByteSize;
 
 use yamux_perf::yamux;
@@ -18,9 +18,11 @@ use yamux_perf::results::Stack;
 
 #[derive(Debug, Args)]
 pub(crate) struct ServerOpt {
-    /// Address to listen on; port 0 picks a free port.
+    /// Address to listen on, TCP (`/ip4/…/tcp/N`) or WebSocket (`/ip4/…/tcp/N/ws`); port 0
+    /// picks a free port. Repeat it to listen on several: the first line printed is the first
+    /// address, the others follow on their own lines.
     #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4001")]
-    pub(crate) listen: Multiaddr,
+    pub(crate) listen: Vec<Multiaddr>,
     /// Largest download a single request may ask for.
     #[arg(long, default_value = "1TiB")]
     pub(crate) max_download: ByteSize,
@@ -65,27 +67,37 @@ pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
         bail!("--max-connection-window must be at least 256KiB, got {budget}");
     }
     config.yamux.max_connection_window = budget;
-    let addr = TcpAddr::from_multiaddr(&opt.listen)?;
-    if addr.peer.is_some() {
-        bail!("--listen takes no /p2p/ part: the peer id comes from the key");
+    if opt.stack == Stack::Tcp && opt.listen.len() != 1 {
+        bail!("--stack tcp listens on one address");
     }
-    let listener = transport::listen(addr.socket, &config.tcp)
-        .with_context(|| format!("listening on {}", opt.listen))?;
-    let local = TcpAddr {
-        socket: listener.local_addr()?,
-        peer: Some(config.identity.public().to_peer_id()),
-    };
+    let peer = config.identity.public().to_peer_id();
+    let mut listeners = Vec::with_capacity(opt.listen.len());
     let mut stdout = std::io::stdout();
-    writeln!(stdout, "{}", local.to_multiaddr())?;
+    for listen in &opt.listen {
+        let addr = Addr::from_multiaddr(listen)?;
+        if addr.peer.is_some() {
+            bail!("--listen takes no /p2p/ part: the peer id comes from the key");
+        }
+        if opt.stack == Stack::Tcp && addr.transport != TransportKind::Tcp {
+            bail!("--stack tcp serves bare TCP only: {listen} is not a /tcp address");
+        }
+        let listener =
+            Listener::bind(&addr, &config.tcp).with_context(|| format!("listening on {listen}"))?;
+        let local = listener.local_addr()?.with_peer(peer);
+        // One line per address, the first one first (server processes are started by reading
+        // it: src/sweep/process.rs, the interop runner and the tests).
+        writeln!(stdout, "{local}")?;
+        tracing::info!("listening on {local}");
+        listeners.push(listener);
+    }
     stdout.flush()?;
-    tracing::info!("listening on {}", local.to_multiaddr());
     if opt.stack == Stack::Tcp {
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
         let (max, payload) = (opt.max_download.bytes(), opt.common.payload());
         tcp::serve(
-            listener,
+            listeners.remove(0).tcp,
             config.tcp,
             max,
             payload,
@@ -101,7 +113,7 @@ pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
         payload: opt.common.payload(),
         max_connections: opt.max_connections,
     });
-    server::run(listener, config, async {
+    server::run(listeners, config, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

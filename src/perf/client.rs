@@ -11,7 +11,7 @@ use super::{PerfError, Progress, Request, StreamReport, run_stream};
 use crate::bufio::BufferedIo;
 use crate::multistream;
 use crate::ping::{self, PingError};
-use crate::transport::TcpAddr;
+use crate::transport::Addr;
 use crate::upgrade::{self, ConnectionConfig, Established};
 use crate::yamux;
 
@@ -22,7 +22,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// The server; a `/p2p/` id in it is verified.
-    pub server: TcpAddr,
+    pub server: Addr,
     /// What each stream asks for.
     pub request: Request,
     /// Parallel perf streams per connection (at least 1).

@@ -14,14 +14,16 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{PROTOCOL_ID, Payload, serve_stream};
 use crate::bufio::BufferedIo;
 use crate::multistream;
 use crate::ping;
+use crate::transport::{Listener, TransportKind};
 use crate::upgrade::{self, ConnectionConfig};
 use crate::yamux::StreamHandle;
 
@@ -43,46 +45,75 @@ pub struct ServerConfig {
 /// Default of [`ServerConfig::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
-/// Accepts connections until `shutdown` completes.
+/// Accepts connections on every listener until `shutdown` completes; each connection goes
+/// through its listener's transport, then the same upgrade.
 pub async fn run(
-    listener: TcpListener,
+    listeners: Vec<Listener>,
     config: Arc<ServerConfig>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let max_connections = config.max_connections;
     accept_loop(
-        listener,
+        listeners,
         max_connections,
         shutdown,
-        move |tcp, remote, permit| handle_connection(tcp, remote, config.clone(), permit),
+        move |tcp, remote, transport, permit| {
+            handle_connection(tcp, remote, transport, config.clone(), permit)
+        },
     )
     .await
 }
 
-/// Accepts connections until `shutdown` completes, spawning `handle` for each, with at most
-/// `max_connections` at once: beyond it a new TCP connection is closed as soon as it is
-/// accepted. `handle` holds the permit until its connection ends.
+/// The next connection any of `listeners` accepted, with its listener's transport (polled in
+/// turn from `*next`, so a busy listener does not starve the others).
+async fn accept_any(
+    listeners: &[Listener],
+    next: &mut usize,
+) -> (io::Result<(TcpStream, SocketAddr)>, TransportKind) {
+    std::future::poll_fn(|cx| {
+        for i in 0..listeners.len() {
+            let at = (*next + i) % listeners.len();
+            if let Poll::Ready(accepted) = listeners[at].tcp.poll_accept(cx) {
+                *next = at + 1;
+                return Poll::Ready((accepted, listeners[at].transport));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Accepts connections on `listeners` until `shutdown` completes, spawning `handle` for each,
+/// with at most `max_connections` at once over all of them: beyond it a new TCP connection is
+/// closed as soon as it is accepted. `handle` holds the permit until its connection ends.
 pub async fn accept_loop<F, Fut>(
-    listener: TcpListener,
+    listeners: Vec<Listener>,
     max_connections: usize,
     shutdown: impl Future<Output = ()>,
     mut handle: F,
 ) -> io::Result<()>
 where
-    F: FnMut(TcpStream, SocketAddr, OwnedSemaphorePermit) -> Fut,
+    F: FnMut(TcpStream, SocketAddr, TransportKind, OwnedSemaphorePermit) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    if listeners.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no address to listen on",
+        ));
+    }
     tokio::pin!(shutdown);
     let slots = Arc::new(Semaphore::new(max_connections.min(Semaphore::MAX_PERMITS)));
     // Whether the refusals of the current episode at the limit were already logged at info.
     let at_limit = AtomicBool::new(false);
+    let mut next = 0;
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            (accepted, transport) = accept_any(&listeners, &mut next) => match accepted {
                 Ok((tcp, remote)) => match slots.clone().try_acquire_owned() {
                     Ok(permit) => {
                         at_limit.store(false, Ordering::Relaxed);
-                        tokio::spawn(handle(tcp, remote, permit));
+                        tokio::spawn(handle(tcp, remote, transport, permit));
                     }
                     Err(_) => {
                         if !at_limit.swap(true, Ordering::Relaxed) {
@@ -109,11 +140,12 @@ where
 async fn handle_connection(
     tcp: TcpStream,
     remote: SocketAddr,
+    transport: TransportKind,
     config: Arc<ServerConfig>,
     // Held until the connection ends.
     _permit: OwnedSemaphorePermit,
 ) {
-    let established = match upgrade::accept(tcp, &config.connection).await {
+    let established = match upgrade::accept(tcp, transport, &config.connection).await {
         Ok(established) => established,
         Err(e) => {
             tracing::info!(%remote, "connection setup failed: {}", crate::error_chain(&e));

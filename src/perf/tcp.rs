@@ -26,7 +26,7 @@ use super::{
 };
 use crate::bufio::BufferedIo;
 use crate::ping;
-use crate::transport::{self, TcpConfig};
+use crate::transport::{self, Listener, TcpConfig, TransportKind};
 
 /// First byte of a perf connection.
 pub const MODE_PERF: u8 = b'P';
@@ -67,11 +67,15 @@ pub async fn serve(
     max_connections: usize,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    let listeners = vec![Listener {
+        tcp: listener,
+        transport: TransportKind::Tcp,
+    }];
     super::server::accept_loop(
-        listener,
+        listeners,
         max_connections,
         shutdown,
-        move |stream, remote, permit| {
+        move |stream, remote, _, permit| {
             let tcp = tcp.clone();
             async move {
                 // Held until the connection is served.

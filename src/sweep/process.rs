@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use multiaddr::Multiaddr;
 
-use crate::transport::TcpAddr;
+use crate::transport::Addr;
 
 /// How long a server may take to print its address by default (a js or py peer starts slowly
 /// on a busy machine).
@@ -87,7 +87,7 @@ impl Tail {
 pub struct ServerProcess {
     child: Child,
     /// The address it listens on (with its `/p2p/` id, if it printed one).
-    pub addr: TcpAddr,
+    pub addr: Addr,
     /// Its first stdout line, trimmed.
     pub printed: String,
     stderr: Tail,
@@ -200,7 +200,7 @@ impl Starting {
         let Some(addr) = line
             .parse::<Multiaddr>()
             .ok()
-            .and_then(|m| TcpAddr::from_multiaddr(&m).ok())
+            .and_then(|m| Addr::from_multiaddr(&m).ok())
         else {
             return Err(fail(ServerError::Addr(line), &self.stderr));
         };

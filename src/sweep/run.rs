@@ -36,7 +36,7 @@ use crate::results::{
     Summary, SummaryRow, WindowGrowth, WindowTraceLine,
 };
 use crate::security::Security;
-use crate::transport::{self, TcpAddr, TcpConfig};
+use crate::transport::{self, Addr, TcpConfig};
 
 /// How long a server may take to print its address.
 const SERVER_START_LIMIT: Duration = super::process::ADDRESS_TIMEOUT;
@@ -314,10 +314,10 @@ impl Server {
 struct RelayHandle {
     _stop: oneshot::Sender<()>,
     info: RelayInfo,
-    addr: TcpAddr,
+    addr: Addr,
 }
 
-fn start_relay(config: &CaseConfig, to: TcpAddr) -> Result<RelayHandle, RunError> {
+fn start_relay(config: &CaseConfig, to: Addr) -> Result<RelayHandle, RunError> {
     let tcp = TcpConfig::default();
     let listener =
         transport::listen("127.0.0.1:0".parse().expect("valid"), &tcp).map_err(RunError::Relay)?;
@@ -331,9 +331,10 @@ fn start_relay(config: &CaseConfig, to: TcpAddr) -> Result<RelayHandle, RunError
     tokio::spawn(relay::run(listener, to.socket, link, tcp, async move {
         let _ = stopped.await;
     }));
-    let addr = TcpAddr {
+    // The relay forwards TCP bytes: whatever runs over them (WebSocket too) passes through.
+    let addr = Addr {
         socket: local,
-        peer: to.peer,
+        ..to
     };
     Ok(RelayHandle {
         _stop: stop,

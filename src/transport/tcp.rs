@@ -1,16 +1,13 @@
-//! TCP: dial and listen with the socket options a benchmark needs, and multiaddr conversion.
+//! TCP: dial and listen with the socket options a benchmark needs.
 //! [`TcpConfig`] is the [`Transport`] of the pipeline.
 //!
 //! Sockets are created with socket2 so that buffer sizes are set before `connect`/`listen`
 //! (the kernel fixes the TCP window scale at the handshake, so a later `setsockopt` cannot raise
-//! it), then handed to tokio. This layer knows nothing about libp2p beyond `/ip4|ip6/../tcp/..`
-//! addresses with an optional `/p2p/<peer id>`.
+//! it), then handed to tokio.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
-use libp2p_identity::PeerId;
-use multiaddr::{Multiaddr, Protocol};
 use socket2::{Domain, SockRef, Socket, Type};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -34,68 +31,6 @@ impl Default for TcpConfig {
             nodelay: true,
             send_buffer: None,
             recv_buffer: None,
-        }
-    }
-}
-
-/// A multiaddr that is not a TCP address we can dial or listen on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AddrError {
-    /// Not of the form `/ip4|ip6/<addr>/tcp/<port>[/p2p/<id>]`.
-    #[error("unsupported address {0} (expected /ip4/<addr>/tcp/<port>[/p2p/<peer id>])")]
-    Unsupported(String),
-}
-
-/// A TCP address with the peer id it claims, parsed from a multiaddr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TcpAddr {
-    /// IP and port.
-    pub socket: SocketAddr,
-    /// The `/p2p/` part, which the Noise handshake must confirm.
-    pub peer: Option<PeerId>,
-}
-
-impl TcpAddr {
-    /// Parses `/ip4|ip6/<addr>/tcp/<port>[/p2p/<id>]`.
-    pub fn from_multiaddr(addr: &Multiaddr) -> Result<Self, AddrError> {
-        let unsupported = || AddrError::Unsupported(addr.to_string());
-        let mut parts = addr.iter();
-        let ip: IpAddr = match parts.next() {
-            Some(Protocol::Ip4(ip)) => ip.into(),
-            Some(Protocol::Ip6(ip)) => ip.into(),
-            _ => return Err(unsupported()),
-        };
-        let port = match parts.next() {
-            Some(Protocol::Tcp(port)) => port,
-            _ => return Err(unsupported()),
-        };
-        let peer = match parts.next() {
-            None => None,
-            Some(Protocol::P2p(peer)) => Some(peer),
-            Some(_) => return Err(unsupported()),
-        };
-        if parts.next().is_some() {
-            return Err(unsupported());
-        }
-        Ok(Self {
-            socket: SocketAddr::new(ip, port),
-            peer,
-        })
-    }
-
-    /// The multiaddr form, with `/p2p/` when a peer id is known.
-    pub fn to_multiaddr(&self) -> Multiaddr {
-        let ip = match self.socket.ip() {
-            IpAddr::V4(ip) => Protocol::Ip4(ip),
-            IpAddr::V6(ip) => Protocol::Ip6(ip),
-        };
-        let addr = Multiaddr::empty()
-            .with(ip)
-            .with(Protocol::Tcp(self.socket.port()));
-        match self.peer {
-            Some(peer) => addr.with(Protocol::P2p(peer)),
-            None => addr,
         }
     }
 }
@@ -159,34 +94,6 @@ impl super::Socket for TcpStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const GO_PEER: &str = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
-
-    #[test]
-    fn parses_tcp_multiaddrs() {
-        let a: Multiaddr = format!("/ip4/127.0.0.1/tcp/4001/p2p/{GO_PEER}")
-            .parse()
-            .unwrap();
-        let t = TcpAddr::from_multiaddr(&a).unwrap();
-        assert_eq!(t.socket, "127.0.0.1:4001".parse().unwrap());
-        assert_eq!(t.peer.unwrap().to_string(), GO_PEER);
-        assert_eq!(t.to_multiaddr(), a);
-        let b: Multiaddr = "/ip6/::1/tcp/80".parse().unwrap();
-        assert_eq!(TcpAddr::from_multiaddr(&b).unwrap().peer, None);
-    }
-
-    #[test]
-    fn rejects_non_tcp_multiaddrs() {
-        for text in [
-            "/ip4/1.2.3.4/udp/1",
-            "/dns4/example.com/tcp/1",
-            "/ip4/1.2.3.4",
-            "/ip4/1.2.3.4/tcp/1/ws",
-        ] {
-            let a: Multiaddr = text.parse().unwrap();
-            assert!(TcpAddr::from_multiaddr(&a).is_err(), "{text}");
-        }
-    }
 
     #[tokio::test]
     async fn dials_a_listener_with_buffer_sizes() {

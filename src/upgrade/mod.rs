@@ -3,9 +3,9 @@
 //! the security handshake) → muxer.
 //!
 //! Spec: <https://github.com/libp2p/specs/blob/master/connections/README.md>. Each stage is behind
-//! a small trait: [`Transport`] (TCP today, [`crate::transport`]), [`SecurityStage`] (Noise, TLS
-//! or `/plaintext/2.0.0`, [`security`]) and [`MuxerStage`] (yamux, [`muxer`]); multistream-select
-//! runs between them ([`crate::multistream`]). One function assembles them for [`dial`] and
+//! a small trait: [`Transport`] (TCP or WebSocket, [`crate::transport`]), [`SecurityStage`]
+//! (Noise, TLS or `/plaintext/2.0.0`, [`security`]) and [`MuxerStage`] (yamux, [`muxer`]);
+//! multistream-select runs between them ([`crate::multistream`]). One function assembles them for [`dial`] and
 //! [`accept`]: a new security protocol is a module implementing [`SecurityStage`] plus one arm
 //! in its match on [`Security`] (and the variant of [`Security`] and of [`UpgradeError`]).
 //!
@@ -36,7 +36,7 @@ use crate::noise::{self, NoiseError};
 use crate::plaintext::{self, PlaintextError};
 use crate::security::Security;
 use crate::tls::{self, TlsError};
-use crate::transport::{Socket, TcpAddr, TcpConfig, Transport};
+use crate::transport::{Addr, Socket, TcpConfig, Transport, TransportKind, ws::Ws};
 use crate::yamux::driver::{DriverOptions, Open, Seal, Tasks};
 use crate::yamux::{self, Connection, Role};
 
@@ -176,28 +176,42 @@ async fn with_timeout<T>(
         .unwrap_or(Err(UpgradeError::Timeout(limit)))
 }
 
-/// Dials `addr` and upgrades the connection. A `/p2p/` id in the address must match the peer.
-pub async fn dial(addr: &TcpAddr, config: &ConnectionConfig) -> Result<Established, UpgradeError> {
+/// Dials `addr` over its transport and upgrades the connection. A `/p2p/` id in the address
+/// must match the peer.
+pub async fn dial(addr: &Addr, config: &ConnectionConfig) -> Result<Established, UpgradeError> {
     with_timeout(config.handshake_timeout, async {
-        let socket = config.tcp.dial(addr.socket).await?;
         let side = Side::Dialer {
             expected: addr.peer,
         };
-        upgrade(side, socket, config).await
+        match addr.transport {
+            TransportKind::Tcp => upgrade(side, config.tcp.dial(addr.socket).await?, config).await,
+            TransportKind::Ws => {
+                let ws = Ws { tcp: &config.tcp };
+                upgrade(side, ws.dial(addr.socket).await?, config).await
+            }
+        }
     })
     .await
 }
 
-/// Upgrades a TCP connection a listener accepted.
+/// Upgrades a TCP connection a listener of `transport` accepted (the transport's own handshake
+/// included in the handshake timeout).
 pub async fn accept(
     tcp: TcpStream,
+    transport: TransportKind,
     config: &ConnectionConfig,
 ) -> Result<Established, UpgradeError> {
-    let socket = config.tcp.accept(tcp).await?;
-    with_timeout(
-        config.handshake_timeout,
-        upgrade(Side::Listener, socket, config),
-    )
+    with_timeout(config.handshake_timeout, async {
+        match transport {
+            TransportKind::Tcp => {
+                upgrade(Side::Listener, config.tcp.accept(tcp).await?, config).await
+            }
+            TransportKind::Ws => {
+                let ws = Ws { tcp: &config.tcp };
+                upgrade(Side::Listener, ws.accept(tcp).await?, config).await
+            }
+        }
+    })
     .await
 }
 
