@@ -22,6 +22,7 @@ const MIB: u64 = 1 << 20;
 async fn start_server(security: Security) -> (Addr, oneshot::Sender<()>) {
     let mut connection = ConnectionConfig::new(identity::generate());
     connection.security = security;
+    connection.accept = vec![security];
     let local = Addr::new("127.0.0.1:0".parse().unwrap(), TransportKind::Ws);
     let listener = Listener::bind(&local, &connection.tcp).unwrap();
     let addr = listener
