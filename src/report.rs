@@ -14,7 +14,11 @@ use serde::{Deserialize, Serialize};
 use crate::compare::render::md_cell;
 use crate::compare::{Input, SweepInput};
 use crate::interop::{self, Direction, InteropFile};
-use crate::results::{CaseResult, GitRevision, Machine, OURS, RunKind, Spread, SummaryRow};
+use crate::results::{
+    CaseResult, GitRevision, Machine, OURS, RunKind, Spread, Stack, SummaryRow, stack_name,
+};
+use crate::security::Security;
+use crate::transport::TransportKind;
 use crate::units::ByteSize;
 
 fn machine_line(m: Option<&Machine>) -> String {
@@ -282,7 +286,8 @@ pub struct BenchmarkResult {
     pub implementation: String,
     /// e.g. `v0.51.0`.
     pub version: String,
-    /// Always `tcp` here (TCP + Noise + yamux).
+    /// The layers, as [`crate::results::stack_name`] spells them: `tcp/noise/yamux`,
+    /// `ws/tls/yamux`, `tcp/plaintext/yamux`, or `tcp` for bare TCP.
     #[serde(rename = "transportStack")]
     pub transport_stack: String,
 }
@@ -389,7 +394,7 @@ pub fn test_plans(inputs: &[Input], versions: &BTreeMap<String, String>) -> Benc
                         result,
                         implementation: implementation(peer),
                         version: version(peer, case.git.as_ref(), versions),
-                        transport_stack: "tcp".into(),
+                        transport_stack: row.config.stack_name(),
                     };
                     let what = label_without_peer(row);
                     let up = per_run(case, |r| r.upload_gbit_s().map(|g| g * 1e9));
@@ -468,7 +473,12 @@ pub fn test_plans(inputs: &[Input], versions: &BTreeMap<String, String>) -> Benc
                                 result,
                                 implementation,
                                 version,
-                                transport_stack: "tcp".into(),
+                                // The interop matrix runs TCP + Noise + yamux.
+                                transport_stack: stack_name(
+                                    Stack::Yamux,
+                                    TransportKind::Tcp,
+                                    Security::Noise,
+                                ),
                             },
                         );
                     }
@@ -493,6 +503,35 @@ mod tests {
         }
         assert_eq!(implementation("ours"), "yamux-perf");
         assert_eq!(implementation("go"), "go-libp2p");
+    }
+
+    #[test]
+    fn the_transport_stack_names_transport_security_and_muxer() {
+        use crate::results::{Stack, stack_name};
+        let cases = [
+            (
+                Stack::Yamux,
+                TransportKind::Tcp,
+                Security::Noise,
+                "tcp/noise/yamux",
+            ),
+            (
+                Stack::Yamux,
+                TransportKind::Ws,
+                Security::Tls,
+                "ws/tls/yamux",
+            ),
+            (
+                Stack::Yamux,
+                TransportKind::Tcp,
+                Security::Plaintext,
+                "tcp/plaintext/yamux",
+            ),
+            (Stack::Tcp, TransportKind::Ws, Security::Tls, "tcp"),
+        ];
+        for (stack, transport, security, name) in cases {
+            assert_eq!(stack_name(stack, transport, security), name);
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::perf::report::RunReport;
 use crate::procstat::ProcessUsage;
 use crate::security::Security;
+use crate::transport::TransportKind;
 use crate::yamux::{AutotuneRule, WindowAccounting};
 
 /// The peer name of this binary's own `server` subcommand, in case configs, the sweep's peer
@@ -176,9 +177,12 @@ pub struct CaseConfig {
     /// stay at their defaults).
     #[serde(default, skip_serializing_if = "Stack::is_yamux")]
     pub stack: Stack,
-    /// `noise` (absent) or `plaintext`.
+    /// `noise` (absent), `tls` or `plaintext`.
     #[serde(default, skip_serializing_if = "Security::is_noise")]
     pub security: Security,
+    /// `tcp` (absent) or `ws` (WebSocket over TCP); the yamux stack only.
+    #[serde(default, skip_serializing_if = "TransportKind::is_tcp")]
+    pub transport: TransportKind,
     /// `SO_SNDBUF` of our ends (`--send-buffer`); absent: the kernel's autotuning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_buffer_bytes: Option<u64>,
@@ -191,6 +195,21 @@ impl CaseConfig {
     /// Whether the relay must sit between client and server.
     pub fn needs_relay(&self) -> bool {
         self.rtt_ms > 0.0 || self.rate_bits_per_second.is_some()
+    }
+
+    /// The stack a case ran over, as [`stack_name`] spells it.
+    pub fn stack_name(&self) -> String {
+        stack_name(self.stack, self.transport, self.security)
+    }
+}
+
+/// The layers under the perf streams, `transport/security/muxer` as libp2p's unified-testing
+/// names them (`tcp/noise/yamux`, `ws/tls/yamux`, `tcp/plaintext/yamux`), or `tcp` for our
+/// bare-TCP baseline (no libp2p layers; the transport and security do not apply).
+pub fn stack_name(stack: Stack, transport: TransportKind, security: Security) -> String {
+    match stack {
+        Stack::Tcp => "tcp".into(),
+        Stack::Yamux => format!("{transport}/{security}/yamux"),
     }
 }
 
@@ -228,6 +247,14 @@ pub struct PeerInfo {
     /// `--security plaintext`); empty: it speaks Noise only (`ours` takes `--security`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plaintext_args: Vec<String>,
+    /// Extra server flags that make a foreign server speak TLS 1.3 (`/tls/1.0.0`; go:
+    /// `--security tls`); empty: it cannot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_args: Vec<String>,
+    /// Extra server flags that make a foreign server listen on WebSocket (go: `--transport
+    /// ws`, printing a `/ws` multiaddr); empty: it cannot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ws_args: Vec<String>,
 }
 
 /// The machine a result comes from.

@@ -446,7 +446,7 @@ fn test_plans_format_matches_the_benchmark_results_shape() {
         assert!(!b.results.is_empty(), "{}", b.name);
         for r in &b.results {
             assert!(!r.result.is_empty() && r.result.iter().all(|v| *v > 0.0));
-            assert_eq!(r.transport_stack, "tcp");
+            assert_eq!(r.transport_stack, "tcp/noise/yamux");
         }
     }
     let upload = parsed

@@ -22,6 +22,17 @@ fn read<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> (T, serde_jso
 
 /// Writes `toml` as a sweep config in `dir`, runs `yamux-perf sweep` on it (must succeed) and
 /// returns the output directory.
+/// A summary row whose one repetition succeeded, or the errors it recorded.
+fn assert_ran_once(row: &yamux_perf::results::SummaryRow) {
+    assert_eq!(
+        (row.ok, row.failed),
+        (1, 0),
+        "{}: {:?}",
+        row.label,
+        row.errors
+    );
+}
+
 fn run_sweep(dir: &ScratchDir, toml: &str) -> std::path::PathBuf {
     let config = dir.0.join("sweep.toml");
     std::fs::write(&config, toml).unwrap();
@@ -62,13 +73,7 @@ fn a_sweep_over_bare_tcp_and_plaintext_records_them() {
     assert_eq!(summary.cases.len(), 3, "{:#?}", summary.cases);
     let mut stacks = Vec::new();
     for row in &summary.cases {
-        assert_eq!(
-            (row.ok, row.failed),
-            (1, 0),
-            "{}: {:?}",
-            row.label,
-            row.errors
-        );
+        assert_ran_once(row);
         assert!(
             row.upload_gbit_s.as_ref().unwrap().median > 0.0,
             "{}",
@@ -154,5 +159,80 @@ fn a_ping_latency_sweep_runs_ping_on_both_stacks() {
             "the latency run used --ping: {text}"
         );
         assert!(!text.contains("\"--latency\""), "{text}");
+    }
+}
+
+#[test]
+fn a_sweep_over_websocket_and_tls_runs_ours_and_go_through_the_relay() {
+    // The go peer serves TLS and WebSocket by its flags ([peers] tls_args, ws_args).
+    if interop_peer("target/interop/go/go-libp2p-perf", "interop/build.sh go").is_none() {
+        return;
+    }
+    let dir = ScratchDir::new("sweep-ws-tls");
+    let out_dir = run_sweep(
+        &dir,
+        r#"
+        repetitions = 1
+        timeout = "60s"
+        [matrix]
+        peer = ["ours", "go"]
+        rtt = ["0ms", "2ms"]
+        transport = ["tcp", "ws"]
+        security = ["noise", "tls"]
+        upload = "4MiB"
+        download = "4MiB"
+        [[exclude]]
+        rtt = "2ms"
+        transport = "tcp"
+        "#,
+    );
+    let (summary, _) = read::<Summary>(&out_dir.join("summary.json"));
+    // Per peer: rtt 0 × {tcp, ws} × {noise, tls}, and rtt 2ms (through the relay) × ws × both.
+    assert_eq!(summary.cases.len(), 2 * (4 + 2), "{:#?}", summary.cases);
+    let mut seen = Vec::new();
+    for row in &summary.cases {
+        assert_ran_once(row);
+        let path = out_dir.join("cases").join(format!("{}.json", row.id));
+        let (case, raw) = read::<CaseResult>(&path);
+        let run = case.measured().next().unwrap();
+        let client = run.client.as_ref().unwrap();
+        assert_eq!(client.total.upload.bytes, 4 << 20, "{}", row.label);
+        assert_eq!(client.total.download.bytes, 4 << 20, "{}", row.label);
+        let server = run.server_command.join(" ");
+        let client_cmd = run.client_command.join(" ");
+        let ws = case.config.transport == yamux_perf::transport::TransportKind::Ws;
+        let tls = case.config.security == Security::Tls;
+        // The address the client dialled names the transport (the relay keeps /ws).
+        assert_eq!(client_cmd.contains("/ws/p2p/"), ws, "{client_cmd}");
+        assert_eq!(raw["config"].get("transport").is_some(), ws);
+        assert_eq!(row.label.contains("transport=ws"), ws, "{}", row.label);
+        assert_eq!(row.label.contains("sec=tls"), tls, "{}", row.label);
+        if case.config.peer == "go" {
+            assert_eq!(server.contains("--transport ws"), ws, "{server}");
+            assert_eq!(server.contains("--security tls"), tls, "{server}");
+        } else {
+            assert_eq!(server.contains("/tcp/0/ws"), ws, "{server}");
+            assert_eq!(server.contains("--security tls"), tls, "{server}");
+        }
+        // The negotiated cipher suite is in the report: AES-GCM or ChaCha20 for TLS, Noise's
+        // ChaChaPoly otherwise.
+        if tls {
+            let cipher = client.cipher.as_deref().unwrap_or_default();
+            assert!(cipher.starts_with("TLS13_"), "{}: {cipher}", row.label);
+        }
+        seen.push((case.config.peer.clone(), case.config.stack_name()));
+    }
+    for peer in ["ours", "go"] {
+        for stack in [
+            "tcp/noise/yamux",
+            "tcp/tls/yamux",
+            "ws/noise/yamux",
+            "ws/tls/yamux",
+        ] {
+            assert!(
+                seen.contains(&(peer.to_string(), stack.to_string())),
+                "{peer} {stack}: {seen:?}"
+            );
+        }
     }
 }

@@ -556,6 +556,7 @@ mod tests {
             latency_mode: Default::default(),
             stack: Stack::Yamux,
             security: Security::Noise,
+            transport: Default::default(),
             send_buffer_bytes: None,
             recv_buffer_bytes: None,
         }

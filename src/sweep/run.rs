@@ -36,7 +36,7 @@ use crate::results::{
     Summary, SummaryRow, WindowGrowth, WindowTraceLine,
 };
 use crate::security::Security;
-use crate::transport::{self, Addr, TcpConfig};
+use crate::transport::{self, Addr, TcpConfig, TransportKind};
 
 /// How long a server may take to print its address.
 const SERVER_START_LIMIT: Duration = super::process::ADDRESS_TIMEOUT;
@@ -169,11 +169,12 @@ pub fn case_args(c: &CaseConfig) -> Vec<String> {
 /// The server command of a case (`{interop}` resolved).
 pub fn server_command(case: &Case, options: &RunOptions) -> Vec<String> {
     if case.peer.name == OURS {
+        let listen = Addr::new("127.0.0.1:0".parse().expect("valid"), case.config.transport);
         let mut cmd = vec![
             options.exe.display().to_string(),
             "server".into(),
             "--listen".into(),
-            "/ip4/127.0.0.1/tcp/0".into(),
+            listen.to_multiaddr().to_string(),
         ];
         cmd.extend(case_args(&case.config));
         return cmd;
@@ -185,8 +186,16 @@ pub fn server_command(case: &Case, options: &RunOptions) -> Vec<String> {
         .iter()
         .map(|part| part.replace("{interop}", &interop))
         .collect();
-    if case.config.security == Security::Plaintext {
-        cmd.extend(case.peer.plaintext_args.iter().cloned());
+    cmd.extend(
+        match case.config.security {
+            Security::Noise => [].iter(),
+            Security::Tls => case.peer.tls_args.iter(),
+            Security::Plaintext => case.peer.plaintext_args.iter(),
+        }
+        .cloned(),
+    );
+    if case.config.transport == TransportKind::Ws {
+        cmd.extend(case.peer.ws_args.iter().cloned());
     }
     cmd
 }
@@ -999,6 +1008,7 @@ mod tests {
             latency_mode: Default::default(),
             stack: Stack::Yamux,
             security: Security::Noise,
+            transport: Default::default(),
             send_buffer_bytes: None,
             recv_buffer_bytes: None,
         }

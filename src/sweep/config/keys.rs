@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::schema::{Scalar, Values};
 use crate::results::{CaseConfig, LatencyMode, Stack};
 use crate::security::Security;
+use crate::transport::TransportKind;
 use crate::units::{ByteSize, Rate, parse_duration};
 use crate::yamux::{AutotuneRule, WindowAccounting};
 
@@ -205,6 +206,8 @@ matrix_keys! {
     queue => Queue: "queue_bytes", Kind::Size, text("4MiB"), Elsewhere, All, Custom;
     stack => Stack: "stack", Kind::Choice(choices::<Stack>), text(Stack::Yamux.as_str()),
         Arg("--stack"), All, Custom;
+    transport => Transport: "transport", Kind::Choice(choices::<TransportKind>),
+        text(TransportKind::Tcp.as_str()), Elsewhere, Yamux, Named("transport");
     security => Security: "security", Kind::Choice(choices::<Security>),
         text(Security::Noise.as_str()), Arg("--security"), Yamux, Custom;
     send_buffer => SendBuffer: "send_buffer_bytes", Kind::Buffer, text("auto"),

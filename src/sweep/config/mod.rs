@@ -15,7 +15,8 @@
 //! queue = "4MiB"            # relay queue
 //! stack = ["yamux", "tcp"]  # tcp: bare TCP, the baseline (ours only; yamux keys and
 //!                           # security do not apply to it, so they do not multiply its cases)
-//! security = ["noise", "plaintext"] # plaintext: /plaintext/2.0.0 (ours, go)
+//! transport = ["tcp", "ws"] # ws: WebSocket (/tcp/N/ws; ours, go); through the relay too
+//! security = ["noise", "tls", "plaintext"] # tls: /tls/1.0.0, plaintext: /plaintext/2.0.0
 //! send_buffer = "4MiB"      # SO_SNDBUF of our ends; "auto" (default): kernel autotuning
 //! recv_buffer = "auto"      # SO_RCVBUF of our ends
 //! initial_window = "256KiB" # or "max_window": a window fixed at the case's max_window
@@ -44,10 +45,12 @@
 //! command = ["{interop}/go/go-libp2p-perf", "--run-server", "--server-address", "127.0.0.1:0"]
 //! latency_client_args = []  # extra client flags for the latency run (js: ["--no-lazy"])
 //! plaintext_args = ["--security", "plaintext"] # server flags for security = "plaintext"
+//! tls_args = ["--security", "tls"]             # server flags for security = "tls"
+//! ws_args = ["--transport", "ws"]              # server flags for transport = "ws"
 //! ```
 //!
-//! A case the peer cannot run (stack tcp against a foreign peer, plaintext against a peer
-//! without `plaintext_args`) is dropped from the sweep with a reason in [`Sweep::skipped`],
+//! A case the peer cannot run (stack tcp against a foreign peer, plaintext, TLS or WebSocket
+//! against a peer without `plaintext_args`, `tls_args` or `ws_args`) is dropped from the sweep with a reason in [`Sweep::skipped`],
 //! which `yamux-perf sweep` prints; a sweep left with no case is a [`ConfigError::Unsupported`].
 //!
 //! Modules, by concern: [`schema`] (the file as written), [`keys`] (one line per matrix key: its

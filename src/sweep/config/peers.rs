@@ -10,12 +10,24 @@ use crate::results::{OURS, PeerInfo};
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerTable(BTreeMap<String, PeerInfo>);
 
-/// Built-in peers: where `interop/build.sh` puts each launcher, with test-plans server flags.
-const BUILTIN_PEERS: &[(&str, &str)] = &[
-    ("rust", "{interop}/rust/release/rust-libp2p-perf"),
-    ("go", "{interop}/go/go-libp2p-perf"),
-    ("js", "{interop}/js/js-libp2p-perf"),
-    ("py", "{interop}/py/py-libp2p-perf"),
+/// A built-in peer's server flags for a non-default choice (`plaintext`, `tls`, `ws`); a choice
+/// it lacks is one it cannot run.
+type ChoiceFlags = &'static [(&'static str, &'static [&'static str])];
+
+/// The go peer's flags (interop/go-peer: go-libp2p's insecure, TLS and WebSocket transports).
+const GO_FLAGS: ChoiceFlags = &[
+    ("plaintext", &["--security", "plaintext"]),
+    ("tls", &["--security", "tls"]),
+    ("ws", &["--transport", "ws"]),
+];
+
+/// Built-in peers: where `interop/build.sh` puts each launcher, with test-plans server flags,
+/// and the flags of the choices each supports.
+const BUILTIN_PEERS: &[(&str, &str, ChoiceFlags)] = &[
+    ("rust", "{interop}/rust/release/rust-libp2p-perf", &[]),
+    ("go", "{interop}/go/go-libp2p-perf", GO_FLAGS),
+    ("js", "{interop}/js/js-libp2p-perf", &[]),
+    ("py", "{interop}/py/py-libp2p-perf", &[]),
 ];
 
 impl Default for PeerTable {
@@ -29,9 +41,18 @@ impl Default for PeerTable {
                 server_takes_yamux_options: true,
                 latency_client_args: Vec::new(),
                 plaintext_args: Vec::new(),
+                tls_args: Vec::new(),
+                ws_args: Vec::new(),
             },
         );
-        for (name, program) in BUILTIN_PEERS {
+        for (name, program, flags) in BUILTIN_PEERS {
+            let flag = |choice: &str| -> Vec<String> {
+                flags
+                    .iter()
+                    .find(|(c, _)| *c == choice)
+                    .map(|(_, args)| args.iter().map(|a| a.to_string()).collect())
+                    .unwrap_or_default()
+            };
             peers.insert(
                 name.to_string(),
                 PeerInfo {
@@ -47,13 +68,9 @@ impl Default for PeerTable {
                     } else {
                         Vec::new()
                     },
-                    // interop/go-peer takes go-libp2p's insecure transport by this flag; the
-                    // other peers speak Noise only.
-                    plaintext_args: if *name == "go" {
-                        vec!["--security".into(), "plaintext".into()]
-                    } else {
-                        Vec::new()
-                    },
+                    plaintext_args: flag("plaintext"),
+                    tls_args: flag("tls"),
+                    ws_args: flag("ws"),
                 },
             );
         }
@@ -99,6 +116,8 @@ impl PeerTable {
                 server_takes_yamux_options: false,
                 latency_client_args: file.latency_client_args.clone(),
                 plaintext_args: file.plaintext_args.clone(),
+                tls_args: file.tls_args.clone(),
+                ws_args: file.ws_args.clone(),
             },
         );
         Ok(())

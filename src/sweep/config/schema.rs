@@ -65,6 +65,13 @@ pub struct PeerFile {
     /// Extra server flags for `security = "plaintext"`; empty: the peer speaks Noise only.
     #[serde(default)]
     pub plaintext_args: Vec<String>,
+    /// Extra server flags for `security = "tls"`; empty: the peer cannot.
+    #[serde(default)]
+    pub tls_args: Vec<String>,
+    /// Extra server flags for `transport = "ws"` (the server then prints a `/ws` multiaddr);
+    /// empty: the peer cannot.
+    #[serde(default)]
+    pub ws_args: Vec<String>,
 }
 
 /// A `[[override]]`.

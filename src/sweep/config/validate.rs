@@ -4,6 +4,7 @@
 use super::keys::MAX_RTT_MS;
 use crate::results::{CaseConfig, OURS, PeerInfo, Stack};
 use crate::security::Security;
+use crate::transport::TransportKind;
 use crate::units::ByteSize;
 use crate::yamux;
 
@@ -49,17 +50,22 @@ pub(super) fn unsupported(config: &CaseConfig, peer: &PeerInfo) -> Option<String
             peer.name
         ));
     }
-    if config.security == Security::Tls {
-        // The sweep starts the peers' servers with Noise (or plaintext_args); TLS interop is in
-        // tests/tls.rs for now.
+    let security_args = match config.security {
+        Security::Noise => None,
+        Security::Tls => Some(("tls", &peer.tls_args)),
+        Security::Plaintext => Some(("plaintext", &peer.plaintext_args)),
+    };
+    if let Some((choice, args)) = security_args
+        && args.is_empty()
+    {
         return Some(format!(
-            "the sweep runs TLS against ours only, not the {} peer",
-            peer.name
+            "the {} peer has no {choice} server (needs {choice}_args in [peers.{}])",
+            peer.name, peer.name
         ));
     }
-    if config.security == Security::Plaintext && peer.plaintext_args.is_empty() {
+    if config.transport == TransportKind::Ws && peer.ws_args.is_empty() {
         return Some(format!(
-            "the {} peer speaks Noise only (plaintext needs plaintext_args in [peers.{}])",
+            "the {} peer has no WebSocket server (needs ws_args in [peers.{}])",
             peer.name, peer.name
         ));
     }
@@ -115,13 +121,13 @@ mod tests {
         assert!(
             reasons
                 .iter()
-                .any(|r| r.contains("rust peer speaks Noise only"))
+                .any(|r| r.contains("rust peer has no plaintext server"))
         );
         // Nothing left to run: a typed error, not an empty sweep.
         let e =
             parse("[matrix]\npeer = \"rust\"\nsecurity = \"plaintext\"\nupload = 1").unwrap_err();
         assert!(
-            matches!(&e, ConfigError::Unsupported { reason, .. } if reason.contains("Noise only")),
+            matches!(&e, ConfigError::Unsupported { reason, .. } if reason.contains("no plaintext server")),
             "{e:?}"
         );
         // A hand-written peer opts in with its flags.
@@ -140,5 +146,64 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e, ConfigError::Unsupported { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn tls_and_websocket_run_against_peers_that_name_their_flags() {
+        let sweep = parse(
+            r#"
+            [matrix]
+            peer = ["ours", "go", "lab"]
+            transport = ["tcp", "ws"]
+            security = ["noise", "tls"]
+            upload = "1MiB"
+            [peers.lab]
+            command = ["lab"]
+            tls_args = ["--tls"]
+            "#,
+        )
+        .unwrap();
+        let ids: Vec<String> = sweep
+            .cases
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} {}",
+                    c.config.peer, c.config.transport, c.config.security
+                )
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "ours tcp noise",
+                "ours tcp tls",
+                "ours ws noise",
+                "ours ws tls",
+                "go tcp noise",
+                "go tcp tls",
+                "go ws noise",
+                "go ws tls",
+                "lab tcp noise",
+                "lab tcp tls",
+            ],
+            "peer outermost, then the listed keys in table order"
+        );
+        let go_ws_tls = &sweep.cases[7];
+        assert_eq!(go_ws_tls.peer.ws_args, ["--transport", "ws"]);
+        assert_eq!(go_ws_tls.peer.tls_args, ["--security", "tls"]);
+        assert!(go_ws_tls.label.contains("sec=tls"), "{}", go_ws_tls.label);
+        assert!(
+            go_ws_tls.label.contains("transport=ws"),
+            "{}",
+            go_ws_tls.label
+        );
+        let reasons: Vec<&str> = sweep.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(
+            reasons
+                .iter()
+                .all(|r| r.contains("lab peer has no WebSocket server"))
+        );
     }
 }
