@@ -183,12 +183,25 @@ pub struct CaseConfig {
     /// `tcp` (absent) or `ws` (WebSocket over TCP); the yamux stack only.
     #[serde(default, skip_serializing_if = "TransportKind::is_tcp")]
     pub transport: TransportKind,
+    /// Muxers offered inside the security handshake (inlined muxer negotiation; absent:
+    /// `true`); `false` passes `--no-early-muxer`, so yamux is negotiated with
+    /// multistream-select inside the channel, one round trip more.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub early_muxer: bool,
     /// `SO_SNDBUF` of our ends (`--send-buffer`); absent: the kernel's autotuning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_buffer_bytes: Option<u64>,
     /// `SO_RCVBUF` of our ends (`--recv-buffer`); absent: the kernel's autotuning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recv_buffer_bytes: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 impl CaseConfig {

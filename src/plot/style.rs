@@ -557,6 +557,7 @@ mod tests {
             stack: Stack::Yamux,
             security: Security::Noise,
             transport: Default::default(),
+            early_muxer: true,
             send_buffer_bytes: None,
             recv_buffer_bytes: None,
         }

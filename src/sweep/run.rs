@@ -1009,6 +1009,7 @@ mod tests {
             stack: Stack::Yamux,
             security: Security::Noise,
             transport: Default::default(),
+            early_muxer: true,
             send_buffer_bytes: None,
             recv_buffer_bytes: None,
         }
@@ -1109,6 +1110,20 @@ mod tests {
         );
         let args = measured_args(&c);
         assert!(!args.iter().any(|a| a == "--window-trace"), "{args:?}");
+    }
+
+    #[test]
+    fn early_muxer_off_reaches_both_commands_and_is_absent_at_its_default() {
+        let mut c = config(0.0, true);
+        let on = serde_json::to_value(&c).unwrap();
+        assert!(on.get("early_muxer").is_none(), "default left out: {on}");
+        assert!(!case_args(&c).iter().any(|a| a == "--no-early-muxer"));
+        c.early_muxer = false;
+        assert!(case_args(&c).iter().any(|a| a == "--no-early-muxer"));
+        let off = serde_json::to_value(&c).unwrap();
+        assert_eq!(off["early_muxer"], serde_json::json!(false));
+        let back: CaseConfig = serde_json::from_value(on).unwrap();
+        assert!(back.early_muxer, "absent reads as on");
     }
 
     #[test]

@@ -208,6 +208,8 @@ matrix_keys! {
         Arg("--stack"), All, Custom;
     transport => Transport: "transport", Kind::Choice(choices::<TransportKind>),
         text(TransportKind::Tcp.as_str()), Elsewhere, Yamux, Named("transport");
+    early_muxer => EarlyMuxer: "early_muxer", Kind::Bool, Scalar::Bool(true),
+        WhenFalse("--no-early-muxer"), Yamux, Named("early_muxer");
     security => Security: "security", Kind::Choice(choices::<Security>),
         text(Security::Noise.as_str()), Arg("--security"), Yamux, Custom;
     send_buffer => SendBuffer: "send_buffer_bytes", Kind::Buffer, text("auto"),

@@ -17,6 +17,8 @@
 //!                           # security do not apply to it, so they do not multiply its cases)
 //! transport = ["tcp", "ws"] # ws: WebSocket (/tcp/N/ws; ours, go); through the relay too
 //! security = ["noise", "tls", "plaintext"] # tls: /tls/1.0.0, plaintext: /plaintext/2.0.0
+//! early_muxer = [true, false] # false: client and server --no-early-muxer (yamux negotiated
+//!                           # by multistream-select inside the channel: one round trip more)
 //! send_buffer = "4MiB"      # SO_SNDBUF of our ends; "auto" (default): kernel autotuning
 //! recv_buffer = "auto"      # SO_RCVBUF of our ends
 //! initial_window = "256KiB" # or "max_window": a window fixed at the case's max_window
