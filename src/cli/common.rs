@@ -101,6 +101,12 @@ impl CommonOpt {
         )
         .map_err(|e| anyhow::anyhow!("{}: {e}", e.setting().flag()))?;
         let buffer = |size: Option<ByteSize>| size.map(|s| s.bytes() as usize);
+        let security = Security::proposed(&self.security).unwrap_or_default();
+        let accept = Security::accepted(&self.security);
+        if security == Security::Tls || accept.contains(&Security::Tls) {
+            // Library start-up off the measured connection setup.
+            yamux_perf::tls::prepare();
+        }
         Ok(ConnectionConfig {
             identity,
             yamux,
@@ -112,8 +118,8 @@ impl CommonOpt {
             },
             handshake_timeout: seconds(self.handshake_timeout, "--handshake-timeout")?,
             // A server may name several; the client checks it names one (`client::run`).
-            security: Security::proposed(&self.security).unwrap_or_default(),
-            accept: Security::accepted(&self.security),
+            security,
+            accept,
             early_muxer: !self.no_early_muxer,
         })
     }
