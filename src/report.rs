@@ -60,12 +60,17 @@ fn header(input: &Input, title: &str) -> String {
     out + "\n"
 }
 
-fn gbit(s: Option<&Spread>) -> String {
+/// Median (min–max) with `d` decimals, or the median alone of one value.
+fn spread(s: Option<&Spread>, d: usize) -> String {
     match s {
         None => "-".into(),
-        Some(s) if s.n > 1 => format!("{:.3} ({:.3}–{:.3})", s.median, s.min, s.max),
-        Some(s) => format!("{:.3}", s.median),
+        Some(s) if s.n > 1 => format!("{:.d$} ({:.d$}–{:.d$})", s.median, s.min, s.max),
+        Some(s) => format!("{:.d$}", s.median),
     }
+}
+
+fn gbit(s: Option<&Spread>) -> String {
+    spread(s, 3)
 }
 
 fn ratio(a: Option<f64>, b: Option<f64>) -> String {
@@ -92,12 +97,13 @@ fn sweep_markdown(input: &Input, s: &SweepInput) -> String {
     let mut out = header(input, &format!("Sweep `{}`", s.summary.sweep));
     out += &format!(
         "{} cases, {} with failed runs. Goodput in Gbit/s, median (min–max) of the repetitions; \
+         connection setup (TCP connect through the muxer, the client's `connect_ms`) likewise; \
          latency from the 1-byte round trips of the latency run; CPU and peak RSS are medians.\n\n",
         s.summary.cases.len(),
         failed
     );
-    out += "| case | runs ok/failed | upload Gbit/s | download Gbit/s | latency p50 / p99 ms | client / server CPU s | client / server peak RSS MiB |\n";
-    out += "|---|---|---|---|---|---|---|\n";
+    out += "| case | runs ok/failed | upload Gbit/s | download Gbit/s | connect ms | latency p50 / p99 ms | client / server CPU s | client / server peak RSS MiB |\n";
+    out += "|---|---|---|---|---|---|---|---|\n";
     let mib = |s: &Option<Spread>| {
         median(s)
             .map(|v| format!("{:.1}", v / (1u64 << 20) as f64))
@@ -115,13 +121,14 @@ fn sweep_markdown(input: &Input, s: &SweepInput) -> String {
             .map(|h| format!("{:.3} / {:.3}", h.p50, h.p99))
             .unwrap_or_else(|| "-".into());
         out += &format!(
-            "| `{}` {} | {}/{} | {} | {} | {} | {} / {} | {} / {} |\n",
+            "| `{}` {} | {}/{} | {} | {} | {} | {} | {} / {} | {} / {} |\n",
             r.id,
             md_cell(&r.label),
             r.ok,
             r.failed,
             gbit(r.upload_gbit_s.as_ref()),
             gbit(r.download_gbit_s.as_ref()),
+            spread(r.connect_ms.as_ref(), 2),
             latency,
             secs(&r.client_cpu_s),
             secs(&r.server_cpu_s),

@@ -555,6 +555,10 @@ pub struct SummaryRow {
     pub rtts_to_cap: Option<Spread>,
     /// Largest receive window reached, bytes.
     pub max_window_bytes: Option<Spread>,
+    /// The client's connection setup (TCP connect through the muxer), ms; absent in summaries
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_ms: Option<Spread>,
     /// 1-byte round trips of the latency run, ms.
     #[serde(default)]
     pub latency_ms: Option<HistogramSummary>,

@@ -131,6 +131,7 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
         let measured: Vec<_> = case.measured().collect();
         assert_eq!(measured.len(), repetitions as usize);
         let mut usages = Vec::new();
+        let mut connects = Vec::new();
         for (k, run) in measured.iter().enumerate() {
             assert!(run.ok, "{:?}", run.error);
             assert_eq!(run.repetition, k as u32 + 1);
@@ -165,6 +166,17 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
                  {server:?}"
             );
             usages.push((client_cpu, server_cpu, client.peak_rss_bytes));
+            // Setup takes at least the TCP handshake's round trip, and fits in the run.
+            assert!(
+                report.connect_ms >= case.config.rtt_ms
+                    && report.connect_ms > 0.0
+                    && report.connect_ms < run.wall_seconds * 1e3,
+                "connect_ms {} at {} ms RTT in a {} s run",
+                report.connect_ms,
+                case.config.rtt_ms,
+                run.wall_seconds
+            );
+            connects.push(report.connect_ms);
             assert_eq!(run.relay.is_some(), case.config.rtt_ms > 0.0);
             let trace = run
                 .window_trace
@@ -183,6 +195,11 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
         // The summary row is the spread of the runs' readings.
         let spread = |f: fn(&(f64, f64, u64)) -> f64| Spread::of(usages.iter().map(f));
         assert_same_spread(&row.client_cpu_s, &spread(|u| u.0), &row.label);
+        assert_same_spread(
+            &row.connect_ms,
+            &Spread::of(connects.iter().copied()),
+            &row.label,
+        );
         assert_same_spread(&row.server_cpu_s, &spread(|u| u.1), &row.label);
         assert_same_spread(
             &row.client_peak_rss_bytes,

@@ -103,11 +103,7 @@ impl CommonOpt {
         let buffer = |size: Option<ByteSize>| size.map(|s| s.bytes() as usize);
         let security = Security::proposed(&self.security).unwrap_or_default();
         let accept = Security::accepted(&self.security);
-        if security == Security::Tls || accept.contains(&Security::Tls) {
-            // Library start-up off the measured connection setup.
-            yamux_perf::tls::prepare();
-        }
-        Ok(ConnectionConfig {
+        let config = ConnectionConfig {
             identity,
             yamux,
             driver: Default::default(),
@@ -121,7 +117,10 @@ impl CommonOpt {
             security,
             accept,
             early_muxer: !self.no_early_muxer,
-        })
+        };
+        // Library start-up off the measured connection setup.
+        config.prepare();
+        Ok(config)
     }
 
     pub(crate) fn payload(&self) -> Payload {

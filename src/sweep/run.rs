@@ -901,6 +901,7 @@ pub fn summary_row(result: &CaseResult) -> SummaryRow {
             ok.iter()
                 .filter_map(|r| r.window_growth.as_ref().map(|g| g.max_window_bytes as f64)),
         ),
+        connect_ms: client(|c| Some(c.connect_ms)),
         latency_ms: result.histograms.get(METRIC_LATENCY).cloned(),
     }
 }

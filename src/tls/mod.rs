@@ -29,7 +29,7 @@ pub mod verifier;
 
 pub use certificate::CertificateError;
 pub use record::{AwsLcAead, Opener, RecordAead, RingAead, Sealer};
-pub use stage::{Tls, prepare};
+pub use stage::Tls;
 
 /// The multistream-select protocol id of libp2p TLS.
 pub const PROTOCOL_ID: &str = "/tls/1.0.0";

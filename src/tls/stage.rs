@@ -73,21 +73,19 @@ fn only(provider: &CryptoProvider, suites: &[CipherSuite]) -> Vec<rustls::Suppor
 
 static PROVIDER: LazyLock<Arc<CryptoProvider>> = LazyLock::new(|| Arc::new(provider()));
 
-/// Does the crypto library's one-time start-up now rather than inside the first handshake:
-/// aws-lc seeds its random generator on first use, about 20 ms of CPU here, which would otherwise
-/// land in the first connection's `connect_ms` (and every connection of a process that makes
-/// one). Call it before dialing or listening when TLS may be used; later calls cost nothing.
-pub fn prepare() {
-    LazyLock::force(&PROVIDER);
-    let mut byte = [0u8; 1];
-    // A failure here would fail the handshake too, with its own error: nothing to report yet.
-    let _ = aws_lc_rs::rand::fill(&mut byte);
-}
-
 /// libp2p TLS 1.3 (`/tls/1.0.0`) on rustls.
 #[derive(Debug, Clone)]
 pub struct Tls {
     provider: Arc<CryptoProvider>,
+}
+
+/// aws-lc seeds its random generator on first use (about 20 ms of CPU here): forcing it, with the
+/// provider, is [`Tls`]'s [`SecurityStage::prepare`].
+fn warm_up() {
+    LazyLock::force(&PROVIDER);
+    let mut byte = [0u8; 1];
+    // A failure here fails the first handshake too, with its own error: nothing to report yet.
+    let _ = aws_lc_rs::rand::fill(&mut byte);
 }
 
 impl Default for Tls {
@@ -202,6 +200,10 @@ where
 impl SecurityStage for Tls {
     const PROTOCOL_ID: &'static str = PROTOCOL_ID;
     const LAZY: bool = true;
+
+    fn prepare() {
+        warm_up();
+    }
 
     type Seal = Sealer;
     type Open = Opener;

@@ -89,6 +89,24 @@ impl ConnectionConfig {
         }
     }
 
+    /// Does the one-time start-up of every security stage these settings may run
+    /// ([`SecurityStage::prepare`]: aws-lc's random generator for TLS), so that it does not count
+    /// in the first connection's setup time. Call it before dialing or listening; a later call
+    /// costs nothing.
+    pub fn prepare(&self) {
+        let mut used = self.accept.clone();
+        used.push(self.security);
+        used.sort();
+        used.dedup();
+        for security in used {
+            match security {
+                Security::Noise => noise::Noise::prepare(),
+                Security::Tls => tls::Tls::prepare(),
+                Security::Plaintext => plaintext::Plaintext::prepare(),
+            }
+        }
+    }
+
     /// The muxer stage of these settings.
     fn muxer(&self) -> Yamux<'_> {
         Yamux {

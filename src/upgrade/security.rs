@@ -59,6 +59,12 @@ pub trait SecurityStage: Sync {
     /// ([`Secured::unsent`]). Otherwise the dialer waits for each answer.
     const LAZY: bool;
 
+    /// The protocol's one-time, per-process start-up (a crypto library seeding its random
+    /// generator, say), done by [`ConnectionConfig::prepare`](super::ConnectionConfig::prepare)
+    /// before the first connection so that it does not land in that connection's setup time.
+    /// Nothing by default.
+    fn prepare() {}
+
     /// The transform of outgoing bytes.
     type Seal: Seal + Unpin;
     /// The transform of incoming bytes.
