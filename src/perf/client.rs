@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use libp2p_identity::PeerId;
 use tokio::io::AsyncWriteExt;
 
-use super::{PerfError, Progress, Request, StreamReport, run_stream};
+use super::{PerfError, Progress, Request, StreamReport, dial_all, run_stream};
 use crate::bufio::BufferedIo;
 use crate::multistream;
 use crate::ping::{self, PingError};
@@ -65,10 +65,11 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Result<ClientReport, PerfError> {
     let start = Instant::now();
-    let dials =
-        (0..config.connections.max(1)).map(|_| upgrade::dial(&config.server, &config.connection));
-    let established: Vec<Established> = futures_util::future::try_join_all(dials).await?;
-    let connect_duration = start.elapsed();
+    let (established, connect_duration): (Vec<Established>, _) =
+        dial_all(start, config.connections, || {
+            upgrade::dial(&config.server, &config.connection)
+        })
+        .await?;
     let remote_peer = established[0].remote_peer;
     let cipher = established[0].cipher;
     let _answering: Vec<AbortOnDrop> = established

@@ -321,6 +321,24 @@ impl StreamReport {
     }
 }
 
+/// The clients' setup phase, shared by the libp2p stacks ([`client::run`]) and bare TCP
+/// ([`tcp::run`]): `connections` (at least 1) dials in parallel, timed from `start`; returns the
+/// connections and the setup time (that of the slowest), or the first error.
+pub async fn dial_all<C, E, F, Fut>(
+    start: Instant,
+    connections: usize,
+    dial: F,
+) -> Result<(Vec<C>, Duration), PerfError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<C, E>>,
+    PerfError: From<E>,
+{
+    let dials = (0..connections.max(1)).map(|_| dial());
+    let established = futures_util::future::try_join_all(dials).await?;
+    Ok((established, start.elapsed()))
+}
+
 /// What the client asks for on one stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Request {

@@ -21,8 +21,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{
-    Payload, PerfError, PerfStream, Progress, Request, StreamReport, receive_download, send_upload,
-    serve_request,
+    Payload, PerfError, PerfStream, Progress, Request, StreamReport, dial_all, receive_download,
+    send_upload, serve_request,
 };
 use crate::bufio::BufferedIo;
 use crate::ping;
@@ -157,9 +157,8 @@ pub async fn run(
     progress: Arc<Progress>,
 ) -> Result<TcpReport, PerfError> {
     let start = Instant::now();
-    let dials = (0..connections.max(1)).map(|_| transport::dial(addr, tcp));
-    let sockets = futures_util::future::try_join_all(dials).await?;
-    let connect_duration = start.elapsed();
+    let (sockets, connect_duration) =
+        dial_all(start, connections, || transport::dial(addr, tcp)).await?;
     let runs = sockets
         .into_iter()
         .map(|socket| run_connection(socket, request, &progress));
