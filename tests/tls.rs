@@ -132,6 +132,15 @@ fn go_tls_client_to_ours_server() {
         let stderr = stderr_of(&out);
         assert!(out.status.success(), "go client failed: {stderr}");
         assert_final(&out.stdout, SIZE, SIZE);
+        // go-libp2p's own account of the connection: TLS, yamux, and whether the muxer came
+        // from ALPN (our server offers `/yamux/1.0.0` there unless --no-early-muxer).
+        let early = extra.is_empty();
+        assert!(
+            stderr.contains(&format!(
+                "(tcp, /tls/1.0.0, /yamux/1.0.0, early muxer {early}, identify)"
+            )),
+            "{stderr}"
+        );
         let line = server.wait_for_line("connection closed", LOG_WAIT);
         assert_served_counters(&line, SIZE);
     }

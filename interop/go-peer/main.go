@@ -402,8 +402,10 @@ func clientStream(ctx context.Context, h host.Host, info *peer.AddrInfo, upload,
 	if firstByte.IsZero() {
 		firstByte = done
 	}
-	fmt.Fprintf(os.Stderr, "connect   %.3f ms (TCP, Noise, yamux, identify), stream open %.3f ms\n",
-		ms(connected.Sub(start)), ms(opened.Sub(connected)))
+	state := s.Conn().ConnState()
+	fmt.Fprintf(os.Stderr, "connect   %.3f ms (%s, %s, %s, early muxer %t, identify), stream open %.3f ms\n",
+		ms(connected.Sub(start)), state.Transport, state.Security, state.StreamMultiplexer,
+		state.UsedEarlyMuxerNegotiation, ms(opened.Sub(connected)))
 	fmt.Fprintf(os.Stderr, "yamux rtt %.6f ms (go-yamux's, from its own pings; 0 = no pong)\n", yamuxRTT(s.Conn()))
 	fmt.Fprintf(os.Stderr, "upload    %d B in %.3f s: %.1f MiB/s\n", upload, firstByte.Sub(opened).Seconds(), mibps(upload, firstByte.Sub(opened)))
 	fmt.Fprintf(os.Stderr, "download  %d B in %.3f s: %.1f MiB/s\n", download, done.Sub(firstByte).Seconds(), mibps(download, done.Sub(firstByte)))
