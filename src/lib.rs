@@ -87,6 +87,7 @@ pub mod sweep;
 pub mod testing;
 pub mod tls;
 pub mod transport;
+pub mod unified;
 pub mod units;
 pub mod upgrade;
 pub mod yamux;

@@ -36,6 +36,9 @@ enum Command {
     Compare(cli::compare::CompareOpt),
     /// Summarize results as Markdown (ours vs go-yamux and the other peers) or test-plans JSON.
     Report(cli::report::ReportOpt),
+    /// Entry point of the libp2p/unified-testing perf image: role and stack from the
+    /// environment (IS_DIALER, REDIS_ADDR, TEST_KEY, TRANSPORT, SECURE_CHANNEL, MUXER, …).
+    Unified(cli::unified::UnifiedOpt),
 }
 
 fn init_logging(default: &str) {
@@ -100,6 +103,14 @@ fn main() -> ExitCode {
         Command::Plot(opt) => cli::plot::run(opt),
         Command::Compare(opt) => return cli::compare::run(opt),
         Command::Report(opt) => cli::report::run(opt),
+        Command::Unified(opt) => {
+            init_logging(if cli::unified::debug_requested() {
+                "debug"
+            } else {
+                "info"
+            });
+            run_on_worker(&runtime, cli::unified::run(opt))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

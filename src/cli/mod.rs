@@ -10,3 +10,4 @@ pub(crate) mod relay;
 pub(crate) mod report;
 pub(crate) mod server;
 pub(crate) mod sweep;
+pub(crate) mod unified;

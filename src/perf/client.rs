@@ -189,6 +189,7 @@ where
 }
 
 /// Aborts a task when dropped.
+#[derive(Debug)]
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
@@ -228,6 +229,45 @@ fn add_stats(total: &mut yamux::Stats, s: &yamux::Stats) {
     total.unexpected_pongs += s.unexpected_pongs;
     total.streams_refused += s.streams_refused;
     total.bytes_dropped += s.bytes_dropped;
+}
+
+/// One established connection that runs perf streams one after the other, each timed on its
+/// own (libp2p/unified-testing's dialer measures its iterations this way, on one connection).
+#[derive(Debug)]
+pub struct PerfConnection {
+    established: Established,
+    _answering: AbortOnDrop,
+}
+
+impl PerfConnection {
+    /// Dials `server` (a `/p2p/` id in it is verified) and answers the streams it opens.
+    pub async fn dial(server: &Addr, config: &ConnectionConfig) -> Result<Self, PerfError> {
+        let established = upgrade::dial(server, config).await?;
+        let _answering = answer_inbound(&established.connection);
+        Ok(Self {
+            established,
+            _answering,
+        })
+    }
+
+    /// The server's peer id and the connection's cipher suite.
+    pub fn peer(&self) -> (PeerId, Option<&'static str>) {
+        (self.established.remote_peer, self.established.cipher)
+    }
+
+    /// Opens a stream and runs `request` on it; returns its report and the time from before
+    /// the stream was opened to the last byte.
+    pub async fn run(&self, request: Request) -> Result<(StreamReport, Duration), PerfError> {
+        let start = Instant::now();
+        let stream = self.established.connection.open_stream().await?;
+        let report = run_stream(stream, request, &Arc::new(Progress::default())).await?;
+        Ok((report, start.elapsed()))
+    }
+
+    /// Closes the connection (GoAway) and waits a little for its tasks.
+    pub async fn close(self) {
+        close_all(vec![self.established]).await;
+    }
 }
 
 async fn close_all(established: Vec<Established>) {
