@@ -11,8 +11,6 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use yaml_rust2::{Yaml, YamlLoader};
-use yamux_perf::unified::stats::FIELDS;
 
 /// `redis-server` on PATH, or `None` (with a message) locally; under CI=true it must be there
 /// (.ci/run installs it).
@@ -82,20 +80,6 @@ fn unified(env: &[(&str, &str)]) -> Command {
     command
 }
 
-/// The harness's filter: `(upload:|download:|latency:|  (iterations|…|unit):)`.
-fn harness_lines(stdout: &str) -> String {
-    stdout
-        .lines()
-        .filter(|line| {
-            ["upload:", "download:", "latency:"]
-                .iter()
-                .any(|b| line.contains(b))
-                || FIELDS.iter().any(|f| line.contains(&format!("  {f}:")))
-        })
-        .map(|line| format!("{line}\n"))
-        .collect()
-}
-
 /// Runs a listener and a dialer over `transport` and `security`; returns the dialer's output.
 fn run_pair(redis: &Redis, key: &str, transport: &str, security: &str) -> Output {
     let common = [
@@ -131,55 +115,6 @@ fn run_pair(redis: &Redis, key: &str, transport: &str, security: &str) -> Output
         .unwrap()
 }
 
-fn number(block: &Yaml, field: &str) -> f64 {
-    match &block[field] {
-        Yaml::Real(_) => block[field].as_f64().unwrap(),
-        Yaml::Integer(i) => *i as f64,
-        other => panic!("{field} is not a number: {other:?}"),
-    }
-}
-
-/// Checks one block: every field, the counts, ordered quartiles, samples within min..max or
-/// listed as outliers, a plausible median.
-fn check_block(doc: &Yaml, name: &str, iterations: i64, unit: &str, median_range: (f64, f64)) {
-    let block = &doc[name];
-    assert!(!block.is_badvalue(), "no {name} block in {doc:?}");
-    for field in FIELDS {
-        assert!(!block[field].is_badvalue(), "{name}.{field} missing");
-    }
-    assert_eq!(block["iterations"].as_i64(), Some(iterations), "{name}");
-    assert_eq!(block["unit"].as_str(), Some(unit), "{name}");
-    let [min, q1, median, q3, max] = ["min", "q1", "median", "q3", "max"].map(|f| number(block, f));
-    // min and max leave out the outliers, so q1 may lie below min (a low outlier pulls it).
-    assert!(
-        q1 <= median && median <= q3 && min <= max,
-        "{name}: {min} {q1} {median} {q3} {max}"
-    );
-    let samples = block["samples"].as_vec().expect("samples is a list");
-    let outliers = block["outliers"].as_vec().expect("outliers is a list");
-    assert_eq!(
-        samples.len() as i64,
-        iterations,
-        "{name}: one sample per iteration"
-    );
-    let inside = samples
-        .iter()
-        .filter(|s| (min..=max).contains(&s.as_f64().unwrap()))
-        .count();
-    assert_eq!(inside + outliers.len(), samples.len(), "{name}");
-    for o in outliers {
-        let o = o.as_f64().unwrap();
-        assert!(
-            o < min || o > max,
-            "{name}: outlier {o} inside {min}..{max}"
-        );
-    }
-    assert!(
-        (median_range.0..median_range.1).contains(&median),
-        "{name} median {median} {unit} outside {median_range:?}"
-    );
-}
-
 #[test]
 fn listener_and_dialer_follow_the_harness_contract() {
     let Some(program) = redis_server() else {
@@ -198,18 +133,13 @@ fn listener_and_dialer_follow_the_harness_contract() {
             out.status.success(),
             "{transport}/{security}: dialer failed: {stderr}"
         );
-        let kept = harness_lines(&stdout);
-        assert_eq!(
-            kept.lines().count(),
-            30,
-            "3 blocks of 10 kept lines: {stdout}"
-        );
-        let docs = YamlLoader::load_from_str(&kept).expect("the kept lines are YAML");
-        let doc = &docs[0];
+        let kept: String = stdout
+            .lines()
+            .filter(|line| harness_keeps(line))
+            .map(|line| format!("{line}\n"))
+            .collect();
         // Loopback on a shared 2-core machine: at least 0.05 Gbit/s, a round trip under 100 ms.
-        check_block(doc, "upload", 4, "Gbps", (0.05, 1000.0));
-        check_block(doc, "download", 3, "Gbps", (0.05, 1000.0));
-        check_block(doc, "latency", 25, "ms", (0.0, 100.0));
+        check_harness_yaml(&kept, [4, 3, 25], 0.05);
         assert!(
             stderr.contains(&format!("published under {key}_listener_multiaddr"))
                 || stderr.contains("connected"),

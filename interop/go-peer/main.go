@@ -40,6 +40,13 @@ const protocolID = "/perf/1.0.0"
 const blockSize = 64 << 10
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "unified" {
+		// libp2p/unified-testing's perf image contract (unified.go), configured by environment.
+		if err := runUnified(); err != nil {
+			fail(err)
+		}
+		return
+	}
 	runServer := flag.Bool("run-server", false, "serve /perf/1.0.0 forever")
 	address := flag.String("server-address", "", "server: IP:PORT or multiaddr to listen on; client: IP:PORT or multiaddr to dial")
 	uploadBytes := flag.Uint64("upload-bytes", 0, "client: bytes to send")
@@ -354,13 +361,35 @@ func clientStream(ctx context.Context, h host.Host, info *peer.AddrInfo, upload,
 		_ = s.SetDeadline(deadline)
 	}
 
+	firstByte, err := transfer(s, upload, download, c)
+	if err != nil {
+		return err
+	}
+	done := time.Now()
+	// A human summary on stderr, timed like yamux-perf's: the upload runs from the stream's
+	// opening to the first download byte (the server sends nothing before it drained the
+	// upload), the download from there to EOF.
+	state := s.Conn().ConnState()
+	fmt.Fprintf(os.Stderr, "connect   %.3f ms (%s, %s, %s, early muxer %t, identify), stream open %.3f ms\n",
+		ms(connected.Sub(start)), state.Transport, state.Security, state.StreamMultiplexer,
+		state.UsedEarlyMuxerNegotiation, ms(opened.Sub(connected)))
+	fmt.Fprintf(os.Stderr, "yamux rtt %.6f ms (go-yamux's, from its own pings; 0 = no pong)\n", yamuxRTT(s.Conn()))
+	fmt.Fprintf(os.Stderr, "upload    %d B in %.3f s: %.1f MiB/s\n", upload, firstByte.Sub(opened).Seconds(), mibps(upload, firstByte.Sub(opened)))
+	fmt.Fprintf(os.Stderr, "download  %d B in %.3f s: %.1f MiB/s\n", download, done.Sub(firstByte).Seconds(), mibps(download, done.Sub(firstByte)))
+	return nil
+}
+
+// transfer runs one perf stream's payload: the u64 request and the upload, FIN, then the
+// download to EOF; it returns when the first download byte arrived (the end of the upload's
+// time) and fails unless exactly download bytes came back.
+func transfer(s network.Stream, upload, download uint64, c *counters) (firstByte time.Time, err error) {
 	// The u64 request goes out in the same write as the start of the upload, so it travels in
 	// one frame (the js server needs that).
 	buf := make([]byte, blockSize)
 	binary.BigEndian.PutUint64(buf, download)
 	first := min(uint64(blockSize-8), upload)
 	if _, err := s.Write(buf[:8+first]); err != nil {
-		return fmt.Errorf("sending the request: %w", err)
+		return firstByte, fmt.Errorf("sending the request: %w", err)
 	}
 	clear(buf[:8])
 	c.uploaded.Add(first)
@@ -369,15 +398,14 @@ func clientStream(ctx context.Context, h host.Host, info *peer.AddrInfo, upload,
 		sent += uint64(n)
 		c.uploaded.Add(uint64(n))
 		if err != nil {
-			return fmt.Errorf("uploading after %d bytes: %w", sent, err)
+			return firstByte, fmt.Errorf("uploading after %d bytes: %w", sent, err)
 		}
 	}
 	if err := s.CloseWrite(); err != nil {
-		return fmt.Errorf("closing the write side: %w", err)
+		return firstByte, fmt.Errorf("closing the write side: %w", err)
 	}
 
 	var received uint64
-	var firstByte time.Time
 	for {
 		n, err := s.Read(buf)
 		if n > 0 && received == 0 {
@@ -389,27 +417,16 @@ func clientStream(ctx context.Context, h host.Host, info *peer.AddrInfo, upload,
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("downloading after %d bytes: %w", received, err)
+			return firstByte, fmt.Errorf("downloading after %d bytes: %w", received, err)
 		}
 	}
-	done := time.Now()
 	if received != download {
-		return fmt.Errorf("received %d bytes, requested %d", received, download)
+		return firstByte, fmt.Errorf("received %d bytes, requested %d", received, download)
 	}
-	// A human summary on stderr, timed like yamux-perf's: the upload runs from the stream's
-	// opening to the first download byte (the server sends nothing before it drained the
-	// upload), the download from there to EOF.
-	if firstByte.IsZero() {
-		firstByte = done
+	if firstByte.IsZero() { // nothing requested: the upload ends at EOF
+		firstByte = time.Now()
 	}
-	state := s.Conn().ConnState()
-	fmt.Fprintf(os.Stderr, "connect   %.3f ms (%s, %s, %s, early muxer %t, identify), stream open %.3f ms\n",
-		ms(connected.Sub(start)), state.Transport, state.Security, state.StreamMultiplexer,
-		state.UsedEarlyMuxerNegotiation, ms(opened.Sub(connected)))
-	fmt.Fprintf(os.Stderr, "yamux rtt %.6f ms (go-yamux's, from its own pings; 0 = no pong)\n", yamuxRTT(s.Conn()))
-	fmt.Fprintf(os.Stderr, "upload    %d B in %.3f s: %.1f MiB/s\n", upload, firstByte.Sub(opened).Seconds(), mibps(upload, firstByte.Sub(opened)))
-	fmt.Fprintf(os.Stderr, "download  %d B in %.3f s: %.1f MiB/s\n", download, done.Sub(firstByte).Seconds(), mibps(download, done.Sub(firstByte)))
-	return nil
+	return firstByte, nil
 }
 
 func ms(d time.Duration) float64 { return d.Seconds() * 1e3 }

@@ -420,3 +420,100 @@ pub(crate) fn assert_served_counters(line: &str, size: u64) {
     );
     assert!((size..size + MULTISTREAM_SLACK).contains(&sent), "{line}");
 }
+
+/// Whether libp2p/unified-testing's perf/lib/run-single-test.sh keeps a line of the dialer's
+/// output: `(upload:|download:|latency:|  (iterations|min|q1|median|q3|max|outliers|samples|unit):)`
+/// right after the `| ` of the compose log prefix.
+pub(crate) fn harness_keeps(content: &str) -> bool {
+    ["upload:", "download:", "latency:"]
+        .iter()
+        .any(|block| content.starts_with(block))
+        || yamux_perf::unified::stats::FIELDS
+            .iter()
+            .any(|field| content.starts_with(&format!("  {field}:")))
+}
+
+/// What run-single-test.sh makes of `docker compose logs dialer`:
+/// `grep -E "dialer.*\| (…)" | sed 's/^.*| //'`, the kept lines without their prefix. (The
+/// payload lines hold no `| `, so the last one is the prefix's.)
+pub(crate) fn harness_filter_compose_logs(logs: &str) -> String {
+    logs.lines()
+        .filter_map(|line| {
+            let (prefix, content) = line.rsplit_once("| ")?;
+            (prefix.contains("dialer") && harness_keeps(content)).then(|| format!("{content}\n"))
+        })
+        .collect()
+}
+
+fn yaml_number(block: &yaml_rust2::Yaml, field: &str) -> f64 {
+    match &block[field] {
+        yaml_rust2::Yaml::Integer(i) => *i as f64,
+        value => value
+            .as_f64()
+            .unwrap_or_else(|| panic!("{field} is not a number: {value:?}")),
+    }
+}
+
+/// Checks one block of the harness's YAML: every field, the counts, ordered quartiles, samples
+/// within min..max or listed as outliers, a median within `median_range`.
+pub(crate) fn check_harness_block(
+    doc: &yaml_rust2::Yaml,
+    name: &str,
+    iterations: i64,
+    unit: &str,
+    median_range: (f64, f64),
+) {
+    let block = &doc[name];
+    assert!(!block.is_badvalue(), "no {name} block in {doc:?}");
+    for field in yamux_perf::unified::stats::FIELDS {
+        assert!(!block[field].is_badvalue(), "{name}.{field} missing");
+    }
+    assert_eq!(block["iterations"].as_i64(), Some(iterations), "{name}");
+    assert_eq!(block["unit"].as_str(), Some(unit), "{name}");
+    let [min, q1, median, q3, max] =
+        ["min", "q1", "median", "q3", "max"].map(|f| yaml_number(block, f));
+    // min and max leave out the outliers, so q1 may lie below min (a low outlier pulls it).
+    assert!(
+        q1 <= median && median <= q3 && min <= max,
+        "{name}: {min} {q1} {median} {q3} {max}"
+    );
+    let samples = block["samples"].as_vec().expect("samples is a list");
+    let outliers = block["outliers"].as_vec().expect("outliers is a list");
+    assert_eq!(
+        samples.len() as i64,
+        iterations,
+        "{name}: one sample per iteration"
+    );
+    let value = |v: &yaml_rust2::Yaml| v.as_f64().unwrap_or_else(|| panic!("{name}: {v:?}"));
+    let inside = samples
+        .iter()
+        .filter(|s| (min..=max).contains(&value(s)))
+        .count();
+    assert_eq!(inside + outliers.len(), samples.len(), "{name}");
+    for o in outliers.iter().map(value) {
+        assert!(
+            o < min || o > max,
+            "{name}: outlier {o} inside {min}..{max}"
+        );
+    }
+    assert!(
+        (median_range.0..median_range.1).contains(&median),
+        "{name} median {median} {unit} outside {median_range:?}"
+    );
+}
+
+/// Checks the lines the harness kept: 3 blocks of 10 lines that parse as YAML, with
+/// `iterations` (upload, download, latency) samples, throughput medians above `min_gbps` and a
+/// latency median between 0 and 100 ms.
+pub(crate) fn check_harness_yaml(kept: &str, iterations: [i64; 3], min_gbps: f64) {
+    assert_eq!(
+        kept.lines().count(),
+        30,
+        "3 blocks of 10 kept lines: {kept}"
+    );
+    let docs = yaml_rust2::YamlLoader::load_from_str(kept).expect("the kept lines are YAML");
+    let doc = &docs[0];
+    check_harness_block(doc, "upload", iterations[0], "Gbps", (min_gbps, 1000.0));
+    check_harness_block(doc, "download", iterations[1], "Gbps", (min_gbps, 1000.0));
+    check_harness_block(doc, "latency", iterations[2], "ms", (0.0, 100.0));
+}
