@@ -4,9 +4,9 @@
 //! `perf-redis`, and listener and dialer started by a compose file of the shape
 //! perf/lib/run-single-test.sh writes (same services, environment and network layout), with
 //! `docker-compose up --exit-code-from dialer --abort-on-container-exit`. The dialer's logs go
-//! through the harness's own filter and a YAML parser. Once with our image on both sides, once
-//! with the go interop peer's `unified` image as the listener; and the refusal of a cell we do
-//! not serve, from the container.
+//! through the harness's own filter and a YAML parser. Our image on both sides (tcp/noise,
+//! ws/tls), the go interop peer's `unified` image as the listener (tcp/noise) and as the dialer
+//! (tcp/tls); and the refusal of a cell we do not serve, from the container.
 //!
 //! Needs root, a running Docker engine, docker-compose and (the first time) debootstrap: locally
 //! the tests skip and say why when one is missing; under CI=true they fail (.ci/run installs and
@@ -342,11 +342,13 @@ fn ours_on_both_sides_under_the_harness_compose_shape() {
 }
 
 #[test]
-fn go_listener_and_our_dialer_under_the_harness_compose_shape() {
+fn go_and_ours_under_the_harness_compose_shape() {
     if images().is_none() || interop_peer(GO_PEER, "interop/build.sh go").is_none() {
         return;
     }
     cell("go-ours", GO_IMAGE, OUR_IMAGE, "tcp", "noise");
+    // The other direction: go's dialer (its YAML goes through the same filter and checks).
+    cell("ours-go", OUR_IMAGE, GO_IMAGE, "tcp", "tls");
 }
 
 #[test]
