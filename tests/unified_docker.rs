@@ -6,7 +6,7 @@
 //! `docker-compose up --exit-code-from dialer --abort-on-container-exit`. The dialer's logs go
 //! through the harness's own filter and a YAML parser. Our image on both sides (tcp/noise,
 //! ws/tls), the go interop peer's `unified` image as the listener (tcp/noise) and as the dialer
-//! (tcp/tls); and the refusal of a cell we do not serve, from the container.
+//! (tcp/tls); and the refusal of a cell they do not serve, from each container.
 //!
 //! Needs root, a running Docker engine, docker-compose and (the first time) debootstrap: locally
 //! the tests skip and say why when one is missing; under CI=true they fail (.ci/run installs and
@@ -354,32 +354,42 @@ fn go_and_ours_under_the_harness_compose_shape() {
     cell("ours-go", OUR_IMAGE, GO_IMAGE, "tcp", "tls");
 }
 
+/// Runs `image` with the dialer's environment, `var=value` in place of its default; returns
+/// the exit code and stderr.
+fn refused(image: &str, var: &str, value: &str) -> (Option<i32>, String) {
+    let mut command = docker(&["run", "--rm"]);
+    for (name, default) in [
+        ("IS_DIALER", "true"),
+        ("REDIS_ADDR", "perf-redis:6379"),
+        ("TEST_KEY", "a1b2c3d4"),
+        ("TRANSPORT", "tcp"),
+        ("SECURE_CHANNEL", "noise"),
+        ("MUXER", "yamux"),
+    ] {
+        let value = if name == var { value } else { default };
+        command.args(["-e", &format!("{name}={value}")]);
+    }
+    let out = run(command.arg(image));
+    (out.status.code(), stderr_of(&out))
+}
+
 #[test]
-fn the_image_refuses_a_cell_it_does_not_serve() {
+fn the_images_refuse_cells_they_do_not_serve() {
     if images().is_none() {
         return;
     }
-    let out = run(&mut docker(&[
-        "run",
-        "--rm",
-        "-e",
-        "IS_DIALER=true",
-        "-e",
-        "REDIS_ADDR=perf-redis:6379",
-        "-e",
-        "TEST_KEY=a1b2c3d4",
-        "-e",
-        "TRANSPORT=quic-v1",
-        "-e",
-        "SECURE_CHANNEL=noise",
-        "-e",
-        "MUXER=yamux",
-        OUR_IMAGE,
-    ]));
-    let stderr = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, stderr) = refused(OUR_IMAGE, "TRANSPORT", "quic-v1");
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("TRANSPORT=quic-v1: not supported, this image serves tcp and ws"),
         "{stderr}"
     );
+    if interop_peer(GO_PEER, "interop/build.sh go").is_some() {
+        let (code, stderr) = refused(GO_IMAGE, "MUXER", "mplex");
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(
+            stderr.contains("MUXER=mplex: not supported, this image serves yamux"),
+            "{stderr}"
+        );
+    }
 }
