@@ -19,8 +19,7 @@ pub(crate) struct PlotOpt {
 }
 
 pub(crate) fn run(opt: PlotOpt) -> Result<()> {
-    check_output_dir(&opt.out)?;
-    // Read every input first, so a bad one fails before anything is written.
+    // Read every input first, so a bad one fails before anything is written (not even --out).
     let sets = opt
         .results
         .iter()
@@ -29,6 +28,7 @@ pub(crate) fn run(opt: PlotOpt) -> Result<()> {
                 .map_err(|e| bad_input(format_args!("loading {}", path.display()), e))
         })
         .collect::<Result<Vec<_>>>()?;
+    check_output_dir(&opt.out)?;
     for set in &sets {
         let files = plot::plot_set(set, &opt.out)
             .with_context(|| format!("plotting {}", set.source.display()))?;
