@@ -3,6 +3,8 @@
 //! Result files record this rather than asking git at run time: the directory a binary runs in
 //! need not be the tree it was built from, or may have moved on since.
 
+use std::sync::LazyLock;
+
 use crate::results::GitRevision;
 
 /// The git revision of the tree this binary was built from and whether tracked files had
@@ -12,6 +14,27 @@ pub fn git_revision() -> Option<GitRevision> {
         option_env!("YAMUX_PERF_GIT_REVISION"),
         option_env!("YAMUX_PERF_GIT_DIRTY"),
     )
+}
+
+/// The `--version` text: the crate version and the revision this binary was built from, e.g.
+/// `0.1.0 (git 1cb816d)`, `0.1.0 (git 1cb816d-dirty)`, or, built outside a git checkout (a
+/// source tarball, no git installed), `0.1.0 (git revision unknown: not built from a git
+/// checkout)`.
+pub fn version() -> &'static str {
+    static VERSION: LazyLock<String> =
+        LazyLock::new(|| version_text(env!("CARGO_PKG_VERSION"), git_revision().as_ref()));
+    &VERSION
+}
+
+fn version_text(version: &str, git: Option<&GitRevision>) -> String {
+    match git {
+        Some(git) => format!(
+            "{version} (git {}{})",
+            git.revision,
+            if git.dirty { "-dirty" } else { "" }
+        ),
+        None => format!("{version} (git revision unknown: not built from a git checkout)"),
+    }
 }
 
 fn from_env(revision: Option<&str>, dirty: Option<&str>) -> Option<GitRevision> {
@@ -37,6 +60,24 @@ mod tests {
             })
         );
         assert!(from_env(Some("abc1234"), Some("true")).unwrap().dirty);
+    }
+
+    #[test]
+    fn the_version_names_the_revision_or_says_it_is_unknown() {
+        let git = |dirty| GitRevision {
+            revision: "abc1234".into(),
+            dirty,
+        };
+        assert_eq!(
+            version_text("0.1.0", Some(&git(false))),
+            "0.1.0 (git abc1234)"
+        );
+        assert_eq!(
+            version_text("0.1.0", Some(&git(true))),
+            "0.1.0 (git abc1234-dirty)"
+        );
+        assert!(version_text("0.1.0", None).contains("unknown"));
+        assert!(version().starts_with(env!("CARGO_PKG_VERSION")));
     }
 
     /// Built from this checkout, the embedded revision is the checkout's HEAD.

@@ -60,6 +60,7 @@
 //! - [`plot`]: SVG plots of results; [`compare`]: two result sets side by side, per case and
 //!   metric, with a verdict; [`report`]: a Markdown or test-plans summary. These three only read
 //!   result files.
+//! - [`outputs`]: output paths checked for writability before the work that fills them.
 //! - [`units`]: byte sizes and rates as engineers write them (`1GiB`, `2.5 Gbit/s`).
 //! - `testing` (cargo feature `testing`, on for tests, benches and fuzz targets): the session
 //!   pair on a simulated clock, frame helpers and the fuzz target bodies; not in release builds.
@@ -73,6 +74,7 @@ pub mod identity;
 pub mod interop;
 pub mod multistream;
 pub mod noise;
+pub mod outputs;
 pub mod perf;
 pub mod ping;
 pub mod plaintext;

@@ -1,15 +1,15 @@
 //! `yamux-perf`: the command line. Library errors become `anyhow` errors here, printed with
-//! their causes; the exit code is non-zero on any failure.
+//! their causes; the exit codes are in docs/exit-codes.md.
 
 mod cli;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(name = "yamux-perf", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,6 +39,15 @@ enum Command {
     /// Entry point of the libp2p/unified-testing perf image: role and stack from the
     /// environment (IS_DIALER, REDIS_ADDR, TEST_KEY, TRANSPORT, SECURE_CHANNEL, MUXER, …).
     Unified(cli::unified::UnifiedOpt),
+    /// Print a shell completion script to stdout (bash, zsh, fish, elvish, powershell).
+    Completions(cli::shell::CompletionsOpt),
+    /// Print the man page (roff) to stdout, or write one page per subcommand with --out-dir.
+    Manpage(cli::shell::ManpageOpt),
+}
+
+/// The clap command, with `--version` naming the git revision the binary was built from.
+fn command() -> clap::Command {
+    Cli::command().version(yamux_perf::build_info::version())
 }
 
 fn init_logging(default: &str) {
@@ -67,7 +76,7 @@ where
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,7 +84,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(cli::FAILURE);
         }
     };
     let result = match cli.command {
@@ -84,7 +93,7 @@ fn main() -> ExitCode {
             run_on_worker(&runtime, cli::server::run(opt))
         }
         Command::Client(opt) => {
-            init_logging("warn");
+            init_logging(opt.output.log_level("warn"));
             run_on_worker(&runtime, cli::client::run(opt))
         }
         Command::Relay(opt) => {
@@ -93,7 +102,7 @@ fn main() -> ExitCode {
         }
         Command::Keygen(opt) => cli::keygen::run(opt),
         Command::Sweep(opt) => {
-            init_logging("warn");
+            init_logging(opt.output.log_level("warn"));
             runtime.block_on(cli::sweep::run(opt))
         }
         Command::Interop(opt) => {
@@ -103,6 +112,8 @@ fn main() -> ExitCode {
         Command::Plot(opt) => cli::plot::run(opt),
         Command::Compare(opt) => return cli::compare::run(opt),
         Command::Report(opt) => cli::report::run(opt),
+        Command::Completions(opt) => cli::shell::completions(opt, command()),
+        Command::Manpage(opt) => cli::shell::manpage(opt, command()),
         Command::Unified(opt) => {
             init_logging(if cli::unified::debug_requested() {
                 "debug"
@@ -116,7 +127,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            let usage = e.chain().any(|c| c.is::<cli::common::UsageError>());
+            ExitCode::from(if usage { cli::USAGE } else { cli::FAILURE })
         }
     }
 }

@@ -73,7 +73,7 @@ fn bad_input_is_rejected_without_a_panic() {
             "512KiB",
         ],
         vec!["client", "--max-frame", "100"],
-        vec!["client", "--server", "/dns4/example.com/tcp/1"],
+        vec!["client", "--server", "/dns4/example.com/udp/1"],
         vec!["server", "--listen", "/ip4/127.0.0.1/udp/1"],
     ] {
         let mut cmd = yamux_perf();

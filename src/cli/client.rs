@@ -8,26 +8,26 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use multiaddr::Multiaddr;
 use yamux_perf::identity;
 use yamux_perf::perf::client::{self, ClientConfig};
 use yamux_perf::perf::report::{self, RunReport, final_line};
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::tcp;
 use yamux_perf::perf::{Progress, Request};
-use yamux_perf::transport::{Addr, Listener, TransportKind};
+use yamux_perf::transport::{Addr, AddrSpec, Listener, TransportKind};
 use yamux_perf::units::ByteSize;
 
-use super::common::{CommonOpt, IdentityOpt, seconds};
+use super::common::{CommonOpt, IdentityOpt, OutputOpt, check_output_files, seconds, usage};
 use yamux_perf::results::Stack;
 use yamux_perf::security::Security;
 
 #[derive(Debug, Args)]
 pub(crate) struct ClientOpt {
-    /// Server multiaddr, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…; a /p2p/ id is verified.
-    /// Without it, an in-process server on a free loopback port is started and used.
-    #[arg(long)]
-    pub(crate) server: Option<Multiaddr>,
+    /// Server address: a multiaddr (/ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…, /dns4/NAME/tcp/N,
+    /// /ws at the end for WebSocket; a /p2p/ id is verified), HOST:PORT or [IPV6]:PORT. Without
+    /// it, an in-process server on a free loopback port is started and used.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) server: Option<AddrSpec>,
     /// Bytes to upload (B, KiB, MiB, GiB, KB, MB, GB or a plain count).
     #[arg(long, default_value = "0")]
     pub(crate) upload: ByteSize,
@@ -85,6 +85,8 @@ pub(crate) struct ClientOpt {
     #[arg(long, value_enum, conflicts_with = "server")]
     pub(crate) transport: Option<TransportKind>,
     #[command(flatten)]
+    pub(crate) output: OutputOpt,
+    #[command(flatten)]
     pub(crate) identity: IdentityOpt,
     #[command(flatten)]
     pub(crate) common: CommonOpt,
@@ -128,18 +130,28 @@ fn start_embedded_server(opt: &ClientOpt) -> Result<Addr> {
 
 pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
     if opt.streams == 0 || opt.connections == 0 {
-        bail!("--streams and --connections must be at least 1");
+        usage!("--streams and --connections must be at least 1");
     }
     if let Err(many) = Security::proposed(&opt.common.security) {
-        bail!("the client proposes one --security protocol, got {many:?}");
+        usage!("the client proposes one --security protocol, got {many:?}");
     }
     let interval = seconds(opt.interval, "--interval")?;
     if interval.is_zero() {
-        bail!("--interval must be above 0");
+        usage!("--interval must be above 0");
     }
     let limit = seconds(opt.timeout, "--timeout")?;
+    if opt.stack == Stack::Tcp && opt.window_trace.is_some() {
+        usage!("--window-trace needs --stack yamux (bare TCP has no windows)");
+    }
+    // Before the transfer, not after it.
+    check_output_files(
+        opt.report
+            .iter()
+            .chain(&opt.window_trace)
+            .map(|p| p.as_path()),
+    )?;
     let server = match &opt.server {
-        Some(addr) => Addr::from_multiaddr(addr)?,
+        Some(addr) => addr.resolve().await?,
         None => start_embedded_server(&opt)?,
     };
     if opt.stack == Stack::Tcp {
@@ -174,25 +186,28 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
     };
     if let Some((what, report)) = rounds {
         let run_report = RunReport::from_latency(&report.with_context(against)?);
-        print_percentiles(&what, &run_report.latency_ms);
-        return write_report(opt.report.as_deref(), &run_report);
+        if !opt.output.quiet() {
+            print_percentiles(&what, &run_report.latency_ms);
+        }
+        return finish(&opt, &run_report);
     }
 
     let progress = Arc::new(Progress::default());
     let total =
         (config.request.upload + config.request.download) * (opt.streams * opt.connections) as u64;
-    let bar = (!opt.no_progress && std::io::stderr().is_terminal()).then(|| {
-        let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
-            )
-            .expect("valid template"),
-        );
-        bar
-    });
+    let bar =
+        (!opt.no_progress && !opt.output.quiet() && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {elapsed}",
+                )
+                .expect("valid template"),
+            );
+            bar
+        });
     let tick_bar = bar.clone();
-    let (reporter, lines) = intervals(&progress, interval, move |up, down| {
+    let (reporter, lines) = intervals(&opt, &progress, interval, move |up, down| {
         if let Some(bar) = &tick_bar {
             bar.set_position(up + down);
         }
@@ -203,27 +218,25 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         bar.finish_and_clear();
     }
     let report = result?.with_context(against)?;
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "{}", final_line(&report).to_json())?;
-    stdout.flush()?;
-    eprint!("{}", report::summary(&report));
+    if !opt.output.json_only {
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "{}", final_line(&report).to_json())?;
+        stdout.flush()?;
+    }
+    if !opt.output.quiet() {
+        eprint!("{}", report::summary(&report));
+    }
     if let Some(path) = &opt.window_trace {
         let file =
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
         report::write_trace(&report.window_trace, std::io::BufWriter::new(file))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    write_report(
-        opt.report.as_deref(),
-        &RunReport::from_client(&report, take(&lines)),
-    )
+    finish(&opt, &RunReport::from_client(&report, take(&lines)))
 }
 
 /// `--stack tcp`: the workload over bare TCP.
 async fn run_tcp(opt: &ClientOpt, server: Addr, limit: Duration, interval: Duration) -> Result<()> {
-    if opt.window_trace.is_some() {
-        bail!("--window-trace needs --stack yamux (bare TCP has no windows)");
-    }
     if server.transport != TransportKind::Tcp {
         bail!(
             "--stack tcp runs over bare TCP: {server} is a {} address",
@@ -250,8 +263,10 @@ async fn run_tcp(opt: &ClientOpt, server: Addr, limit: Duration, interval: Durat
             .iter()
             .map(|d| d.as_secs_f64() * 1e3)
             .collect();
-        print_percentiles(&what, &ms);
-        return write_report(opt.report.as_deref(), &RunReport::from_tcp_latency(&report));
+        if !opt.output.quiet() {
+            print_percentiles(&what, &ms);
+        }
+        return finish(opt, &RunReport::from_tcp_latency(&report));
     }
     let request = Request {
         upload: opt.upload.bytes(),
@@ -262,7 +277,7 @@ async fn run_tcp(opt: &ClientOpt, server: Addr, limit: Duration, interval: Durat
     };
     let connections = opt.streams * opt.connections;
     let progress = Arc::new(Progress::default());
-    let (reporter, lines) = intervals(&progress, interval, |_, _| {});
+    let (reporter, lines) = intervals(opt, &progress, interval, |_, _| {});
     let run = tcp::run(server.socket, &tcp_config, request, connections, progress);
     let result = with_limit(limit, run).await;
     reporter.abort();
@@ -273,35 +288,36 @@ async fn run_tcp(opt: &ClientOpt, server: Addr, limit: Duration, interval: Durat
         upload_bytes: report.stream.upload_bytes,
         download_bytes: report.stream.download_bytes,
     };
-    println!("{}", line.to_json());
-    eprint!("{}", report::transfer_summary(&report.stream));
-    eprintln!(
-        "total     {:.3} s (bare TCP, {connections} connection(s))",
-        line.time_seconds
-    );
-    write_report(
-        opt.report.as_deref(),
-        &RunReport::from_tcp(&report, take(&lines)),
-    )
+    if !opt.output.json_only {
+        println!("{}", line.to_json());
+    }
+    if !opt.output.quiet() {
+        eprint!("{}", report::transfer_summary(&report.stream));
+        eprintln!(
+            "total     {:.3} s (bare TCP, {connections} connection(s))",
+            line.time_seconds
+        );
+    }
+    finish(opt, &RunReport::from_tcp(&report, take(&lines)))
 }
 
 type Lines = Arc<Mutex<Vec<report::Line>>>;
 
-/// Prints an intermediary line on stdout every `interval` until the task is aborted, keeping
-/// the lines for the report.
+/// Prints an intermediary line on stdout every `interval` (none with --json-only) until the
+/// task is aborted, keeping the lines for the report.
 fn intervals(
+    opt: &ClientOpt,
     progress: &Arc<Progress>,
     interval: Duration,
     on_tick: impl FnMut(u64, u64) + Send + 'static,
 ) -> (tokio::task::JoinHandle<()>, Lines) {
     let lines = Lines::default();
-    let task = report::spawn_intervals(
-        progress.clone(),
-        interval,
-        std::io::stdout(),
-        lines.clone(),
-        on_tick,
-    );
+    let out: Box<dyn Write + Send> = if opt.output.json_only {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    let task = report::spawn_intervals(progress.clone(), interval, out, lines.clone(), on_tick);
     (task, lines)
 }
 
@@ -319,10 +335,18 @@ async fn with_limit<T>(limit: Duration, run: impl Future<Output = T>) -> Result<
         .map_err(|_| anyhow::anyhow!("timed out after {limit:?}"))
 }
 
-fn write_report(path: Option<&std::path::Path>, report: &RunReport) -> Result<()> {
-    let Some(path) = path else { return Ok(()) };
-    let text = serde_json::to_string_pretty(report)?;
-    std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
+/// Writes the report to `--report` and, with `--json-only`, to stdout (its only output).
+fn finish(opt: &ClientOpt, report: &RunReport) -> Result<()> {
+    let text = serde_json::to_string_pretty(report)? + "\n";
+    if let Some(path) = &opt.report {
+        std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if opt.output.json_only {
+        let mut stdout = std::io::stdout();
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()?;
+    }
+    Ok(())
 }
 
 /// Prints `what: p50 …, p90 …, p99 …, max …` (milliseconds) to stderr.

@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use multiaddr::Multiaddr;
 use yamux_perf::identity::{self, Keypair};
 use yamux_perf::perf::Payload;
 use yamux_perf::security::Security;
-use yamux_perf::transport::{Addr, TcpConfig, TransportKind};
+use yamux_perf::transport::TcpConfig;
 use yamux_perf::units::ByteSize;
 use yamux_perf::upgrade::{ConnectionConfig, DEFAULT_HANDSHAKE_TIMEOUT};
 use yamux_perf::yamux::{self, AutotuneRule, WindowAccounting};
@@ -70,6 +69,29 @@ pub(crate) struct CommonOpt {
     pub(crate) no_early_muxer: bool,
 }
 
+/// What a script that reads stdout wants: nothing on stderr but errors, or one JSON document.
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct OutputOpt {
+    /// Nothing on stderr but errors: no progress, no human summary, no warnings.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// stdout is exactly one JSON document and nothing else (see docs/cli.md); implies --quiet.
+    #[arg(long)]
+    pub(crate) json_only: bool,
+}
+
+impl OutputOpt {
+    /// Whether only errors go to stderr.
+    pub(crate) fn quiet(&self) -> bool {
+        self.quiet || self.json_only
+    }
+
+    /// The log filter when RUST_LOG is unset: `default`, or `error` when quiet.
+    pub(crate) fn log_level(&self, default: &'static str) -> &'static str {
+        if self.quiet() { "error" } else { default }
+    }
+}
+
 impl IdentityOpt {
     pub(crate) fn keypair(&self) -> Result<Keypair> {
         Ok(match (&self.key, self.key_seed) {
@@ -83,7 +105,7 @@ impl IdentityOpt {
 
 pub(crate) fn seconds(value: f64, what: &str) -> Result<Duration> {
     Duration::try_from_secs_f64(value)
-        .with_context(|| format!("{what} must be a non-negative number of seconds"))
+        .map_err(|_| UsageError(format!("{what} must be a non-negative number of seconds")).into())
 }
 
 impl CommonOpt {
@@ -132,13 +154,42 @@ impl CommonOpt {
     }
 }
 
-/// Parses `IP:PORT` (TCP) or a TCP or WebSocket multiaddr.
-pub(crate) fn tcp_addr(text: &str) -> Result<Addr> {
-    if let Ok(socket) = text.parse() {
-        return Ok(Addr::new(socket, TransportKind::Tcp));
+/// A command line that cannot work, found before any work starts (a bad flag combination, an
+/// output path that cannot be written): exit code 2, as for clap's own usage errors
+/// (docs/exit-codes.md).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub(crate) String);
+
+/// Bad input (a config or result file that cannot be read): a [`UsageError`], so exit code 2,
+/// with `what` before the error and its causes.
+pub(crate) fn bad_input(
+    what: impl std::fmt::Display,
+    error: impl Into<anyhow::Error>,
+) -> anyhow::Error {
+    UsageError(format!("{what}: {:#}", error.into())).into()
+}
+
+/// Returns a [`UsageError`] from the enclosing function, formatted as by `format!`.
+macro_rules! usage {
+    ($($arg:tt)*) => {
+        return Err($crate::cli::common::UsageError(format!($($arg)*)).into())
+    };
+}
+pub(crate) use usage;
+
+/// Checks every output file first (see [`yamux_perf::outputs`]): a path that cannot be
+/// written is a usage error, reported before the run.
+pub(crate) fn check_output_files<'a>(
+    paths: impl IntoIterator<Item = &'a std::path::Path>,
+) -> Result<()> {
+    for path in paths {
+        yamux_perf::outputs::check_file(path).map_err(|e| UsageError(e.to_string()))?;
     }
-    let addr: Multiaddr = text
-        .parse()
-        .with_context(|| format!("{text:?} is neither IP:PORT nor a multiaddr"))?;
-    Ok(Addr::from_multiaddr(&addr)?)
+    Ok(())
+}
+
+/// Checks (and creates) an output directory first; see [`check_output_files`].
+pub(crate) fn check_output_dir(dir: &std::path::Path) -> Result<()> {
+    yamux_perf::outputs::check_dir(dir).map_err(|e| UsageError(e.to_string()).into())
 }

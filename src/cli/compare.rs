@@ -10,10 +10,12 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use yamux_perf::compare::{self, Input, Metric, Options, Threshold, Verdict, render};
 
+use super::common::{check_output_dir, check_output_files};
+
 /// Exit code of a regression past the threshold.
 pub(crate) const EXIT_REGRESSION: u8 = 1;
 /// Exit code of bad input.
-pub(crate) const EXIT_BAD_INPUT: u8 = 2;
+pub(crate) const EXIT_BAD_INPUT: u8 = super::USAGE;
 /// Exit code of missing cases or metrics under `--fail-on-missing`.
 pub(crate) const EXIT_MISSING: u8 = 3;
 
@@ -79,6 +81,10 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
 fn compare(opt: &CompareOpt) -> Result<compare::Comparison> {
     if opt.format == Format::GithubActionBenchmark && opt.out.is_none() {
         bail!("--format github-action-benchmark writes two files: give --out DIR");
+    }
+    match (&opt.out, opt.format) {
+        (Some(dir), Format::GithubActionBenchmark) => check_output_dir(dir)?,
+        (out, _) => check_output_files(out.as_deref())?,
     }
     let baseline = Input::load(&opt.baseline).context("reading the baseline")?;
     let current = Input::load(&opt.current).context("reading the current results")?;

@@ -8,7 +8,7 @@ use yamux_perf::interop::{self, Direction, InteropFile, Row, Run};
 use yamux_perf::sweep::host;
 use yamux_perf::units::ByteSize;
 
-use super::common::seconds;
+use super::common::{check_output_dir, check_output_files, seconds, usage};
 
 #[derive(Debug, Args)]
 pub(crate) struct InteropOpt {
@@ -51,9 +51,18 @@ fn today() -> String {
 
 pub(crate) fn run(opt: InteropOpt) -> Result<()> {
     if opt.repetitions == 0 {
-        bail!("--repetitions must be at least 1");
+        usage!("--repetitions must be at least 1");
     }
     let limit = seconds(opt.timeout, "--timeout")?;
+    let out = opt
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("results/interop-{}.json", today())));
+    // Before the matrix, not after it.
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        check_output_dir(dir)?;
+    }
+    check_output_files([out.as_path()])?;
     let ours = std::env::current_exe().context("locating our own binary")?;
     let (peers, missing) = interop::discover(ours, &opt.peers_dir, &opt.peers);
     for name in &missing {
@@ -137,12 +146,6 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
                 failed,
             });
         }
-    }
-    let out = opt
-        .out
-        .unwrap_or_else(|| PathBuf::from(format!("results/interop-{}.json", today())));
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let file = InteropFile {
         schema_version: interop::SCHEMA_VERSION,

@@ -6,6 +6,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use yamux_perf::plot::{self, ResultSet};
 
+use super::common::{bad_input, check_output_dir};
+
 #[derive(Debug, Args)]
 pub(crate) struct PlotOpt {
     /// Sweep output directories (with summary.json), summary.json files, or case JSON files.
@@ -17,12 +19,16 @@ pub(crate) struct PlotOpt {
 }
 
 pub(crate) fn run(opt: PlotOpt) -> Result<()> {
-    // Read every input first, so a bad one fails before anything is written.
+    // Read every input first, so a bad one fails before anything is written (not even --out).
     let sets = opt
         .results
         .iter()
-        .map(|path| ResultSet::load(path).with_context(|| format!("loading {}", path.display())))
+        .map(|path| {
+            ResultSet::load(path)
+                .map_err(|e| bad_input(format_args!("loading {}", path.display()), e))
+        })
         .collect::<Result<Vec<_>>>()?;
+    check_output_dir(&opt.out)?;
     for set in &sets {
         let files = plot::plot_set(set, &opt.out)
             .with_context(|| format!("plotting {}", set.source.display()))?;

@@ -6,20 +6,19 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use yamux_perf::relay::{self, LinkConfig};
-use yamux_perf::transport::{self, Addr, TcpConfig};
+use yamux_perf::transport::{self, Addr, AddrSpec, TcpConfig};
 use yamux_perf::units::ByteSize;
-
-use super::common::tcp_addr;
 
 #[derive(Debug, Args)]
 pub(crate) struct RelayOpt {
-    /// Address to listen on (multiaddr or IP:PORT); port 0 picks a free port.
-    #[arg(long, default_value = "/ip4/127.0.0.1/tcp/0")]
-    pub(crate) listen: String,
-    /// Where to relay to (multiaddr or IP:PORT). A /p2p/ id is passed on: the relay prints its
-    /// own address with it, so clients still verify the real peer through the relay.
-    #[arg(long)]
-    pub(crate) to: String,
+    /// Address to listen on (a multiaddr, HOST:PORT or [IPV6]:PORT); port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "/ip4/127.0.0.1/tcp/0")]
+    pub(crate) listen: AddrSpec,
+    /// Where to relay to (a multiaddr, HOST:PORT or [IPV6]:PORT). A /p2p/ id is passed on: the
+    /// relay prints its own address with it, so clients still verify the real peer through the
+    /// relay.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) to: AddrSpec,
     /// Round-trip time added (half each way), e.g. 50ms.
     #[arg(long, default_value = "0", value_parser = yamux_perf::units::parse_duration)]
     pub(crate) rtt: Duration,
@@ -36,8 +35,8 @@ pub(crate) struct RelayOpt {
 }
 
 pub(crate) async fn run(opt: RelayOpt) -> Result<()> {
-    let listen = tcp_addr(&opt.listen)?;
-    let to = tcp_addr(&opt.to)?;
+    let listen = opt.listen.resolve().await?;
+    let to = opt.to.resolve().await?;
     let tcp = TcpConfig::default();
     let listener = transport::listen(listen.socket, &tcp)
         .with_context(|| format!("listening on {}", opt.listen))?;

@@ -8,6 +8,8 @@ use clap::{Args, ValueEnum};
 use yamux_perf::compare::Input;
 use yamux_perf::report;
 
+use super::common::{bad_input, check_output_files};
+
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
@@ -34,11 +36,12 @@ pub(crate) struct ReportOpt {
 }
 
 pub(crate) fn run(opt: ReportOpt) -> Result<()> {
+    check_output_files(opt.out.as_deref())?;
     let inputs = opt
         .results
         .iter()
-        .map(|p| Input::load(p))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|p| Input::load(p).map_err(|e| bad_input("reading results", e)))
+        .collect::<Result<Vec<_>>>()?;
     let text = match opt.format {
         Format::Markdown => report::markdown(&inputs),
         Format::TestPlans => {

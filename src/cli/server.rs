@@ -3,26 +3,26 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
-use multiaddr::Multiaddr;
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::tcp;
-use yamux_perf::transport::{Addr, Listener, TransportKind};
+use yamux_perf::transport::{AddrSpec, Listener, TransportKind};
 use yamux_perf::units::ByteSize;
 
 use yamux_perf::yamux;
 
-use super::common::{CommonOpt, IdentityOpt, seconds};
+use super::common::{CommonOpt, IdentityOpt, seconds, usage};
 use yamux_perf::results::Stack;
 
 #[derive(Debug, Args)]
 pub(crate) struct ServerOpt {
-    /// Address to listen on, TCP (`/ip4/…/tcp/N`) or WebSocket (`/ip4/…/tcp/N/ws`); port 0
-    /// picks a free port. Repeat it to listen on several: the first line printed is the first
-    /// address, the others follow on their own lines.
-    #[arg(long, default_value = "/ip4/0.0.0.0/tcp/4001")]
-    pub(crate) listen: Vec<Multiaddr>,
+    /// Address to listen on: a TCP (`/ip4/…/tcp/N`, `/dns4/NAME/tcp/N`) or WebSocket
+    /// (`…/tcp/N/ws`) multiaddr, HOST:PORT or [IPV6]:PORT; port 0 picks a free port. Repeat it
+    /// to listen on several: the first line printed is the first address, the others follow on
+    /// their own lines.
+    #[arg(long, value_name = "ADDR", default_value = "/ip4/0.0.0.0/tcp/4001")]
+    pub(crate) listen: Vec<AddrSpec>,
     /// Largest download a single request may ask for.
     #[arg(long, default_value = "1TiB")]
     pub(crate) max_download: ByteSize,
@@ -56,7 +56,7 @@ pub(crate) struct ServerOpt {
 pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
     let mut config = opt.common.connection(opt.identity.keypair()?)?;
     if opt.max_connections == 0 {
-        bail!("--max-connections must be at least 1");
+        usage!("--max-connections must be at least 1");
     }
     let idle = seconds(opt.idle_timeout, "--idle-timeout")?;
     config.yamux.idle_timeout = (!idle.is_zero()).then_some(idle);
@@ -64,22 +64,22 @@ pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
     config.driver.write_timeout = (!write.is_zero()).then_some(write);
     let budget = opt.max_connection_window.bytes();
     if budget < u64::from(yamux::DEFAULT_WINDOW) {
-        bail!("--max-connection-window must be at least 256KiB, got {budget}");
+        usage!("--max-connection-window must be at least 256KiB, got {budget}");
     }
     config.yamux.max_connection_window = budget;
     if opt.stack == Stack::Tcp && opt.listen.len() != 1 {
-        bail!("--stack tcp listens on one address");
+        usage!("--stack tcp listens on one address");
     }
     let peer = config.identity.public().to_peer_id();
     let mut listeners = Vec::with_capacity(opt.listen.len());
     let mut stdout = std::io::stdout();
     for listen in &opt.listen {
-        let addr = Addr::from_multiaddr(listen)?;
+        let addr = listen.resolve().await?;
         if addr.peer.is_some() {
-            bail!("--listen takes no /p2p/ part: the peer id comes from the key");
+            usage!("--listen takes no /p2p/ part: the peer id comes from the key");
         }
         if opt.stack == Stack::Tcp && addr.transport != TransportKind::Tcp {
-            bail!("--stack tcp serves bare TCP only: {listen} is not a /tcp address");
+            usage!("--stack tcp serves bare TCP only: {listen} is not a /tcp address");
         }
         let listener =
             Listener::bind(&addr, &config.tcp).with_context(|| format!("listening on {listen}"))?;

@@ -11,7 +11,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use yamux_perf::results::{CaseResult, RunKind, RunResult, Spread, Summary};
 use yamux_perf::sweep::config::{self, Case};
 use yamux_perf::sweep::host::HostFacts;
-use yamux_perf::sweep::run::{self, Observer, RunOptions};
+use yamux_perf::sweep::run::{self, Observer, Ownership, RunOptions};
+
+use super::common::{OutputOpt, bad_input, check_output_dir, usage};
 use yamux_perf::units::ByteSize;
 
 #[derive(Debug, Args)]
@@ -37,10 +39,18 @@ pub(crate) struct SweepOpt {
     /// Plain lines instead of a progress bar, even on a terminal.
     #[arg(long)]
     pub(crate) no_progress: bool,
+    /// Write into --out even though it holds results of another config (their case files
+    /// stay; the summary lists this config's cases only).
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// --json-only: stdout is summary.json's content instead of the Markdown table.
+    #[command(flatten)]
+    pub(crate) output: OutputOpt,
 }
 
-/// Progress on stderr: a bar on a terminal, one line per run otherwise.
+/// Progress on stderr: a bar on a terminal, one line per run otherwise, nothing when quiet.
 struct Display {
+    quiet: bool,
     bar: Option<ProgressBar>,
     case: String,
     run: String,
@@ -48,6 +58,9 @@ struct Display {
 
 impl Display {
     fn say(&self, line: String) {
+        if self.quiet {
+            return;
+        }
         match &self.bar {
             Some(bar) => bar.println(line),
             None => eprintln!("{line}"),
@@ -184,14 +197,15 @@ fn table(summary: &Summary) -> String {
 
 pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
     let mut sweep = config::load(&opt.config, &HostFacts::read())
-        .with_context(|| format!("loading {}", opt.config.display()))?;
+        .map_err(|e| bad_input(format_args!("loading {}", opt.config.display()), e))?;
     if let Some(n) = opt.repetitions {
         if !(1..=1000).contains(&n) {
-            bail!("--repetitions must be from 1 to 1000");
+            usage!("--repetitions must be from 1 to 1000");
         }
         sweep.plan.repetitions = n;
     }
-    for skip in &sweep.skipped {
+    let quiet = opt.output.quiet();
+    for skip in sweep.skipped.iter().filter(|_| !quiet) {
         eprintln!("skipped: {}: {}", skip.label, skip.reason);
     }
     let selected: Vec<usize> = sweep
@@ -213,7 +227,7 @@ pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
         return Ok(());
     }
     if selected.is_empty() {
-        bail!(
+        usage!(
             "no case of {} matches --filter {:?} (--list shows them)",
             opt.config.display(),
             opt.filter.as_deref().unwrap_or("")
@@ -227,6 +241,26 @@ pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
             sweep.name.clone()
         })
     });
+    let ownership = if rerun {
+        Ownership::SweepName
+    } else {
+        Ownership::CaseIds
+    };
+    let other = run::other_results(&sweep, &out, ownership);
+    if !other.is_empty() && !opt.force {
+        usage!(
+            "{} holds results of another config: {}{}; give another --out, or --force to write there anyway",
+            out.display(),
+            other[..other.len().min(3)].join(", "),
+            if other.len() > 3 {
+                format!(" and {} more", other.len() - 3)
+            } else {
+                String::new()
+            }
+        );
+    }
+    // Before the first run, not after it.
+    check_output_dir(&out)?;
     let options = RunOptions {
         out_dir: out.clone(),
         exe: std::env::current_exe().context("locating this binary")?,
@@ -241,7 +275,7 @@ pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
             u64::from(runs_per_case + u32::from(sweep.cases[i].config.latency_rounds.is_some()))
         })
         .sum();
-    let bar = (!opt.no_progress && std::io::stderr().is_terminal()).then(|| {
+    let bar = (!opt.no_progress && !quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(total_runs);
         bar.set_style(
             ProgressStyle::with_template(
@@ -253,6 +287,7 @@ pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
         bar
     });
     let mut display = Display {
+        quiet,
         bar,
         case: String::new(),
         run: String::new(),
@@ -277,19 +312,25 @@ pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
         bar.finish_and_clear();
     }
     let summary = summary.with_context(|| format!("writing results under {}", out.display()))?;
-    print!("{}", table(&summary));
+    if opt.output.json_only {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", table(&summary));
+    }
     let ran: Vec<_> = summary
         .cases
         .iter()
         .filter(|row| selected.iter().any(|&i| sweep.cases[i].id == row.id))
         .collect();
     let failed: u32 = ran.iter().map(|r| r.failed).sum();
-    eprintln!(
-        "wrote {} cases to {} ({} with failures)",
-        ran.len(),
-        out.display(),
-        ran.iter().filter(|r| r.failed > 0).count()
-    );
+    if !quiet {
+        eprintln!(
+            "wrote {} cases to {} ({} with failures)",
+            ran.len(),
+            out.display(),
+            ran.iter().filter(|r| r.failed > 0).count()
+        );
+    }
     if failed > 0 {
         bail!(
             "{failed} runs failed; their errors are in {}/cases/<id>.json",

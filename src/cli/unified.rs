@@ -9,7 +9,7 @@ use yamux_perf::identity;
 use yamux_perf::unified::{self, Role, UnifiedConfig};
 use yamux_perf::upgrade::ConnectionConfig;
 
-use super::common::seconds;
+use super::common::{bad_input, seconds};
 
 #[derive(Debug, Args)]
 pub(crate) struct UnifiedOpt {
@@ -38,7 +38,7 @@ async fn terminated() {
 
 pub(crate) async fn run(opt: UnifiedOpt) -> Result<()> {
     let config = UnifiedConfig::from_env(|name| std::env::var(name).ok())
-        .context("unified-testing environment")?;
+        .map_err(|e| bad_input("unified-testing environment", e))?;
     let wait = seconds(opt.redis_wait, "--redis-wait")?;
     tracing::info!(
         transport = %config.transport,

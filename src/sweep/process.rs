@@ -11,9 +11,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use multiaddr::Multiaddr;
-
-use crate::transport::Addr;
+use crate::transport::{Addr, AddrSpec};
 
 /// How long a server may take to print its address by default (a js or py peer starts slowly
 /// on a busy machine).
@@ -197,11 +195,7 @@ impl Starting {
             FirstLine::Silent => return Err(fail(ServerError::Silent(limit), &self.stderr)),
             FirstLine::Exited => return Err(fail(ServerError::Exited, &self.stderr)),
         };
-        let Some(addr) = line
-            .parse::<Multiaddr>()
-            .ok()
-            .and_then(|m| Addr::from_multiaddr(&m).ok())
-        else {
+        let Some(addr) = line.parse::<AddrSpec>().ok().and_then(|a| a.to_addr().ok()) else {
             return Err(fail(ServerError::Addr(line), &self.stderr));
         };
         Ok(ServerProcess {

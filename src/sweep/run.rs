@@ -953,6 +953,64 @@ pub fn write_summary(
     Ok(summary)
 }
 
+/// Which results already under an output directory count as this sweep's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// A sweep config: a case file is ours when its id (the hash of its config) is one of the
+    /// config's cases, whatever its sweep is called.
+    CaseIds,
+    /// A case re-run from its JSON: every case of the same sweep is ours (the re-run replaces
+    /// its case among them).
+    SweepName,
+}
+
+/// The results under `out_dir` that are not of `sweep` (see [`Ownership`]), as
+/// `cases/<id>.json (sweep <name>)` or `summary.json (sweep <name>)`; empty when the
+/// directory is new, empty, or holds only this sweep's results. Read before anything is
+/// written, so that a sweep never mixes its results with another config's.
+pub fn other_results(sweep: &Sweep, out_dir: &Path, ownership: Ownership) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        sweep: String,
+        #[serde(default)]
+        id: String,
+    }
+    let read = |path: &Path| -> Option<Recorded> {
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    };
+    let mut other = Vec::new();
+    if let Some(summary) = read(&out_dir.join("summary.json"))
+        && summary.sweep != sweep.name
+    {
+        other.push(format!("summary.json (sweep {})", summary.sweep));
+    }
+    let Ok(entries) = std::fs::read_dir(out_dir.join("cases")) else {
+        return other;
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.strip_suffix(".json")
+                .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .collect();
+    names.sort();
+    for name in names {
+        let Some(case) = read(&out_dir.join("cases").join(&name)) else {
+            continue;
+        };
+        let ours = match ownership {
+            Ownership::CaseIds => sweep.cases.iter().any(|c| c.id == case.id),
+            Ownership::SweepName => case.sweep == sweep.name,
+        };
+        if !ours {
+            other.push(format!("cases/{name} (sweep {})", case.sweep));
+        }
+    }
+    other
+}
+
 /// Runs the cases of `sweep` whose indices are in `selected`, writing each case's files as it
 /// ends and the summary after each case.
 pub async fn run_sweep(

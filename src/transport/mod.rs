@@ -3,7 +3,8 @@
 //! [`Transport`] dials and accepts; [`Socket`] is what it yields, a byte stream that the muxer
 //! driver splits into owned halves. Two transports: TCP ([`tcp`], with [`TcpConfig`] as the
 //! [`Transport`]) and WebSocket over TCP ([`ws`], [`ws::Ws`]). The address decides which
-//! ([`Addr`], parsed from `/ip4|ip6/<ip>/tcp/<port>[/ws][/p2p/<id>]`); [`TransportKind`] names
+//! ([`Addr`], resolved from an [`AddrSpec`]: a multiaddr `/ip4|ip6|dns*/<host>/tcp/<port>[/ws][/p2p/<id>]`,
+//! `HOST:PORT` or `[IPV6]:PORT`); [`TransportKind`] names
 //! the choice for the CLI, the sweep and the reports. This layer knows nothing about libp2p
 //! beyond addresses.
 
@@ -19,7 +20,7 @@ pub mod addr;
 pub mod tcp;
 pub mod ws;
 
-pub use addr::{Addr, AddrError};
+pub use addr::{Addr, AddrError, AddrSpec};
 pub use tcp::{TcpConfig, configure_accepted, dial, listen};
 
 /// A connection's byte stream, which the muxer driver takes apart into a read and a write half.

@@ -24,7 +24,7 @@ use redis::AsyncCommands;
 use crate::perf::client::PerfConnection;
 use crate::perf::server::{self, ServerConfig};
 use crate::perf::{Payload, PerfError, Request};
-use crate::transport::{Addr, Listener};
+use crate::transport::{Addr, AddrError, AddrSpec, Listener};
 use crate::upgrade::ConnectionConfig;
 
 pub use config::{Plan, Role, UnifiedConfig, listener_key};
@@ -234,8 +234,8 @@ async fn listener_address(config: &UnifiedConfig, wait: Duration) -> Result<Addr
         value: value.clone(),
         reason,
     };
-    let multiaddr = value.parse().map_err(|e| bad(format!("{e}")))?;
-    let addr = Addr::from_multiaddr(&multiaddr).map_err(|e| bad(e.to_string()))?;
+    let spec: AddrSpec = value.parse().map_err(|e: AddrError| bad(e.to_string()))?;
+    let addr = spec.resolve().await.map_err(|e| bad(e.to_string()))?;
     if addr.transport != config.transport {
         return Err(bad(format!(
             "a {} address, but TRANSPORT is {}",
