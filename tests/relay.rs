@@ -84,50 +84,40 @@ async fn ping_pong(rtt: Duration) -> (Duration, Duration) {
 /// missed timer tick still fails.
 const FIRST_TOLERANCE: f64 = 0.25;
 
-fn assert_within(measured: f64, setting: f64, tolerance: f64, what: &str) {
-    let error = (measured - setting).abs() / setting;
-    assert!(
-        error <= tolerance,
-        "{what}: measured {measured:.3}, setting {setting:.3}, error {:.1}% > {:.0}%",
-        error * 100.0,
-        tolerance * 100.0
+fn error(measured: Duration, setting: Duration) -> f64 {
+    (measured.as_secs_f64() - setting.as_secs_f64()).abs() / setting.as_secs_f64()
+}
+
+/// Up to [`ATTEMPTS`] runs of [`ping_pong`] through a fresh relay: the first one within both
+/// tolerances (median 10%, first exchange [`FIRST_TOLERANCE`]) passes. A load spike on the
+/// shared 2-core machine lifts one run (seen: 57 ms at 20 ms with the load average at 13); a
+/// relay that is wrong (an extra RTT, a missed timer tick, a wrong delay) is wrong every time.
+async fn assert_rtt(rtt: Duration) {
+    const ATTEMPTS: usize = 3;
+    let mut tries = Vec::new();
+    for _ in 0..ATTEMPTS {
+        let (first, median) = ping_pong(rtt).await;
+        eprintln!("rtt {rtt:?}: first exchange {first:?}, median {median:?}");
+        if error(median, rtt) <= 0.10 && error(first, rtt) <= FIRST_TOLERANCE {
+            return;
+        }
+        tries.push((first, median));
+    }
+    panic!(
+        "RTT through the relay at {rtt:?} off in {ATTEMPTS} runs out of {ATTEMPTS} \
+         (tolerance: median 10%, first exchange {:.0}%): (first, median) = {tries:?}",
+        FIRST_TOLERANCE * 100.0
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtt_through_the_relay_matches_20ms() {
-    let (first, median) = ping_pong(Duration::from_millis(20)).await;
-    eprintln!("rtt 20ms: first exchange {first:?}, median {median:?}");
-    assert_within(
-        median.as_secs_f64() * 1e3,
-        20.0,
-        0.10,
-        "median RTT at 20 ms",
-    );
-    assert_within(
-        first.as_secs_f64() * 1e3,
-        20.0,
-        FIRST_TOLERANCE,
-        "first RTT at 20 ms",
-    );
+    assert_rtt(Duration::from_millis(20)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rtt_through_the_relay_matches_50ms() {
-    let (first, median) = ping_pong(Duration::from_millis(50)).await;
-    eprintln!("rtt 50ms: first exchange {first:?}, median {median:?}");
-    assert_within(
-        median.as_secs_f64() * 1e3,
-        50.0,
-        0.10,
-        "median RTT at 50 ms",
-    );
-    assert_within(
-        first.as_secs_f64() * 1e3,
-        50.0,
-        FIRST_TOLERANCE,
-        "first RTT at 50 ms",
-    );
+    assert_rtt(Duration::from_millis(50)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,5 +161,11 @@ async fn rate_through_the_relay_matches_100mbit() {
     assert_eq!(total, BYTES);
     let rate = timed_bytes as f64 * 8.0 / elapsed.as_secs_f64();
     eprintln!("rate 100Mbit: {:.2} Mbit/s over {elapsed:?}", rate / 1e6);
-    assert_within(rate, RATE as f64, 0.10, "rate at 100 Mbit/s");
+    let off = (rate - RATE as f64).abs() / RATE as f64;
+    assert!(
+        off <= 0.10,
+        "rate at 100 Mbit/s: measured {:.2} Mbit/s, error {:.1}% > 10%",
+        rate / 1e6,
+        off * 100.0
+    );
 }
