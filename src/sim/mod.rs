@@ -30,6 +30,7 @@ use bytes::BytesMut;
 
 use crate::perf::StreamReport;
 use crate::perf::report::{Line, LineKind, REPORT_SCHEMA_VERSION, RunReport, StreamSummary};
+use crate::yamux::frame::HEADER_LEN;
 use crate::yamux::{Config, Role, Session, TraceEvent};
 use link::{CHUNK, Link, LinkConfig};
 
@@ -171,7 +172,7 @@ impl End {
             && self.link.is_free(now)
             && self.held + CHUNK <= self.limit
         {
-            let mut batch = BytesMut::new();
+            let mut batch = BytesMut::with_capacity(CHUNK + HEADER_LEN);
             self.session.poll_transmit(now, &mut batch, CHUNK);
             if batch.is_empty() {
                 break;
