@@ -308,3 +308,19 @@ fn window_ramps_go_and_ours_in_rtts() {
         assert_eq!(growth, expected, "{rule:?}");
     }
 }
+
+/// A case that cannot finish within the plan's timeout fails with a clear error, in simulated
+/// time (no wall-clock wait, no hang).
+#[test]
+fn a_run_past_its_time_limit_fails_with_what_it_moved() {
+    let mut slow = spec(100, None, 256 << 10, false, 64 * MIB);
+    slow.time_limit = Duration::from_secs(1);
+    let error = sim::run(&slow).unwrap_err();
+    match &error {
+        sim::SimError::TimeLimit { downloaded, .. } => {
+            assert!(*downloaded > 0 && *downloaded < 64 * MIB, "{error}")
+        }
+        other => panic!("expected a time limit, got {other:?}"),
+    }
+    assert!(error.to_string().contains("simulated time"), "{error}");
+}
