@@ -2,7 +2,7 @@
 //! modelled link, running the perf protocol (the sweep's `engine = "sim"`).
 //!
 //! One run is a client [`Session`] and a server [`Session`] (the same code the tokio driver
-//! runs), each with its perf application ([`perf`]), joined by two [`link::Link`]s, one per
+//! runs), each with its perf application (`perf`), joined by two [`link::Link`]s, one per
 //! direction: one-way delay RTT/2, a rate (or none) and a bounded buffer, a reliable in-order
 //! pipe. A sender hands its session's output to the link in batches of at most
 //! [`link::CHUNK`] bytes (the relay's read size) while the link takes more; each batch arrives
