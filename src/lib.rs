@@ -53,6 +53,8 @@
 //! [`build_info`] figures.
 //!
 //! - [`relay`]: a user-space link emulator (delay, rate, bounded queue) between TCP endpoints.
+//! - [`sim`]: the same link model on a virtual clock, with both yamux sessions and the perf
+//!   protocol in one process: the sweep's deterministic `engine = "sim"`.
 //! - [`procstat`]: CPU time and peak RSS of a process, from /proc.
 //! - [`sweep`]: the sweep engine (config matrix, server processes, output files), whose output
 //!   types are [`results`]; [`build_info`] is the binary's git revision that every result records.
@@ -84,6 +86,7 @@ pub mod relay;
 pub mod report;
 pub mod results;
 pub mod security;
+pub mod sim;
 pub mod sweep;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -10,8 +10,8 @@
 //!   `queue + rate × delay`; past that the relay stops reading, so the sender's TCP backs off
 //!   (backpressure, as a full router buffer would cause — but without loss).
 //!
-//! The schedule ([`Link`]) is pure arithmetic on a given clock; the tokio side only reads,
-//! sleeps and writes.
+//! The schedule ([`Link`], the link model it shares with the simulated sweep in [`crate::sim`])
+//! is pure arithmetic on a given clock; the tokio side only reads, sleeps and writes.
 //!
 //! Delivery times come from one timer thread (`precise_sleep_until`), not from tokio's timer:
 //! tokio rounds every deadline up to its 1 ms wheel tick and then parks in `epoll_wait` with a
@@ -24,7 +24,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,40 +34,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::transport::{self, TcpConfig};
 
-/// Bytes read from a socket per chunk; also the granularity of the schedule.
-const CHUNK: usize = 64 * 1024;
-
-/// Bound on buffered bytes when no rate is set (the link is then only a delay line).
-const UNLIMITED_RATE_BUFFER: usize = 256 * 1024 * 1024;
-
-/// The emulated link, the same in both directions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LinkConfig {
-    /// Round-trip time; each direction gets half.
-    pub rtt: Duration,
-    /// Bits per second each way; `None` for no limit.
-    pub rate_bits_per_second: Option<u64>,
-    /// Bytes that may wait for serialization before the relay stops reading.
-    pub queue: usize,
-}
-
-impl LinkConfig {
-    /// One-way delay.
-    pub fn one_way_delay(&self) -> Duration {
-        self.rtt / 2
-    }
-
-    /// Most bytes one direction holds: the queue plus what is in propagation at full rate.
-    pub fn buffer_limit(&self) -> usize {
-        match self.rate_bits_per_second {
-            Some(rate) => {
-                let in_flight = (rate as f64 / 8.0 * self.one_way_delay().as_secs_f64()) as usize;
-                self.queue.saturating_add(in_flight).max(CHUNK)
-            }
-            None => self.queue.max(UNLIMITED_RATE_BUFFER),
-        }
-    }
-}
+pub use crate::sim::link::{CHUNK, LinkConfig, UNLIMITED_RATE_BUFFER};
 
 /// Faults the relay injects on purpose, for fault tests. `Default` injects none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,34 +45,7 @@ pub struct Faults {
     pub drop_after: Option<u64>,
 }
 
-/// The schedule of one direction: when each chunk is delivered.
-#[derive(Debug, Clone)]
-pub struct Link {
-    delay: Duration,
-    /// Seconds per byte, 0 without a rate limit.
-    seconds_per_byte: f64,
-    /// When the link finishes serializing what it has been given.
-    free_at: Option<Instant>,
-}
-
-impl Link {
-    /// A link with the configuration's delay and rate.
-    pub fn new(config: &LinkConfig) -> Self {
-        Self {
-            delay: config.one_way_delay(),
-            seconds_per_byte: config.rate_bits_per_second.map_or(0.0, |r| 8.0 / r as f64),
-            free_at: None,
-        }
-    }
-
-    /// `len` bytes arrive at `now`: returns when their last byte reaches the other side.
-    pub fn schedule(&mut self, now: Instant, len: usize) -> Instant {
-        let start = self.free_at.map_or(now, |free| free.max(now));
-        let done = start + Duration::from_secs_f64(len as f64 * self.seconds_per_byte);
-        self.free_at = Some(done);
-        done + self.delay
-    }
-}
+pub use crate::sim::link::Link;
 
 /// Runs the relay: every connection accepted on `listener` is connected to `to` and relayed
 /// until either side closes. Ends when `shutdown` completes.
@@ -422,6 +362,7 @@ async fn precise_sleep_until(at: Instant) {
 mod tests {
     use super::*;
     use crate::perf::payload::pattern_byte;
+    use std::time::Duration;
 
     #[test]
     fn drop_after_lets_exactly_the_limit_through_then_trips() {
@@ -445,45 +386,6 @@ mod tests {
             rate_bits_per_second: rate,
             queue: 4 << 20,
         }
-    }
-
-    #[test]
-    fn delay_only_link_delivers_after_half_the_rtt() {
-        let t0 = Instant::now();
-        let mut link = Link::new(&config(50, None));
-        assert_eq!(link.schedule(t0, 1_000_000), t0 + Duration::from_millis(25));
-        assert_eq!(
-            link.schedule(t0, 1),
-            t0 + Duration::from_millis(25),
-            "no serialization without a rate"
-        );
-    }
-
-    #[test]
-    fn rate_serializes_back_to_back_chunks() {
-        let t0 = Instant::now();
-        // 8 Mbit/s = 1 byte per microsecond.
-        let mut link = Link::new(&config(0, Some(8_000_000)));
-        assert_eq!(link.schedule(t0, 1000), t0 + Duration::from_micros(1000));
-        assert_eq!(
-            link.schedule(t0, 1000),
-            t0 + Duration::from_micros(2000),
-            "queued behind the first"
-        );
-        // After an idle gap the link starts at the arrival time again.
-        let later = t0 + Duration::from_millis(10);
-        assert_eq!(
-            link.schedule(later, 500),
-            later + Duration::from_micros(500)
-        );
-    }
-
-    #[test]
-    fn buffer_limit_covers_the_queue_and_the_bytes_in_flight() {
-        // 1 Gbit/s for 25 ms one way is 3.125 MB in flight.
-        let c = config(50, Some(1_000_000_000));
-        assert_eq!(c.buffer_limit(), (4 << 20) + 3_125_000);
-        assert_eq!(config(50, None).buffer_limit(), UNLIMITED_RATE_BUFFER);
     }
 
     #[tokio::test]

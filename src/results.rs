@@ -226,10 +226,44 @@ pub fn stack_name(stack: Stack, transport: TransportKind, security: Security) ->
     }
 }
 
-/// How a case is run: not part of its id, so a case run 3 or 5 times keeps its id.
+/// What runs a case (the config's top-level `engine`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// Real processes over loopback, through the in-process relay when the case has an RTT or
+    /// a rate.
+    #[default]
+    Relay,
+    /// Both yamux sessions in this process on a virtual clock over a modelled link
+    /// ([`crate::sim`]): deterministic, no CPU time, no TCP congestion control.
+    Sim,
+}
+
+impl Engine {
+    /// The config and JSON value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Relay => "relay",
+            Engine::Sim => "sim",
+        }
+    }
+
+    /// The default (left out of the JSON, so older files read the same).
+    pub fn is_relay(&self) -> bool {
+        *self == Engine::Relay
+    }
+}
+
+/// How a case is run: not part of its id, so a case run 3 or 5 times, or simulated, keeps its
+/// id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunPlan {
+    /// What runs the cases: `relay` (absent) or `sim`.
+    #[serde(default, skip_serializing_if = "Engine::is_relay")]
+    pub engine: Engine,
     /// Measured runs.
     pub repetitions: u32,
     /// Runs before them whose results are discarded.
@@ -378,8 +412,10 @@ pub struct RunResult {
     /// The address the server printed.
     #[serde(default)]
     pub server_addr: Option<String>,
-    /// Wall-clock seconds of the client process.
-    pub wall_seconds: f64,
+    /// Wall-clock seconds of the client process; absent for a simulated run (its result does
+    /// not depend on the wall clock, and its file does not record it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_seconds: Option<f64>,
     /// The client's report (`--report`): goodput and durations per stream and in total, time to
     /// first byte, yamux frames and bytes by type, window updates, RTT samples, intervals,
     /// latency samples, and the client process's CPU and peak RSS.
@@ -397,6 +433,26 @@ pub struct RunResult {
 }
 
 impl RunResult {
+    /// A run that has not produced anything yet (not ok, nothing recorded).
+    pub fn new(kind: RunKind, repetition: u32, server_command: Vec<String>) -> Self {
+        Self {
+            kind,
+            repetition,
+            ok: false,
+            error: None,
+            stderr_tail: None,
+            server_command,
+            client_command: Vec::new(),
+            relay: None,
+            server_addr: None,
+            wall_seconds: None,
+            client: None,
+            server_usage: None,
+            window_trace: None,
+            window_growth: None,
+        }
+    }
+
     /// Upload goodput of all streams, Gbit/s.
     pub fn upload_gbit_s(&self) -> Option<f64> {
         let c = self.client.as_ref().filter(|_| self.ok)?;
@@ -455,14 +511,21 @@ pub struct CaseResult {
     pub peer: PeerInfo,
     /// Things a reader must know (e.g. options that applied to the client only).
     pub notes: Vec<String>,
-    /// Where it ran.
-    pub machine: Machine,
-    /// What it ran.
+    /// What a simulated result leaves out ([`crate::sim::MODEL`]); absent for the relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Where it ran; absent for a simulated case, whose result is the same on every machine
+    /// (the summary records where it ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<Machine>,
+    /// What it ran; absent for a simulated case (the summary records it), so that the case
+    /// file of an unchanged model stays byte for byte the same.
     pub git: Option<GitRevision>,
     /// The `yamux-perf sweep` command line.
     pub sweep_command: Vec<String>,
-    /// Seconds since the Unix epoch when the case started.
-    pub started_unix_s: u64,
+    /// Seconds since the Unix epoch when the case started; absent for a simulated case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_s: Option<u64>,
     /// Warm-up and measured runs, in order.
     pub runs: Vec<RunResult>,
     /// The latency run, when `latency_rounds` is set.
@@ -572,6 +635,12 @@ pub struct Summary {
     pub schema_version: u32,
     /// The sweep's name.
     pub sweep: String,
+    /// What ran the cases: `relay` (absent) or `sim`.
+    #[serde(default, skip_serializing_if = "Engine::is_relay")]
+    pub engine: Engine,
+    /// What a simulated result leaves out ([`crate::sim::MODEL`]); absent for the relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// Where the machine and revision of the last case run came from.
     pub machine: Option<Machine>,
     /// Revision of the last case run.

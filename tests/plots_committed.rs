@@ -15,6 +15,8 @@ const SETS: &[&str] = &[
     "frame-caps",
     "stack-cost-2026-11-25",
     "stack-vs-go-2026-11-26",
+    "window-autotune-sim",
+    "ramp-sim",
 ];
 
 #[test]

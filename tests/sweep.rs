@@ -65,7 +65,11 @@ const MIN_NS_PER_BYTE: f64 = 0.1;
 /// runtime that moved data needs a few MiB resident and cannot hold more than the machine has.
 fn check_usage(what: &str, usage: &ProcessUsage, case: &CaseResult, wall_seconds: f64) -> f64 {
     let cpu = usage.cpu_user_s + usage.cpu_sys_s;
-    let cores = case.machine.cores as f64;
+    let machine = case
+        .machine
+        .as_ref()
+        .expect("a relay case records its machine");
+    let cores = machine.cores as f64;
     assert!(
         usage.cpu_user_s >= 0.0 && usage.cpu_sys_s >= 0.0,
         "{what}: {usage:?}"
@@ -74,7 +78,7 @@ fn check_usage(what: &str, usage: &ProcessUsage, case: &CaseResult, wall_seconds
         cpu <= cores * wall_seconds + 2.0 * TICK_S,
         "{what}: {cpu} s of CPU in {wall_seconds} s on {cores} cores"
     );
-    let memory = case.machine.memory_bytes.unwrap_or(u64::MAX);
+    let memory = machine.memory_bytes.unwrap_or(u64::MAX);
     assert!(
         usage.peak_rss_bytes >= 4 << 20 && usage.peak_rss_bytes < memory,
         "{what}: peak RSS {} bytes",
@@ -126,7 +130,11 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
             case.id,
             "the id is the config's hash"
         );
-        assert!(!case.machine.cpu.clone().unwrap_or_default().is_empty() || case.machine.cores > 0);
+        let machine = case
+            .machine
+            .as_ref()
+            .expect("a relay case records its machine");
+        assert!(!machine.cpu.clone().unwrap_or_default().is_empty() || machine.cores > 0);
         assert!(!case.sweep_command.is_empty());
         let measured: Vec<_> = case.measured().collect();
         assert_eq!(measured.len(), repetitions as usize);
@@ -134,6 +142,9 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
         let mut connects = Vec::new();
         for (k, run) in measured.iter().enumerate() {
             assert!(run.ok, "{:?}", run.error);
+            let wall_seconds = run
+                .wall_seconds
+                .expect("a relay run records its wall clock");
             assert_eq!(run.repetition, k as u32 + 1);
             assert!(run.client_command.iter().any(|a| a == "--report"));
             let report = run.client.as_ref().unwrap();
@@ -146,16 +157,12 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
                 let rate = d.bytes as f64 * 8.0 / d.seconds;
                 assert!(d.bytes > 0 && d.seconds > 0.0, "{d:?}");
                 assert!((d.bits_per_second - rate).abs() <= rate * 1e-9, "{d:?}");
-                assert!(
-                    d.seconds <= run.wall_seconds,
-                    "{d:?} in {}",
-                    run.wall_seconds
-                );
+                assert!(d.seconds <= wall_seconds, "{d:?} in {wall_seconds}");
             }
             let client = report.process.as_ref().expect("client usage");
-            let client_cpu = check_usage("client", client, &case, run.wall_seconds);
+            let client_cpu = check_usage("client", client, &case, wall_seconds);
             let server = run.server_usage.as_ref().expect("server usage");
-            let server_cpu = check_usage("server", server, &case, run.wall_seconds);
+            let server_cpu = check_usage("server", server, &case, wall_seconds);
             // Both ends seal or open every byte through Noise, each at about 1 ns per byte:
             // together at least MIN_NS_PER_BYTE once the run is long enough to be counted.
             let bytes = total.upload.bytes + total.download.bytes;
@@ -167,16 +174,15 @@ fn check_outputs(out: &Path, repetitions: u32) -> (Summary, Vec<CaseResult>) {
             );
             usages.push((client_cpu, server_cpu, client.peak_rss_bytes));
             // Setup takes at least the TCP handshake's round trip, and fits in the run.
+            let connect_ms = report.connect_ms.expect("a relay run times its setup");
             assert!(
-                report.connect_ms >= case.config.rtt_ms
-                    && report.connect_ms > 0.0
-                    && report.connect_ms < run.wall_seconds * 1e3,
-                "connect_ms {} at {} ms RTT in a {} s run",
-                report.connect_ms,
+                connect_ms >= case.config.rtt_ms
+                    && connect_ms > 0.0
+                    && connect_ms < wall_seconds * 1e3,
+                "connect_ms {connect_ms} at {} ms RTT in a {wall_seconds} s run",
                 case.config.rtt_ms,
-                run.wall_seconds
             );
-            connects.push(report.connect_ms);
+            connects.push(connect_ms);
             assert_eq!(run.relay.is_some(), case.config.rtt_ms > 0.0);
             let trace = run
                 .window_trace

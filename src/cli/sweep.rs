@@ -129,10 +129,10 @@ impl Observer for Display {
                 run.error.as_deref().unwrap_or("unknown error")
             )
         };
-        self.say(format!(
-            "  {} ({:.1} s): {outcome}",
-            self.run, run.wall_seconds
-        ));
+        let took = run
+            .wall_seconds
+            .map_or("simulated".into(), |s| format!("{s:.1} s"));
+        self.say(format!("  {} ({took}): {outcome}", self.run));
     }
 
     fn case_finished(&mut self, _result: &CaseResult) {}

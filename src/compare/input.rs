@@ -97,7 +97,9 @@ impl Input {
             let summary = Summary {
                 schema_version: case.schema_version,
                 sweep: case.sweep.clone(),
-                machine: Some(case.machine.clone()),
+                engine: case.plan.engine,
+                model: case.model.clone(),
+                machine: case.machine.clone(),
                 git: case.git.clone(),
                 cases: vec![summary_row(&case)],
             };
@@ -234,7 +236,9 @@ fn load_sweep_dir(dir: &Path) -> Result<SweepInput, InputError> {
     let summary = Summary {
         schema_version: last.schema_version,
         sweep: last.sweep.clone(),
-        machine: Some(last.machine.clone()),
+        engine: last.plan.engine,
+        model: last.model.clone(),
+        machine: last.machine.clone(),
         git: last.git.clone(),
         cases: cases.iter().map(summary_row).collect(),
     };

@@ -328,8 +328,10 @@ pub struct RunReport {
     /// plaintext, bare TCP, and in reports written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cipher: Option<String>,
-    /// TCP connect plus handshakes, ms.
-    pub connect_ms: f64,
+    /// TCP connect plus handshakes, ms; null in a simulated run (no connection setup is
+    /// modelled).
+    #[serde(default)]
+    pub connect_ms: Option<f64>,
     /// From before the dial to the end, seconds.
     pub total_seconds: f64,
     /// All streams together.
@@ -364,7 +366,7 @@ impl RunReport {
             schema_version: REPORT_SCHEMA_VERSION,
             remote_peer: report.remote_peer.to_string(),
             cipher: report.cipher.map(String::from),
-            connect_ms: millis(report.connect_duration),
+            connect_ms: Some(millis(report.connect_duration)),
             total_seconds: report.total_duration.as_secs_f64(),
             total: (&report.stream).into(),
             streams: report.streams.iter().map(Into::into).collect(),
@@ -400,7 +402,7 @@ impl RunReport {
             schema_version: REPORT_SCHEMA_VERSION,
             remote_peer: String::new(),
             cipher: None,
-            connect_ms: millis(connect),
+            connect_ms: Some(millis(connect)),
             total_seconds: samples.iter().sum::<Duration>().as_secs_f64(),
             total: StreamSummary {
                 upload: zero,
@@ -425,7 +427,7 @@ impl RunReport {
             schema_version: REPORT_SCHEMA_VERSION,
             remote_peer: String::new(),
             cipher: None,
-            connect_ms: millis(report.connect_duration),
+            connect_ms: Some(millis(report.connect_duration)),
             total_seconds: report.total_duration.as_secs_f64(),
             total: (&report.stream).into(),
             streams: report.streams.iter().map(Into::into).collect(),

@@ -31,7 +31,7 @@ use crate::perf::report::{Line, LineKind, RunReport};
 use crate::procstat::{self, ProcessUsage};
 use crate::relay::{self, LinkConfig};
 use crate::results::{
-    CaseConfig, CaseResult, GitRevision, HistogramSummary, METRIC_INTERVAL, METRIC_LATENCY,
+    CaseConfig, CaseResult, Engine, GitRevision, HistogramSummary, METRIC_INTERVAL, METRIC_LATENCY,
     METRIC_TTFB, Machine, OURS, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Spread, Stack,
     Summary, SummaryRow, WindowGrowth, WindowTraceLine,
 };
@@ -395,22 +395,7 @@ async fn run_once(
     if kind == RunKind::Latency {
         tail_args.extend(case.peer.latency_client_args.iter().cloned());
     }
-    let mut result = RunResult {
-        kind,
-        repetition,
-        ok: false,
-        error: None,
-        stderr_tail: None,
-        server_command: server_command.clone(),
-        client_command: Vec::new(),
-        relay: None,
-        server_addr: None,
-        wall_seconds: 0.0,
-        client: None,
-        server_usage: None,
-        window_trace: None,
-        window_growth: None,
-    };
+    let mut result = RunResult::new(kind, repetition, server_command.clone());
     let fail = |mut result: RunResult, error: RunError, tail: String| {
         result.error = Some(crate::error_chain(&error));
         result.stderr_tail = (!tail.is_empty()).then_some(tail);
@@ -462,7 +447,7 @@ async fn run_once(
     };
     let started = Instant::now();
     let outcome = run_client(&client_command, plan.timeout_s, total_bytes, observer).await;
-    result.wall_seconds = started.elapsed().as_secs_f64();
+    result.wall_seconds = Some(started.elapsed().as_secs_f64());
     let after = server.usage();
     result.server_usage = match (before, after) {
         (Some(b), Some(a)) => Some(a.since(&b)),
@@ -683,7 +668,7 @@ fn summarize(h: &Histogram<u64>, scale: f64, file: String, unit: &str) -> Histog
 }
 
 /// Builds and writes the case's histograms; returns their summaries by metric.
-fn write_histograms(
+pub(super) fn write_histograms(
     cases_dir: &Path,
     id: &str,
     interval_s: f64,
@@ -739,7 +724,7 @@ fn write_histograms(
     Ok(summaries)
 }
 
-fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SweepError> {
+pub(super) fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SweepError> {
     let text = serde_json::to_string_pretty(value).expect("results serialize");
     // Write then rename, so that an interrupted sweep never leaves half a file.
     let tmp = path.with_extension("json.partial");
@@ -748,7 +733,7 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), SweepErr
 }
 
 /// Removes the files of an earlier run of case `id`.
-fn clear_case(cases_dir: &Path, id: &str) -> Result<(), SweepError> {
+pub(super) fn clear_case(cases_dir: &Path, id: &str) -> Result<(), SweepError> {
     let Ok(entries) = std::fs::read_dir(cases_dir) else {
         return Ok(());
     };
@@ -774,6 +759,9 @@ async fn run_case(
     git: &Option<GitRevision>,
     observer: &mut dyn Observer,
 ) -> Result<CaseResult, SweepError> {
+    if ctx.sweep.plan.engine == Engine::Sim {
+        return super::simulated::run_case(ctx.case, ctx.sweep, ctx.options, observer);
+    }
     let case = ctx.case;
     let plan = &ctx.sweep.plan;
     let cases_dir = ctx.options.out_dir.join("cases");
@@ -843,10 +831,11 @@ async fn run_case(
         plan: plan.clone(),
         peer: case.peer.clone(),
         notes: case.notes.clone(),
-        machine,
+        model: None,
+        machine: Some(machine),
         git: git.clone(),
         sweep_command: ctx.options.sweep_command.clone(),
-        started_unix_s,
+        started_unix_s: Some(started_unix_s),
         runs,
         latency,
         histograms,
@@ -901,7 +890,7 @@ pub fn summary_row(result: &CaseResult) -> SummaryRow {
             ok.iter()
                 .filter_map(|r| r.window_growth.as_ref().map(|g| g.max_window_bytes as f64)),
         ),
-        connect_ms: client(|c| Some(c.connect_ms)),
+        connect_ms: client(|c| c.connect_ms),
         latency_ms: result.histograms.get(METRIC_LATENCY).cloned(),
     }
 }
@@ -927,24 +916,30 @@ pub fn write_summary(
             None => {}
             Some(Err(e)) => observer.warning(&format!("not in the summary: {e}")),
             Some(Ok(result)) => {
-                if last
-                    .as_ref()
-                    .is_none_or(|(t, _, _)| result.started_unix_s >= *t)
+                if let (Some(t), Some(machine)) = (result.started_unix_s, &result.machine)
+                    && last.as_ref().is_none_or(|(last, _, _)| t >= *last)
                 {
-                    last = Some((
-                        result.started_unix_s,
-                        result.machine.clone(),
-                        result.git.clone(),
-                    ));
+                    last = Some((t, machine.clone(), result.git.clone()));
                 }
                 rows.push(summary_row(&result));
             }
         }
     }
-    let (machine, git) = last.map_or((None, None), |(_, m, g)| (Some(m), g));
+    let simulated = sweep.plan.engine == Engine::Sim;
+    // A simulated case records neither machine nor revision (its file must not change with
+    // them): the summary names the ones of this run.
+    let (machine, git) = match last {
+        Some((_, m, g)) => (Some(m), g),
+        None if simulated && !rows.is_empty() => {
+            (Some(host::machine()), crate::build_info::git_revision())
+        }
+        None => (None, None),
+    };
     let summary = Summary {
         schema_version: SCHEMA_VERSION,
         sweep: sweep.name.clone(),
+        engine: sweep.plan.engine,
+        model: simulated.then(|| crate::sim::MODEL.to_string()),
         machine,
         git,
         cases: rows,
@@ -1089,7 +1084,7 @@ mod tests {
             schema_version: 1,
             remote_peer: String::new(),
             cipher: None,
-            connect_ms: 1.0,
+            connect_ms: Some(1.0),
             total_seconds: 1.0,
             total: stream,
             streams: vec![stream],

@@ -6,7 +6,8 @@
 //! deadlines). A [`Pair`] owns a client and a server session, a simulated clock and, per
 //! direction, a one-way latency and an optional link rate. Bytes a session emits through
 //! [`Session::poll_transmit`] are in flight: they arrive after the serialization time at the link
-//! rate plus the latency, in order (a TCP-like pipe that never loses or reorders). Each side runs
+//! rate plus the latency, in order (a TCP-like pipe that never loses or reorders): the link
+//! model of [`crate::sim::link`], which the relay and the simulated sweep use too. Each side runs
 //! a tiny application that reads as soon as data arrives and writes pattern bytes it was told to
 //! write, so a test is a script: open, write, drive, assert.
 //!
@@ -42,6 +43,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::frames::decode_frames;
 use super::{PATTERN_CHUNK, is_pattern_at, pattern_at};
+use crate::sim::link::Link;
 use crate::yamux::flow::DEFAULT_WINDOW;
 use crate::yamux::frame::{Flags, FrameType, HEADER_LEN, Header};
 use crate::yamux::session::{Config, Event, ReadOutcome, Role, Session, SessionError};
@@ -161,8 +163,9 @@ pub struct Side {
     pub link_rate: Option<u64>,
     /// `limit` passed to `poll_transmit`.
     pub transmit_limit: usize,
-    /// When the outgoing link finishes serializing what it was given.
-    link_free: Instant,
+    /// The outgoing link's schedule ([`crate::sim::link`], the model the relay and the
+    /// simulated sweep use), with `latency` and `link_rate` applied at each transmission.
+    link: Link,
     in_flight: VecDeque<Packet>,
     /// Received bytes the session left unconsumed (an incomplete header).
     inbox: BytesMut,
@@ -188,7 +191,7 @@ impl Side {
             latency: Duration::ZERO,
             link_rate: None,
             transmit_limit: DEFAULT_TRANSMIT_LIMIT,
-            link_free: now,
+            link: Link::with(Duration::ZERO, None),
             in_flight: VecDeque::new(),
             inbox: BytesMut::new(),
             granted: HashMap::new(),
@@ -378,7 +381,9 @@ impl Side {
     /// link slot; without one, everything at once.
     fn transmit(&mut self, now: Instant, start: Instant) -> bool {
         let mut progress = false;
-        while self.session.wants_transmit() && (self.link_rate.is_none() || self.link_free <= now) {
+        self.link.delay = self.latency;
+        self.link.rate_bits_per_second = self.link_rate.map(|r| r.saturating_mul(8));
+        while self.session.wants_transmit() && self.link.is_free(now) {
             let mut buf = BytesMut::new();
             self.session
                 .poll_transmit(now, &mut buf, self.transmit_limit);
@@ -415,19 +420,8 @@ impl Side {
                     payload_len: body.len(),
                 });
             }
-            let serialization = self.link_rate.map_or(Duration::ZERO, |rate| {
-                Duration::from_nanos(
-                    (bytes.len() as u128 * 1_000_000_000 / u128::from(rate)) as u64,
-                )
-            });
-            self.link_free = self.link_free.max(now) + serialization;
-            // A TCP-like pipe never reorders, even if a test changes the latency mid-run.
-            let arrival = self
-                .in_flight
-                .back()
-                .map_or(self.link_free + self.latency, |p| {
-                    p.arrival.max(self.link_free + self.latency)
-                });
+            // In order, even if a test changes the latency mid-run.
+            let arrival = self.link.schedule(now, bytes.len());
             self.in_flight.push_back(Packet {
                 arrival,
                 bytes,
@@ -442,7 +436,8 @@ impl Side {
         let arrival = self.in_flight.front().map(|p| p.arrival);
         let departure =
             (self.link_rate.is_some() && self.error.is_none() && self.session.wants_transmit())
-                .then_some(self.link_free);
+                .then(|| self.link.free_at())
+                .flatten();
         match (arrival, departure) {
             (Some(a), Some(d)) => Some(a.min(d)),
             (a, d) => a.or(d),
@@ -458,7 +453,9 @@ impl Side {
             out,
             "link: {} packets in flight, link free at {:?}",
             self.in_flight.len(),
-            self.link_free.saturating_duration_since(start)
+            self.link
+                .free_at()
+                .map(|t| t.saturating_duration_since(start))
         );
         for id in self.session.stream_ids() {
             let s = self.session.stream_state(id).expect("listed");

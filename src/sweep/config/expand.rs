@@ -52,6 +52,7 @@ fn plan(file: &SweepFile) -> Result<RunPlan, ConfigError> {
         return Err(plan_value("warmup", &warmup.to_string(), "at most 100"));
     }
     Ok(RunPlan {
+        engine: file.engine.unwrap_or_default(),
         repetitions,
         warmup,
         timeout_s: seconds("timeout", file.timeout.as_deref(), DEFAULT_TIMEOUT_S, 1.0)?,
@@ -190,13 +191,17 @@ pub fn expand(file: &SweepFile, stem: &str, host: &HostFacts) -> Result<Sweep, C
             reason: format!("{} (and no other case is left to run)", first.reason),
         });
     }
-    Ok(Sweep {
+    let sweep = Sweep {
         name: file.name.clone().unwrap_or_else(|| stem.to_string()),
         description: file.description.clone(),
         plan,
         cases,
         skipped,
-    })
+    };
+    if sweep.plan.engine == crate::results::Engine::Sim {
+        super::sim::check(file, &sweep)?;
+    }
+    Ok(sweep)
 }
 
 /// The config of an assignment: each key's value is the JSON of its field, so the config is

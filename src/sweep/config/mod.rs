@@ -3,6 +3,8 @@
 //! ```toml
 //! name = "example"          # optional; default: the file's stem
 //! description = "…"         # optional
+//! engine = "relay"          # relay (default): real processes, the relay for RTT and rate;
+//!                           # sim: simulated sessions and link (crate::sim), deterministic
 //! repetitions = 3           # measured runs per case (default 3)
 //! warmup = 1                # discarded runs before them (default 0)
 //! timeout = "120s"          # limit of one client run (default 300s)
@@ -71,6 +73,7 @@ pub mod label;
 mod notes;
 pub mod peers;
 pub mod schema;
+mod sim;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -149,6 +152,14 @@ pub enum ConfigError {
         /// Why it cannot run.
         reason: String,
     },
+    /// A key or value `engine = "sim"` has no model for.
+    #[error("engine = \"sim\" cannot run {key}: {reason}")]
+    NotSimulated {
+        /// The key, with its table (`matrix.security`), or the case's key and label.
+        key: String,
+        /// Why.
+        reason: String,
+    },
     /// A peer that is neither built in nor in `[peers]`.
     #[error("unknown peer {name:?} (known: {known})")]
     UnknownPeer {
@@ -218,11 +229,18 @@ pub fn load(path: &Path, host: &HostFacts) -> Result<Sweep, ConfigError> {
                 path: path.to_path_buf(),
                 source,
             })?;
+        let case = case_from_config(result.config, result.peer, host)?;
+        if result.plan.engine == crate::results::Engine::Sim {
+            sim::check_case(&case.config).map_err(|(key, reason)| ConfigError::NotSimulated {
+                key: key.into(),
+                reason: reason.into(),
+            })?;
+        }
         return Ok(Sweep {
             name: result.sweep,
             description: Some(format!("re-run of case {}", result.id)),
             plan: result.plan,
-            cases: vec![case_from_config(result.config, result.peer, host)?],
+            cases: vec![case],
             skipped: Vec::new(),
         });
     }

@@ -93,6 +93,8 @@ pub struct SweepFile {
     pub name: Option<String>,
     /// What the sweep is for.
     pub description: Option<String>,
+    /// What runs the cases: `relay` (default) or `sim`.
+    pub engine: Option<crate::results::Engine>,
     /// Measured runs per case (default 3).
     pub repetitions: Option<u32>,
     /// Discarded runs before them (default 0).
