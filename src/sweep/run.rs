@@ -1040,6 +1040,7 @@ mod tests {
             intervals: Vec::new(),
             yamux: YamuxSummary::from(&crate::yamux::Stats::default()),
             latency_ms: Vec::new(),
+            latency_under_load: None,
             process: None,
             git: None,
         }
