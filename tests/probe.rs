@@ -42,15 +42,14 @@ fn relay(to: &str) -> LoggedServer {
     LoggedServer::start("relay", relay)
 }
 
-/// Runs our client with `--probe ping` against `server`, downloading [`DOWNLOAD`]; returns the
+/// Runs our client with `--probe ping` against `server` (`name` names its scratch directory), downloading [`DOWNLOAD`]; returns the
 /// report's `latency_under_load` and the client's stderr.
-fn probed_download(server: &str, extra: &[&str]) -> (Value, String) {
-    let dir = ScratchDir::new("probe");
+fn probed_download(name: &str, server: &str) -> (Value, String) {
+    let dir = ScratchDir::new(&format!("probe-{name}"));
     let report = dir.0.join("report.json");
     let mut args = vec!["--probe", "ping", "--probe-interval", "10ms", "--report"];
     let report_arg = report.to_str().unwrap().to_string();
     args.push(&report_arg);
-    args.extend_from_slice(extra);
     let (_, stderr) = our_client_succeeds(server, 0, DOWNLOAD, &args);
     let text = std::fs::read_to_string(&report).unwrap();
     let report: Value = serde_json::from_str(&text).unwrap();
@@ -69,7 +68,9 @@ fn phase(l: &Value, side: &str, phase: &str) -> (f64, u64) {
         p["max"].as_f64().unwrap(),
     );
     assert!(p50 > 0.0 && p50 <= p99 && p99 <= max, "{side}.{phase}: {p}");
-    let n = p["n"].as_u64().unwrap_or_else(|| panic!("{side}.{phase}.n in {l}"));
+    let n = p["n"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{side}.{phase}.n in {l}"));
     assert!(n > 0, "{side}.{phase} has no sample: {l}");
     (p50, n)
 }
@@ -113,9 +114,9 @@ fn assert_loaded_behind_the_queue(l: &Value, stderr: &str) {
 
 #[test]
 fn probe_against_our_server_sees_the_download_queue() {
-    let server = our_server(&[], "info");
+    let server = our_server(&[], "info,yamux_perf::perf::server=debug");
     let relay = relay(&server.addr);
-    let (l, stderr) = probed_download(&relay.addr, &[]);
+    let (l, stderr) = probed_download("ours", &relay.addr);
     assert_loaded_behind_the_queue(&l, &stderr);
     // Our server answered both probe streams.
     let served = server.wait_for_nth_line("ping stream served", 2, Duration::from_secs(10));
@@ -129,7 +130,7 @@ fn probe_against_the_go_server_sees_the_download_queue() {
     };
     let server = peer_server("go", &peer, &[]);
     let relay = relay(&server.addr);
-    let (l, stderr) = probed_download(&relay.addr, &[]);
+    let (l, stderr) = probed_download("go", &relay.addr);
     assert_loaded_behind_the_queue(&l, &stderr);
 }
 
@@ -144,7 +145,10 @@ fn probe_settings_out_of_bounds_are_refused() {
         stderr_of(&out)
     };
     let short = run(&["--probe", "ping", "--probe-idle", "5ms"]);
-    assert!(short.contains("must be at least one --probe-interval"), "{short}");
+    assert!(
+        short.contains("must be at least one --probe-interval"),
+        "{short}"
+    );
     let zero = run(&["--probe", "ping", "--probe-interval", "0"]);
     assert!(zero.contains("--probe-interval must be above 0"), "{zero}");
     let tcp = run(&["--probe", "ping", "--stack", "tcp"]);
@@ -235,7 +239,11 @@ async fn a_ping_without_an_answer_is_an_error_within_the_bound() {
         "{text}"
     );
     // It failed during the idle phase, at the bound, not after the 2 s idle phase.
-    assert!(started.elapsed() < Duration::from_millis(1800), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1800),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 fn ms(n: u64) -> Duration {
