@@ -46,6 +46,8 @@
 //! - [`perf`]: `/perf/1.0.0` client and server, and the bare-TCP baseline, over one perf loop;
 //!   its run report ([`perf::report`]) is also what the sweep stores per run.
 //! - [`ping`]: libp2p ping (`/ipfs/ping/1.0.0`), the round trip of an established stream.
+//! - [`probe`]: latency under load: ping probes on the transfer's connection and on a control
+//!   connection, idle and during the transfer.
 //!
 //! ## The bench side
 //!
@@ -81,6 +83,7 @@ pub mod perf;
 pub mod ping;
 pub mod plaintext;
 pub mod plot;
+pub mod probe;
 pub mod procstat;
 pub mod relay;
 pub mod report;

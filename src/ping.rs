@@ -48,20 +48,31 @@ where
     T: AsyncRead + AsyncWrite + Unpin,
 {
     let mut samples = Vec::with_capacity(rounds);
-    // The spec asks for random bytes, so a listener that answers from a cache is caught.
-    let mut ping = [0u8; PING_SIZE];
     for round in 0..rounds {
-        rand::fill(&mut ping[..]);
-        let begin = Instant::now();
-        io.get_mut().write_all(&ping).await?;
-        io.fill_to(PING_SIZE).await?;
-        let answer = io.read_buf.split_to(PING_SIZE);
-        samples.push(begin.elapsed());
-        if answer[..] != ping[..] {
-            return Err(PingError::Mismatch { round });
-        }
+        samples.push(one_round(io, round).await?);
     }
     Ok(samples)
+}
+
+/// One ping on `io` (the protocol already agreed): fresh random bytes out, the same 32 bytes
+/// back; the time from the write to the last byte of the answer. `round` names it in a
+/// [`PingError::Mismatch`].
+pub async fn one_round<T>(io: &mut BufferedIo<T>, round: usize) -> Result<Duration, PingError>
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    // The spec asks for random bytes, so a listener that answers from a cache is caught.
+    let mut ping = [0u8; PING_SIZE];
+    rand::fill(&mut ping[..]);
+    let begin = Instant::now();
+    io.get_mut().write_all(&ping).await?;
+    io.fill_to(PING_SIZE).await?;
+    let answer = io.read_buf.split_to(PING_SIZE);
+    let rtt = begin.elapsed();
+    if answer[..] != ping[..] {
+        return Err(PingError::Mismatch { round });
+    }
+    Ok(rtt)
 }
 
 /// Serves pings on `io` (the protocol already agreed) until the dialer closes its side: every

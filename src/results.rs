@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::perf::report::RunReport;
+use crate::probe::ProbeKind;
 use crate::procstat::ProcessUsage;
 use crate::security::Security;
 use crate::transport::TransportKind;
@@ -194,6 +195,9 @@ pub struct CaseConfig {
     /// `SO_RCVBUF` of our ends (`--recv-buffer`); absent: the kernel's autotuning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recv_buffer_bytes: Option<u64>,
+    /// Latency-under-load probe of the measured runs (`client --probe`); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeKind>,
 }
 
 fn yes() -> bool {
@@ -625,6 +629,14 @@ pub struct SummaryRow {
     /// 1-byte round trips of the latency run, ms.
     #[serde(default)]
     pub latency_ms: Option<HistogramSummary>,
+    /// Muxer-added latency under load (`probe`): the same-connection probe's loaded p50 minus
+    /// the control connection's, per measured run, ms
+    /// ([`crate::probe::LatencyUnderLoad::muxer_added`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muxer_added_p50_ms: Option<Spread>,
+    /// The same for the loaded p99, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muxer_added_p99_ms: Option<Spread>,
 }
 
 /// `summary.json`.

@@ -14,6 +14,7 @@ use yamux_perf::perf::report::{self, RunReport, final_line};
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::tcp;
 use yamux_perf::perf::{Progress, Request};
+use yamux_perf::probe::{LatencyUnderLoad, ProbeConfig, ProbeKind};
 use yamux_perf::transport::{Addr, AddrSpec, Listener, TransportKind};
 use yamux_perf::units::ByteSize;
 
@@ -67,6 +68,19 @@ pub(crate) struct ClientOpt {
     /// 32-byte ping-pongs on one connection); prints percentiles.
     #[arg(long, conflicts_with_all = ["upload", "download", "streams", "connections", "latency"])]
     pub(crate) ping: Option<usize>,
+    /// Latency under load: `ping` runs libp2p pings (`/ipfs/ping/1.0.0`) on a stream of the
+    /// transfer's (first) connection and, as a control, on a second connection to the same
+    /// server, one per --probe-interval, for --probe-idle before the transfer and then while it
+    /// runs; the report gets `latency_under_load` and stderr the muxer-added latency.
+    #[arg(long, value_enum, conflicts_with_all = ["latency", "ping"])]
+    pub(crate) probe: Option<ProbeKind>,
+    /// One probe ping per this interval (e.g. 10ms); a tick that finds the previous ping
+    /// unanswered is skipped (counted as missed).
+    #[arg(long, default_value = "10ms", value_parser = yamux_perf::units::parse_duration, requires = "probe")]
+    pub(crate) probe_interval: Duration,
+    /// The idle phase: how long the probes ping before the transfer starts.
+    #[arg(long, default_value = "1s", value_parser = yamux_perf::units::parse_duration, requires = "probe")]
+    pub(crate) probe_idle: Duration,
     /// Write the full report (per-stream goodput, yamux counters, RTT samples, intervals, CPU
     /// and peak RSS) as JSON to this file (with --stack tcp: no peer id, yamux RTT or counters).
     #[arg(long)]
@@ -155,8 +169,18 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         None => start_embedded_server(&opt)?,
     };
     if opt.stack == Stack::Tcp {
+        if opt.probe.is_some() {
+            usage!(
+                "--probe needs --stack yamux: it pings on a stream of the transfer's connection"
+            );
+        }
         return run_tcp(&opt, server, limit, interval).await;
     }
+    let probe = opt
+        .probe
+        .map(|kind| ProbeConfig::new(kind, opt.probe_interval, opt.probe_idle))
+        .transpose()
+        .map_err(|e| super::common::UsageError(e.to_string()))?;
     let mut connection = opt.common.connection(opt.identity.keypair()?)?;
     connection.yamux.trace_windows = opt.window_trace.is_some();
     let config = ClientConfig {
@@ -212,12 +236,12 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
             bar.set_position(up + down);
         }
     });
-    let result = with_limit(limit, client::run(&config, progress)).await;
+    let result = with_limit(limit, client::run_probed(&config, progress, probe)).await;
     reporter.abort();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let report = result?.with_context(against)?;
+    let (report, latency_under_load) = result?.with_context(against)?;
     if !opt.output.json_only {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "{}", final_line(&report).to_json())?;
@@ -225,6 +249,9 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
     }
     if !opt.output.quiet() {
         eprint!("{}", report::summary(&report));
+        if let Some(l) = &latency_under_load {
+            print_latency_under_load(l);
+        }
     }
     if let Some(path) = &opt.window_trace {
         let file =
@@ -232,7 +259,35 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         report::write_trace(&report.window_trace, std::io::BufWriter::new(file))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    finish(&opt, &RunReport::from_client(&report, take(&lines)))
+    let run_report = RunReport {
+        latency_under_load,
+        ..RunReport::from_client(&report, take(&lines))
+    };
+    finish(&opt, &run_report)
+}
+
+/// Both probes' percentiles and the muxer-added latency (loaded, same minus separate) on stderr.
+fn print_latency_under_load(l: &LatencyUnderLoad) {
+    for (what, side) in [
+        ("same conn", &l.same_connection),
+        ("separate ", &l.separate_connection),
+    ] {
+        for (phase, p) in [("idle  ", &side.idle_ms), ("loaded", &side.loaded_ms)] {
+            eprintln!(
+                "probe     {what} {phase}: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms, n {}",
+                p.p50, p.p90, p.p99, p.max, p.n
+            );
+        }
+    }
+    match l.muxer_added() {
+        Some(m) => eprintln!(
+            "muxer-added latency (loaded, same minus separate connection): p50 {:.3} ms, p99 {:.3} ms",
+            m.p50, m.p99
+        ),
+        None => eprintln!(
+            "muxer-added latency not measured: a probe has no loaded sample (the transfer ended within one --probe-interval)"
+        ),
+    }
 }
 
 /// `--stack tcp`: the workload over bare TCP.

@@ -40,9 +40,13 @@ pub(crate) struct ServerOpt {
     pub(crate) write_timeout: f64,
     /// Budget for the sum of the receive windows of one connection's streams: bounds the
     /// unread bytes a peer can make us buffer (inbound streams are refused and window growth
-    /// stops when it is spent).
-    #[arg(long, default_value = "256MiB")]
-    pub(crate) max_connection_window: ByteSize,
+    /// stops when it is spent). Default: 256MiB, or 256KiB per --max-streams if that is more.
+    #[arg(long)]
+    pub(crate) max_connection_window: Option<ByteSize>,
+    /// Inbound streams open at once per connection; a stream beyond it is refused (reset
+    /// before it is accepted, which our client reports as a refusal).
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) max_streams: usize,
     /// `yamux` (libp2p) or `tcp`: the perf workload and a 1-byte echo over bare TCP, the
     /// baseline for `client --stack tcp`.
     #[arg(long, value_enum, default_value_t = Stack::Yamux)]
@@ -62,8 +66,19 @@ pub(crate) async fn run(opt: ServerOpt) -> Result<()> {
     config.yamux.idle_timeout = (!idle.is_zero()).then_some(idle);
     let write = seconds(opt.write_timeout, "--write-timeout")?;
     config.driver.write_timeout = (!write.is_zero()).then_some(write);
-    let budget = opt.max_connection_window.bytes();
-    if budget < u64::from(yamux::DEFAULT_WINDOW) {
+    if opt.max_streams == 0 {
+        usage!("--max-streams must be at least 1");
+    }
+    config.yamux.max_inbound_streams = opt.max_streams;
+    let per_stream = u64::from(yamux::DEFAULT_WINDOW);
+    let budget = opt.max_connection_window.map_or_else(
+        || {
+            yamux::session::DEFAULT_MAX_CONNECTION_WINDOW
+                .max(per_stream.saturating_mul(opt.max_streams as u64))
+        },
+        ByteSize::bytes,
+    );
+    if budget < per_stream {
         usage!("--max-connection-window must be at least 256KiB, got {budget}");
     }
     config.yamux.max_connection_window = budget;

@@ -133,11 +133,16 @@ pub enum Metric {
     LatencyP50Ms,
     /// 99th percentile of the same, ms.
     LatencyP99Ms,
+    /// Muxer-added latency under load (`probe`), loaded p50 of the same-connection probe minus
+    /// the control's, ms.
+    MuxerAddedP50Ms,
+    /// The same at p99, ms.
+    MuxerAddedP99Ms,
 }
 
 impl Metric {
     /// Every metric, in display order.
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 10] = [
         Metric::UploadGbitS,
         Metric::DownloadGbitS,
         Metric::ClientCpuNsPerByte,
@@ -146,6 +151,8 @@ impl Metric {
         Metric::ServerPeakRssBytes,
         Metric::LatencyP50Ms,
         Metric::LatencyP99Ms,
+        Metric::MuxerAddedP50Ms,
+        Metric::MuxerAddedP99Ms,
     ];
 
     /// The name used on the command line and in JSON.
@@ -159,6 +166,8 @@ impl Metric {
             Metric::ServerPeakRssBytes => "server_peak_rss_bytes",
             Metric::LatencyP50Ms => "latency_p50_ms",
             Metric::LatencyP99Ms => "latency_p99_ms",
+            Metric::MuxerAddedP50Ms => "muxer_added_p50_ms",
+            Metric::MuxerAddedP99Ms => "muxer_added_p99_ms",
         }
     }
 
@@ -173,6 +182,8 @@ impl Metric {
             Metric::ServerPeakRssBytes => "server peak RSS",
             Metric::LatencyP50Ms => "latency p50",
             Metric::LatencyP99Ms => "latency p99",
+            Metric::MuxerAddedP50Ms => "muxer-added p50",
+            Metric::MuxerAddedP99Ms => "muxer-added p99",
         }
     }
 
@@ -182,7 +193,10 @@ impl Metric {
             Metric::UploadGbitS | Metric::DownloadGbitS => "Gbit/s",
             Metric::ClientCpuNsPerByte | Metric::ServerCpuNsPerByte => "ns/B",
             Metric::ClientPeakRssBytes | Metric::ServerPeakRssBytes => "bytes",
-            Metric::LatencyP50Ms | Metric::LatencyP99Ms => "ms",
+            Metric::LatencyP50Ms
+            | Metric::LatencyP99Ms
+            | Metric::MuxerAddedP50Ms
+            | Metric::MuxerAddedP99Ms => "ms",
         }
     }
 
@@ -197,9 +211,7 @@ impl Metric {
 
 /// A `--metrics` entry that names no metric.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown metric {0:?} (known: upload_gbit_s, download_gbit_s, client_cpu_ns_per_byte, server_cpu_ns_per_byte, client_peak_rss_bytes, server_peak_rss_bytes, latency_p50_ms, latency_p99_ms)"
-)]
+#[error("unknown metric {0:?} (known: {known})", known = Metric::ALL.map(Metric::key).join(", "))]
 pub struct MetricError(pub String);
 
 impl FromStr for Metric {
@@ -275,6 +287,8 @@ pub fn sweep_case_metrics(row: &SummaryRow) -> CaseMetrics {
         put(Metric::LatencyP50Ms, Spread::of([h.p50]));
         put(Metric::LatencyP99Ms, Spread::of([h.p99]));
     }
+    put(Metric::MuxerAddedP50Ms, row.muxer_added_p50_ms.clone());
+    put(Metric::MuxerAddedP99Ms, row.muxer_added_p99_ms.clone());
     CaseMetrics {
         id: row.id.clone(),
         label: row.label.clone(),

@@ -11,6 +11,7 @@ use super::{PerfError, Progress, Request, StreamReport, dial_all, run_stream};
 use crate::bufio::BufferedIo;
 use crate::multistream;
 use crate::ping::{self, PingError};
+use crate::probe::{LatencyUnderLoad, ProbeConfig, Probes};
 use crate::transport::Addr;
 use crate::upgrade::{self, ConnectionConfig, Established};
 use crate::yamux;
@@ -64,7 +65,18 @@ pub async fn run(
     config: &ClientConfig,
     progress: Arc<Progress>,
 ) -> Result<ClientReport, PerfError> {
-    let start = Instant::now();
+    Ok(run_probed(config, progress, None).await?.0)
+}
+
+/// [`run`] with latency-under-load probes (see [`crate::probe`]): after the dial, a ping probe
+/// on the first connection and a control probe on a connection of its own run for the idle
+/// phase, then on through the transfer. The idle phase is left out of `total_duration`.
+pub async fn run_probed(
+    config: &ClientConfig,
+    progress: Arc<Progress>,
+    probe: Option<ProbeConfig>,
+) -> Result<(ClientReport, Option<LatencyUnderLoad>), PerfError> {
+    let mut start = Instant::now();
     let (established, connect_duration): (Vec<Established>, _) =
         dial_all(start, config.connections, || {
             upgrade::dial(&config.server, &config.connection)
@@ -77,6 +89,28 @@ pub async fn run(
         .map(|e| answer_inbound(&e.connection))
         .collect();
     tracing::debug!(peer = %remote_peer, ?connect_duration, "connected");
+    let mut probes = match probe {
+        Some(probe) => {
+            let paused = Instant::now();
+            let control = PerfConnection::dial(&config.server, &config.connection).await?;
+            let mut probes = Probes::start(
+                probe,
+                remote_peer,
+                established[0].connection.clone(),
+                control.established.connection.clone(),
+            );
+            let idle = probes.idle().await;
+            start += paused.elapsed();
+            if let Err(e) = idle {
+                close_all(established).await;
+                control.close().await;
+                return Err(e.into());
+            }
+            probes.load();
+            Some((probes, control))
+        }
+        None => None,
+    };
     let runs = established.iter().flat_map(|e| {
         (0..config.streams.max(1)).map(|_| {
             let (connection, progress) = (e.connection.clone(), progress.clone());
@@ -96,9 +130,18 @@ pub async fn run(
         window_trace.extend(e.connection.take_trace().into_iter().map(|t| (i, t)));
     }
     let rtt = established[0].connection.rtt();
+    let probed = match probes.take() {
+        Some((probes, control)) => {
+            let finished = probes.finish().await;
+            control.close().await;
+            Some(finished)
+        }
+        None => None,
+    };
     close_all(established).await;
     let streams = result?;
-    Ok(ClientReport {
+    let latency_under_load = probed.transpose()?;
+    let report = ClientReport {
         remote_peer,
         cipher,
         connect_duration,
@@ -109,7 +152,8 @@ pub async fn run(
         rtt_samples,
         stats,
         window_trace,
-    })
+    };
+    Ok((report, latency_under_load))
 }
 
 /// What the latency mode measured.

@@ -53,6 +53,9 @@ pub enum PerfError {
     /// The ping mode failed.
     #[error(transparent)]
     Ping(#[from] crate::ping::PingError),
+    /// A latency-under-load probe failed.
+    #[error(transparent)]
+    Probe(Box<crate::probe::ProbeError>),
     /// The stream ended before the requested bytes arrived.
     #[error("download ended after {received} of {expected} bytes")]
     ShortDownload {
@@ -337,6 +340,12 @@ where
     let dials = (0..connections.max(1)).map(|_| dial());
     let established = futures_util::future::try_join_all(dials).await?;
     Ok((established, start.elapsed()))
+}
+
+impl From<crate::probe::ProbeError> for PerfError {
+    fn from(e: crate::probe::ProbeError) -> Self {
+        PerfError::Probe(Box::new(e))
+    }
 }
 
 /// What the client asks for on one stream.

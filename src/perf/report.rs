@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use super::client::{ClientReport, LatencyReport};
 use super::tcp::{TcpLatencyReport, TcpReport};
 use super::{Progress, StreamReport};
+use crate::probe::LatencyUnderLoad;
 use crate::procstat::ProcessUsage;
 use crate::results::GitRevision;
 use crate::results::WindowTraceLine;
@@ -348,6 +349,10 @@ pub struct RunReport {
     pub yamux: YamuxSummary,
     /// 1-byte round trips of the latency mode, ms (empty otherwise).
     pub latency_ms: Vec<f64>,
+    /// Latency under load (`client --probe`): both probes' idle and loaded round trips; absent
+    /// without a probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_under_load: Option<LatencyUnderLoad>,
     /// The client process's CPU and memory.
     pub process: Option<ProcessUsage>,
     /// The git revision and dirty flag of the client binary (absent in reports written before
@@ -375,6 +380,7 @@ impl RunReport {
             intervals,
             yamux: (&report.stats).into(),
             latency_ms: Vec::new(),
+            latency_under_load: None,
             process: crate::procstat::read(None),
             git: crate::build_info::git_revision(),
         }
@@ -415,6 +421,7 @@ impl RunReport {
             intervals: Vec::new(),
             yamux: (&Stats::default()).into(),
             latency_ms: samples.iter().copied().map(millis).collect(),
+            latency_under_load: None,
             process: crate::procstat::read(None),
             git: crate::build_info::git_revision(),
         }
@@ -436,6 +443,7 @@ impl RunReport {
             intervals,
             yamux: (&Stats::default()).into(),
             latency_ms: Vec::new(),
+            latency_under_load: None,
             process: crate::procstat::read(None),
             git: crate::build_info::git_revision(),
         }

@@ -560,6 +560,7 @@ mod tests {
             early_muxer: true,
             send_buffer_bytes: None,
             recv_buffer_bytes: None,
+            probe: None,
         }
     }
 

@@ -379,6 +379,7 @@ fn finish(
         intervals: intervals.lines,
         yamux: session.stats().into(),
         latency_ms: Vec::new(),
+        latency_under_load: None,
         process: None,
         git: None,
     };

@@ -234,6 +234,9 @@ fn client_args(
                 "--interval".into(),
                 plan_interval_s.to_string(),
             ]);
+            if let Some(probe) = config.probe {
+                args.extend(["--probe".into(), probe.as_str().into()]);
+            }
             // Bare TCP has no windows to trace.
             if let Some(trace) = trace.filter(|_| config.stack == Stack::Yamux) {
                 args.push("--window-trace".into());
@@ -892,7 +895,13 @@ pub fn summary_row(result: &CaseResult) -> SummaryRow {
         ),
         connect_ms: client(|c| c.connect_ms),
         latency_ms: result.histograms.get(METRIC_LATENCY).cloned(),
+        muxer_added_p50_ms: client(|c| muxer_added(c).map(|m| m.p50)),
+        muxer_added_p99_ms: client(|c| muxer_added(c).map(|m| m.p99)),
     }
+}
+
+fn muxer_added(report: &RunReport) -> Option<crate::probe::MuxerAdded> {
+    report.latency_under_load.as_ref()?.muxer_added()
 }
 
 /// Reads `cases/<id>.json` under `out_dir`.
@@ -1066,6 +1075,7 @@ mod tests {
             early_muxer: true,
             send_buffer_bytes: None,
             recv_buffer_bytes: None,
+            probe: None,
         }
     }
 
@@ -1093,6 +1103,7 @@ mod tests {
             intervals: Vec::new(),
             yamux: YamuxSummary::from(&crate::yamux::Stats::default()),
             latency_ms: Vec::new(),
+            latency_under_load: None,
             process: None,
             git: None,
         }
@@ -1191,6 +1202,69 @@ mod tests {
         c.latency_mode = crate::results::LatencyMode::Ping;
         assert!(latency(&c).contains(" --ping 7 "), "{}", latency(&c));
         assert!(!latency(&c).contains("--latency"), "{}", latency(&c));
+    }
+
+    #[test]
+    fn a_probe_goes_to_the_measured_runs_only() {
+        let mut c = config(0.0, true);
+        c.latency_rounds = Some(7);
+        let args = |c: &CaseConfig, kind| {
+            client_args(c, 0.1, 60.0, kind, Path::new("r.json"), None).join(" ")
+        };
+        assert!(!args(&c, RunKind::Measured).contains("--probe"));
+        c.probe = Some(crate::probe::ProbeKind::Ping);
+        assert!(
+            args(&c, RunKind::Measured).contains(" --probe ping "),
+            "{}",
+            args(&c, RunKind::Measured)
+        );
+        assert!(!args(&c, RunKind::Latency).contains("--probe"));
+    }
+
+    #[test]
+    fn the_summary_row_carries_the_muxer_added_latency() {
+        use crate::probe::{LatencyUnderLoad, Percentiles, ProbeKind, ProbeSide};
+        let p = |p50, p99| Percentiles {
+            p50,
+            p90: p50,
+            p99,
+            max: p99,
+            n: 100,
+        };
+        let side = |p50, p99| ProbeSide {
+            idle_ms: p(0.1, 0.2),
+            loaded_ms: p(p50, p99),
+            missed_ticks: 0,
+        };
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/results/baseline/cases/01002422b49b.json"
+        );
+        let mut result: CaseResult =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert!(
+            summary_row(&result).muxer_added_p50_ms.is_none(),
+            "no probe, no metric"
+        );
+        let mut added = [4.0, 6.0, 5.0].into_iter();
+        for run in result
+            .runs
+            .iter_mut()
+            .filter(|r| r.kind == RunKind::Measured)
+        {
+            let p50 = added.next().unwrap_or(5.0);
+            run.client.as_mut().unwrap().latency_under_load = Some(LatencyUnderLoad {
+                probe: ProbeKind::Ping,
+                interval_ms: 10.0,
+                idle_seconds: 1.0,
+                same_connection: side(1.0 + p50, 9.0),
+                separate_connection: side(1.0, 2.0),
+            });
+        }
+        let row = summary_row(&result);
+        let p50 = row.muxer_added_p50_ms.unwrap();
+        assert_eq!((p50.median, p50.n), (5.0, row.ok as usize), "{p50:?}");
+        assert_eq!(row.muxer_added_p99_ms.unwrap().median, 7.0);
     }
 
     #[test]

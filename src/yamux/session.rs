@@ -923,7 +923,11 @@ impl Session {
             return;
         };
         if s.reset.is_none() {
-            s.reset = Some(StreamError::Reset { remote: true, code });
+            s.reset = Some(if s.awaiting_ack {
+                StreamError::Refused { code }
+            } else {
+                StreamError::Reset { remote: true, code }
+            });
             s.clear_buffers();
             self.events.push_back(Event::Readable(id));
             self.events.push_back(Event::Writable(id));

@@ -21,6 +21,16 @@ pub enum StreamError {
         /// Error code carried by the RST (0 when none).
         code: u32,
     },
+    /// The peer reset our stream before accepting it (an RST while our SYN was still
+    /// unacknowledged): it refused the stream, usually for its limit of inbound streams or its
+    /// memory budget. yamux carries no reason, so this names the usual ones.
+    #[error(
+        "stream refused by peer (reset before it was accepted, code {code}): the peer's limit of inbound streams per connection (yamux-perf server --max-streams, default 1000; go-yamux MaxIncomingStreams 1000) or its memory budget for receive windows"
+    )]
+    Refused {
+        /// Error code carried by the RST (0 when none).
+        code: u32,
+    },
     /// Writing after this side already closed its write half.
     #[error("stream is closed for writing")]
     WriteClosed,

@@ -582,13 +582,8 @@ fn window_update_rst_length_is_an_error_code() {
         &encode_frames(&[(Header::window_update(1, Flags::RST, 42), &[])]),
     )
     .unwrap();
-    assert_eq!(
-        c.read(t0, 1, 10),
-        Err(StreamError::Reset {
-            remote: true,
-            code: 42
-        })
-    );
+    // Stream 1 was not acknowledged yet, so the reset is a refusal; it carries the code too.
+    assert_eq!(c.read(t0, 1, 10), Err(StreamError::Refused { code: 42 }));
     assert_eq!(c.stats().credit_updates_received, 0);
     assert_eq!(
         c.stream_state(1).unwrap().send.credit(),
@@ -1550,10 +1545,8 @@ fn syn_beyond_max_inbound_streams_is_refused_with_rst_and_the_limit_frees_up() {
     assert_eq!((stats.streams_refused, stats.bytes_dropped), (1, 1000));
     assert_eq!(
         pair.client.stream(5).error,
-        Some(StreamError::Reset {
-            remote: true,
-            code: 0
-        })
+        Some(StreamError::Refused { code: 0 }),
+        "an RST before the ACK is a refusal"
     );
     assert_eq!(pair.server.stream(1).read, 1000);
 

@@ -454,4 +454,25 @@ mod tests {
                 .contains("\"perf\" or \"ping\"")
         );
     }
+
+    #[test]
+    fn probe_key_adds_the_probe_and_keeps_old_ids() {
+        let sweep = parse("[matrix]\ndownload = \"64MiB\"\nprobe = [\"none\", \"ping\"]").unwrap();
+        let (none, ping) = (&sweep.cases[0], &sweep.cases[1]);
+        assert_eq!(none.config.probe, None);
+        assert_eq!(ping.config.probe, Some(crate::probe::ProbeKind::Ping));
+        assert!(ping.label.contains(" probe=ping"), "{}", ping.label);
+        assert!(!none.label.contains("probe"), "{}", none.label);
+        assert!(
+            serde_json::to_value(&none.config)
+                .unwrap()
+                .get("probe")
+                .is_none()
+        );
+        assert_eq!(serde_json::to_value(&ping.config).unwrap()["probe"], "ping");
+        let without = parse("[matrix]\ndownload = \"64MiB\"").unwrap();
+        assert_eq!(without.cases[0].id, none.id, "no probe leaves the id alone");
+        let e = super::super::tests::error("[matrix]\nprobe = \"echo\"");
+        assert!(e.contains("\"ping\" or \"none\""), "{e}");
+    }
 }

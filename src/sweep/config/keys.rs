@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::schema::{Scalar, Values};
+use crate::probe::ProbeKind;
 use crate::results::{CaseConfig, LatencyMode, Stack};
 use crate::security::Security;
 use crate::transport::TransportKind;
@@ -57,6 +58,8 @@ pub enum Kind {
     Buffer,
     /// One of the names of an enum ([`choices`]).
     Choice(fn() -> Vec<String>),
+    /// A latency-under-load probe ([`ProbeKind`]'s names), or `"none"`.
+    Probe,
 }
 
 /// The names of `T`'s values, as flags and JSON spell them.
@@ -66,6 +69,10 @@ pub fn choices<T: ValueEnum>() -> Vec<String> {
         .filter_map(|v| v.to_possible_value())
         .map(|p| p.get_name().to_string())
         .collect()
+}
+
+fn probe_choices() -> Vec<String> {
+    choices::<ProbeKind>()
 }
 
 /// How a key reaches the `client` and `server` commands of a case.
@@ -238,6 +245,7 @@ matrix_keys! {
         All, Custom;
     latency_mode => LatencyMode: "latency_mode", Kind::Choice(choices::<LatencyMode>),
         text(LatencyMode::Perf.as_str()), Elsewhere, All, Custom;
+    probe => Probe: "probe", Kind::Probe, text("none"), Elsewhere, Yamux, Named("probe");
 }
 
 fn size(value: &Scalar) -> Result<u64, String> {
@@ -335,6 +343,12 @@ impl Kind {
                     _ => Err(format!("expected {}", one_of(&names))),
                 }
             }
+            Kind::Probe => match value {
+                Scalar::Text(s) if s == "none" => Ok(Value::Null),
+                _ => Kind::Choice(probe_choices)
+                    .parse(value)
+                    .map_err(|e| e + " or \"none\""),
+            },
         }
     }
 }

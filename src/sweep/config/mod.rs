@@ -36,6 +36,8 @@
 //! latency_rounds = 50       # adds a latency run (1-byte round trips) per case
 //! latency_mode = "perf"     # perf: a fresh stream per round (test-plans); ping: /ipfs/ping/1.0.0
 //!                           # on one stream (bare TCP: 32-byte ping-pong), like for like
+//! probe = ["none", "ping"]  # latency under load: client --probe on the measured runs (yamux
+//!                           # stack; the summary gets muxer_added_p50_ms/p99_ms)
 //!
 //! [[override]]              # in order; `when` lists values per key, every key must match
 //! when = { rtt = ["50ms", "100ms"], max_window = "256KiB" }

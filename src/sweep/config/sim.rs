@@ -27,6 +27,10 @@ const NOT_MODELLED: &[(Key, &str)] = &[
     (Key::SendBuffer, "no socket is modelled"),
     (Key::RecvBuffer, "no socket is modelled"),
     (Key::LatencyMode, "it runs no latency rounds"),
+    (
+        Key::Probe,
+        "it runs no ping probe (the probe times pings on real connections)",
+    ),
 ];
 
 fn refused(key: String, reason: impl Into<String>) -> ConfigError {

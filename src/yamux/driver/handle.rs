@@ -187,6 +187,7 @@ impl Drop for StreamHandle {
 fn stream_error(e: StreamError) -> io::Error {
     let kind = match e {
         StreamError::Reset { .. } => io::ErrorKind::ConnectionReset,
+        StreamError::Refused { .. } => io::ErrorKind::ConnectionRefused,
         StreamError::WriteClosed => io::ErrorKind::BrokenPipe,
         StreamError::Unknown(_) | StreamError::ConnectionClosed => io::ErrorKind::NotConnected,
     };
