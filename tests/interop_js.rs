@@ -280,3 +280,18 @@ fn js_client_rejects_our_server_with_another_peer_id() {
         "{stderr}"
     );
 }
+
+/// Every transport and secure channel js-libp2p speaks here (@libp2p/tcp or @libp2p/websockets,
+/// with @chainsafe/libp2p-noise, @libp2p/tls or @libp2p/plaintext), in both roles, 2 MiB each way.
+#[test]
+fn every_stack_both_ways_with_js() {
+    let Some(peer) = interop_peer(PEER, BUILD) else {
+        return;
+    };
+    let served = ServedLine {
+        needle: "served peer=",
+        counts: |line| (field_u64(line, "received"), field_u64(line, "sent")),
+    };
+    let stacks = both_ways_over_every_stack("js", &peer, 2 << 20, &served);
+    assert_eq!(stacks.len(), 6, "js speaks tcp/ws x noise/tls/plaintext");
+}
