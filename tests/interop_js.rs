@@ -10,7 +10,9 @@
 //!   so our client must not half-close a lazily negotiated stream before the echo;
 //! - js-libp2p's connection monitor opens `/ipfs/ping/1.0.0` from either end and aborts the
 //!   connection when nobody answers, so our client must answer the server's streams (`na`);
-//! - a `/p2p/` id that does not match is rejected, by our client and by the js client.
+//! - a `/p2p/` id that does not match is rejected, by our client and by the js client;
+//! - every transport and secure channel js speaks (TCP or WebSocket, Noise, TLS or plaintext),
+//!   both ways, 2 MiB each way.
 //!
 //! `ours_client_tiny_upload_to_js_server_lazy` and `ours_client_answers_js_connection_monitor`
 //! fail until the client fixes described in interop/js-peer/README.md are in src/.

@@ -95,8 +95,8 @@ pub const FOREIGN_PEERS: [ForeignPeer; 4] = [
         name: "py",
         launcher: "py/py-libp2p-perf",
         implementation: "py-libp2p 0.8.1",
-        transports: &[TransportKind::Tcp],
-        security: &[Security::Noise],
+        transports: ALL_TRANSPORTS,
+        security: ALL_SECURITY,
     },
 ];
 
