@@ -81,8 +81,8 @@ pub const FOREIGN_PEERS: [ForeignPeer; 4] = [
         name: "rust",
         launcher: "rust/release/rust-libp2p-perf",
         implementation: "rust-libp2p 0.53",
-        transports: &[TransportKind::Tcp],
-        security: &[Security::Noise],
+        transports: ALL_TRANSPORTS,
+        security: ALL_SECURITY,
     },
     ForeignPeer {
         name: "js",
