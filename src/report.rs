@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::render::md_cell;
 use crate::compare::{Input, SweepInput};
-use crate::interop::{self, Direction, InteropFile};
+use crate::interop::{self, Direction, InteropFile, Layers};
 use crate::results::{
     CaseResult, GitRevision, Machine, OURS, RunKind, Spread, Stack, SummaryRow, stack_name,
 };
@@ -148,8 +148,7 @@ fn ours_vs_peers(s: &SweepInput) -> String {
         serde_json::to_string(&c).unwrap_or_default()
     };
     let mut out = String::new();
-    let foreign: Vec<&str> = interop::FOREIGN
-        .into_iter()
+    let foreign: Vec<&str> = interop::foreign_names()
         .filter(|p| s.summary.cases.iter().any(|r| r.config.peer == *p))
         .collect();
     for peer in foreign {
@@ -193,11 +192,17 @@ fn ours_vs_peers(s: &SweepInput) -> String {
     out
 }
 
-fn interop_spread(f: &InteropFile, client: &str, server: &str, way: Direction) -> Option<Spread> {
+fn interop_spread(
+    f: &InteropFile,
+    client: &str,
+    server: &str,
+    layers: Layers,
+    way: Direction,
+) -> Option<Spread> {
     Spread::of(
         f.runs
             .iter()
-            .filter(|r| r.client == client && r.server == server && r.direction == way)
+            .filter(|r| r.is_of(client, server, layers, way))
             .filter_map(|r| r.bits_per_second.map(|b| b / 1e9)),
     )
 }
@@ -215,27 +220,36 @@ fn interop_markdown(input: &Input, f: &InteropFile) -> String {
         out += &format!("Not built: {}.\n\n", f.missing_peers.join(", "));
     }
     let ours = OURS;
-    out += "| peer | way | ours↔ours | peer↔peer | ours→peer | peer→ours | ratio |\n";
-    out += "|---|---|---|---|---|---|---|\n";
-    for peer in interop::FOREIGN {
-        if !f.table.iter().any(|r| r.client == peer || r.server == peer) {
-            continue;
-        }
-        for way in [Direction::Upload, Direction::Download] {
-            let cell = |c: &str, s: &str| interop_spread(f, c, s, way);
-            let (oo, pp) = (cell(ours, ours), cell(peer, peer));
-            out += &format!(
-                "| {peer} | {} | {} | {} | {} | {} | {} |\n",
-                match way {
-                    Direction::Upload => "upload",
-                    Direction::Download => "download",
-                },
-                gbit(oo.as_ref()),
-                gbit(pp.as_ref()),
-                gbit(cell(ours, peer).as_ref()),
-                gbit(cell(peer, ours).as_ref()),
-                ratio(median(&oo), median(&pp)),
-            );
+    for skipped in &f.skipped {
+        out += &format!("Skipped: {skipped}.\n\n");
+    }
+    out += "| peer | stack | way | ours↔ours | peer↔peer | ours→peer | peer→ours | ratio |\n";
+    out += "|---|---|---|---|---|---|---|---|\n";
+    for layers in f.layers() {
+        for peer in interop::foreign_names() {
+            if !f
+                .table
+                .iter()
+                .any(|r| r.layers() == layers && (r.client == peer || r.server == peer))
+            {
+                continue;
+            }
+            for way in [Direction::Upload, Direction::Download] {
+                let cell = |c: &str, s: &str| interop_spread(f, c, s, layers, way);
+                let (oo, pp) = (cell(ours, ours), cell(peer, peer));
+                out += &format!(
+                    "| {peer} | {layers} | {} | {} | {} | {} | {} | {} |\n",
+                    match way {
+                        Direction::Upload => "upload",
+                        Direction::Download => "download",
+                    },
+                    gbit(oo.as_ref()),
+                    gbit(pp.as_ref()),
+                    gbit(cell(ours, peer).as_ref()),
+                    gbit(cell(peer, ours).as_ref()),
+                    ratio(median(&oo), median(&pp)),
+                );
+            }
         }
     }
     let failed: usize = f.table.iter().map(|r| r.failed).sum();

@@ -416,7 +416,7 @@ fn report_renders_the_committed_results() {
     // The interop table: ours↔ours vs go↔go.
     let go_up = text
         .lines()
-        .find(|l| l.starts_with("| go | upload |"))
+        .find(|l| l.starts_with("| go | tcp + noise | upload |"))
         .expect("go upload row");
     assert!(
         go_up.contains("6.445") && go_up.contains("3.995") && go_up.ends_with("1.61× |"),

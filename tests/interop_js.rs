@@ -10,7 +10,9 @@
 //!   so our client must not half-close a lazily negotiated stream before the echo;
 //! - js-libp2p's connection monitor opens `/ipfs/ping/1.0.0` from either end and aborts the
 //!   connection when nobody answers, so our client must answer the server's streams (`na`);
-//! - a `/p2p/` id that does not match is rejected, by our client and by the js client.
+//! - a `/p2p/` id that does not match is rejected, by our client and by the js client;
+//! - every transport and secure channel js speaks (TCP or WebSocket, Noise, TLS or plaintext),
+//!   both ways, 2 MiB each way.
 //!
 //! `ours_client_tiny_upload_to_js_server_lazy` and `ours_client_answers_js_connection_monitor`
 //! fail until the client fixes described in interop/js-peer/README.md are in src/.
@@ -279,4 +281,19 @@ fn js_client_rejects_our_server_with_another_peer_id() {
         stderr.contains("does not match expected remote identity key") && stderr.contains(&id),
         "{stderr}"
     );
+}
+
+/// Every transport and secure channel js-libp2p speaks here (@libp2p/tcp or @libp2p/websockets,
+/// with @chainsafe/libp2p-noise, @libp2p/tls or @libp2p/plaintext), in both roles, 2 MiB each way.
+#[test]
+fn every_stack_both_ways_with_js() {
+    let Some(peer) = interop_peer(PEER, BUILD) else {
+        return;
+    };
+    let served = ServedLine {
+        needle: "served peer=",
+        counts: |line| (field_u64(line, "received"), field_u64(line, "sent")),
+    };
+    let stacks = both_ways_over_every_stack("js", &peer, 2 << 20, &served);
+    assert_eq!(stacks.len(), 6, "js speaks tcp/ws x noise/tls/plaintext");
 }

@@ -2,7 +2,8 @@
 //! Noise + yamux), built by `interop/build.sh py`: our client against its server and its client
 //! against our server with 256 MiB each way, byte counts checked on both sides; py's identify
 //! gets `na` without stalling the run; py's yamux pings get pongs; a wrong `/p2p/` id is rejected
-//! by either client.
+//! by either client; and every transport and secure channel py speaks (TCP or WebSocket, Noise,
+//! TLS or plaintext), both ways, 2 MiB each way.
 
 mod common;
 
@@ -256,4 +257,19 @@ fn our_client_answers_py_identify_with_na() {
         log.contains("response='na'"),
         "py's identify was not answered with na: {line}\n{log}"
     );
+}
+
+/// Every transport and secure channel py-libp2p 0.8.1 speaks here (its TCP and WebSocket
+/// transports, with its Noise, TLS and `/plaintext/2.0.0`), in both roles, 2 MiB each way.
+#[test]
+fn every_stack_both_ways_with_py() {
+    let Some(peer) = py_peer() else {
+        return;
+    };
+    let served = ServedLine {
+        needle: "perf stream served:",
+        counts: |line| (field_u64(line, "upload"), field_u64(line, "sent")),
+    };
+    let stacks = both_ways_over_every_stack("py", &peer, 2 << 20, &served);
+    assert_eq!(stacks.len(), 6, "py speaks tcp/ws x noise/tls/plaintext");
 }

@@ -1,4 +1,5 @@
-// A /perf/1.0.0 peer on the real js-libp2p stack (TCP + Noise + yamux), test-plans command line.
+// A /perf/1.0.0 peer on the real js-libp2p stack (TCP or WebSocket + Noise, TLS or plaintext +
+// yamux), test-plans command line.
 //
 // @libp2p/perf is not installable here, so this re-implements its perf-service.ts (js-libp2p
 // packages/protocol-perf 5.1.x) on the libp2p 3.x stream API: 64 KiB write blocks; the client
@@ -8,6 +9,7 @@
 //
 //   server: perf-peer.mjs --run-server --server-address 127.0.0.1:0 [--key-seed N]
 //   client: perf-peer.mjs --server-address ADDR --upload-bytes N --download-bytes M [--timeout S]
+//   both:   [--transport tcp|ws] [--security noise|tls|plaintext] (the go peer's flags)
 //
 // See README.md for every flag and for what is printed where.
 
@@ -18,7 +20,10 @@ import { parseArgs } from 'node:util'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair, generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { plaintext } from '@libp2p/plaintext'
 import { tcp } from '@libp2p/tcp'
+import { tls } from '@libp2p/tls'
+import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 
@@ -31,8 +36,9 @@ function usage () {
   return `usage:
   perf-peer.mjs --run-server --server-address IP:PORT|MULTIADDR [--key-seed N]
   perf-peer.mjs --server-address IP:PORT|MULTIADDR [--upload-bytes N] [--download-bytes N]
-                [--timeout SECONDS] [--key-seed N] [--transport tcp]
-  both: [--ping-interval MS] [--ping-timeout MS]   (libp2p connection monitor; 0 = off)`
+                [--timeout SECONDS] [--key-seed N]
+  both: [--transport tcp|ws] [--security noise|tls|plaintext]
+        [--ping-interval MS] [--ping-timeout MS]   (libp2p connection monitor; 0 = off)`
 }
 
 function fail (message) {
@@ -59,12 +65,32 @@ function parseCount (name, text, fallback) {
   return n
 }
 
-/** IP:PORT ([v6]:PORT) or a multiaddr string. */
-function parseAddress (text) {
-  if (text.startsWith('/')) return multiaddr(text)
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text)
-  if (m == null) fail(`--server-address: expected IP:PORT or a multiaddr: ${text}`)
-  return multiaddr(`/${m[1].includes(':') ? 'ip6' : 'ip4'}/${m[1]}/tcp/${m[2]}`)
+/** The layers under yamux (--transport, --security): one choice each, as the go peer. */
+const TRANSPORTS = { tcp: () => tcp(), ws: () => webSockets() }
+const SECURITY = { noise: () => noise(), tls: () => tls(), plaintext: () => plaintext() }
+
+function choice (name, table, text) {
+  const value = text ?? Object.keys(table)[0]
+  if (!Object.hasOwn(table, value)) fail(`--${name}: ${Object.keys(table).join(', ')}; got ${value}`)
+  return value
+}
+
+/**
+ * IP:PORT ([v6]:PORT), which gets /ws with `--transport ws`, or a multiaddr string, which must
+ * name the chosen transport (a /ws address needs --transport ws and the other way round).
+ */
+function parseAddress (text, transport) {
+  let ma
+  if (text.startsWith('/')) {
+    ma = multiaddr(text)
+  } else {
+    const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text)
+    if (m == null) fail(`--server-address: expected IP:PORT or a multiaddr: ${text}`)
+    ma = multiaddr(`/${m[1].includes(':') ? 'ip6' : 'ip4'}/${m[1]}/tcp/${m[2]}${transport === 'ws' ? '/ws' : ''}`)
+  }
+  const isWs = ma.getComponents().some((c) => c.name === 'ws')
+  if (isWs !== (transport === 'ws')) fail(`--server-address ${text} is not a ${transport} address (--transport ${transport})`)
+  return ma
 }
 
 /** Ed25519 key: secret seed = first 8 bytes N little-endian, the other 24 zero; else random. */
@@ -89,8 +115,8 @@ async function createNode (privateKey, listen, args) {
     privateKey,
     connectionMonitor: connectionMonitor(args),
     addresses: { listen: listen == null ? [] : [listen.toString()] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
+    transports: [TRANSPORTS[args.transport]()],
+    connectionEncrypters: [SECURITY[args.security]()],
     streamMuxers: [yamux()],
     connectionManager: {
       // The defaults (5 inbound connections per second and host, 10 pending) throttle tests
@@ -146,7 +172,7 @@ async function serve (stream, connection) {
 }
 
 async function runServer (args) {
-  const listen = parseAddress(args['server-address'] ?? '127.0.0.1:4001')
+  const listen = parseAddress(args['server-address'] ?? '127.0.0.1:4001', args.transport)
   if (listen.getComponents().some((c) => c.name === 'p2p')) fail('--server-address: a server address has no /p2p/')
   process.on('uncaughtException', (err) => process.stderr.write(`uncaught: ${describe(err)}\n`))
   process.on('unhandledRejection', (err) => process.stderr.write(`unhandled rejection: ${describe(err)}\n`))
@@ -160,7 +186,7 @@ async function runServer (args) {
   const addrs = node.getMultiaddrs()
   if (addrs.length === 0) fail(`not listening on ${listen}`)
   process.stdout.write(`${addrs[0].toString()}\n`)
-  process.stderr.write(`listening on ${addrs.map(String).join(' ')}\n`)
+  process.stderr.write(`listening on ${addrs.map(String).join(' ')} (${args.transport}, ${args.security}, yamux)\n`)
   const stop = () => {
     const exit = () => process.exit(0)
     setTimeout(exit, 1000).unref()
@@ -179,7 +205,7 @@ function phase (name, bytes, ms) {
 }
 
 async function runClient (args) {
-  const target = parseAddress(args['server-address'])
+  const target = parseAddress(args['server-address'], args.transport)
   const upload = parseCount('upload-bytes', args['upload-bytes'], 0)
   const download = parseCount('download-bytes', args['download-bytes'], 0)
   const timeout = parseCount('timeout', args.timeout, 120)
@@ -222,7 +248,7 @@ async function runClient (args) {
   try {
     const connection = await node.dial(target, options)
     const tConnected = performance.now()
-    process.stderr.write(`connected to ${connection.remotePeer} after ${(tConnected - t0).toFixed(1)} ms\n`)
+    process.stderr.write(`connected to ${connection.remotePeer} after ${(tConnected - t0).toFixed(1)} ms (${args.transport}, ${connection.encryption}, ${connection.multiplexer})\n`)
     const tStream = performance.now()
     stream = await connection.newStream(PROTOCOL, options)
 
@@ -276,6 +302,7 @@ try {
       'ping-interval': { type: 'string' },
       'ping-timeout': { type: 'string' },
       transport: { type: 'string' },
+      security: { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     }
   }).values
@@ -286,7 +313,8 @@ if (parsed.help) {
   process.stdout.write(`${usage()}\n`)
   process.exit(0)
 }
-if (parsed.transport !== undefined && parsed.transport !== 'tcp') fail(`--transport: only tcp: ${parsed.transport}`)
+parsed.transport = choice('transport', TRANSPORTS, parsed.transport)
+parsed.security = choice('security', SECURITY, parsed.security)
 if (parsed['run-server']) {
   for (const flag of ['upload-bytes', 'download-bytes', 'timeout']) {
     if (parsed[flag] !== undefined) fail(`--${flag} is a client flag`)

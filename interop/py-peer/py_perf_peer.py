@@ -1,7 +1,9 @@
-"""A py-libp2p `/perf/1.0.0` peer over TCP + Noise + yamux, with test-plans flags.
+"""A py-libp2p `/perf/1.0.0` peer over TCP or WebSocket + Noise, TLS or plaintext + yamux, with
+test-plans flags (`--transport tcp|ws`, `--security noise|tls|plaintext`, as the go peer).
 
 The protocol itself is py-libp2p's own `libp2p.perf.PerfService`; this script only builds a host
-restricted to Noise and yamux, parses the flags and prints what the other interop peers print:
+restricted to one transport, one secure channel and yamux, parses the flags and prints what the
+other interop peers print:
 
     server: the listen multiaddr with /p2p/<id> as the first stdout line (real port when 0 was
             given), then one stderr line per served perf stream with its byte counts;
@@ -32,6 +34,9 @@ from libp2p.peer.id import ID as PeerID
 from libp2p.perf import PROTOCOL_NAME, PerfService
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
+from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
+from libp2p.security.tls.transport import PROTOCOL_ID as TLS_PROTOCOL_ID
+from libp2p.security.tls.transport import TLSTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
 from libp2p.stream_muxer.yamux.yamux import Yamux
 
@@ -54,19 +59,33 @@ def key_pair_from_seed(seed: int | None) -> Any:
     return create_new_key_pair(seed.to_bytes(8, "little") + bytes(24))
 
 
-def listen_multiaddr(address: str) -> multiaddr.Multiaddr:
-    """`IP:PORT`, `[IPv6]:PORT` or a `/ip4|ip6/../tcp/..` multiaddr to listen on."""
+TRANSPORTS = ("tcp", "ws")
+SECURITY = ("noise", "tls", "plaintext")
+
+
+def check_transport(address: multiaddr.Multiaddr, transport: str) -> multiaddr.Multiaddr:
+    """A /ws address needs --transport ws, and --transport ws a /ws address."""
+    is_ws = "ws" in [p.name for p in address.protocols()]
+    if is_ws != (transport == "ws"):
+        raise ValueError(f"{address} is not a {transport} address (--transport {transport})")
+    return address
+
+
+def listen_multiaddr(address: str, transport: str) -> multiaddr.Multiaddr:
+    """`IP:PORT`, `[IPv6]:PORT` (with /ws for `--transport ws`) or a `/ip4|ip6/../tcp/..[/ws]`
+    multiaddr to listen on."""
     if address.startswith("/"):
-        return multiaddr.Multiaddr(address)
+        return check_transport(multiaddr.Multiaddr(address), transport)
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit():
         raise ValueError(f"expected IP:PORT or a multiaddr, got {address!r}")
     ip = ipaddress.ip_address(host.strip("[]"))
     proto = "ip4" if ip.version == 4 else "ip6"
-    return multiaddr.Multiaddr(f"/{proto}/{ip}/tcp/{int(port)}")
+    ws = "/ws" if transport == "ws" else ""
+    return multiaddr.Multiaddr(f"/{proto}/{ip}/tcp/{int(port)}{ws}")
 
 
-def dial_multiaddr(address: str) -> multiaddr.Multiaddr:
+def dial_multiaddr(address: str, transport: str) -> multiaddr.Multiaddr:
     """The server's full multiaddr; py-libp2p's perf client needs its /p2p/<peer id>."""
     if "/p2p/" not in address:
         raise ValueError(
@@ -74,20 +93,31 @@ def dial_multiaddr(address: str) -> multiaddr.Multiaddr:
             "(PerfService.measure_performance reads the id from the multiaddr); pass the "
             "server's full multiaddr"
         )
-    return multiaddr.Multiaddr(address)
+    return check_transport(multiaddr.Multiaddr(address), transport)
 
 
-def make_host(seed: int | None) -> Any:
-    """A host that offers exactly /noise and /yamux/1.0.0 (the defaults add TLS, mplex...)."""
-    key_pair = key_pair_from_seed(seed)
+def secure_channel(security: str, key_pair: Any) -> dict[Any, Any]:
+    """The one secure channel the host offers (`--security`); py's defaults offer four."""
+    if security == "tls":
+        return {TLS_PROTOCOL_ID: TLSTransport(key_pair)}
+    if security == "plaintext":
+        return {PLAINTEXT_PROTOCOL_ID: InsecureTransport(key_pair)}
     noise = NoiseTransport(
         libp2p_keypair=key_pair,
         noise_privkey=create_new_x25519_key_pair().private_key,
     )
+    return {NOISE_PROTOCOL_ID: noise}
+
+
+def make_host(seed: int | None, security: str, listen: multiaddr.Multiaddr) -> Any:
+    """A host with exactly the transport of `listen` (py builds its transports from the listen
+    addresses: /tcp/N gives TCP, /tcp/N/ws WebSocket), one secure channel and /yamux/1.0.0."""
+    key_pair = key_pair_from_seed(seed)
     return new_host(
         key_pair=key_pair,
-        sec_opt={NOISE_PROTOCOL_ID: noise},
+        sec_opt=secure_channel(security, key_pair),
         muxer_opt={YAMUX_PROTOCOL_ID: Yamux},
+        listen_addrs=[listen],
     )
 
 
@@ -145,8 +175,8 @@ def yamux_rtt(muxer: Any) -> str:
 
 
 async def run_server(args: argparse.Namespace) -> int:
-    listen = listen_multiaddr(args.server_address)
-    host = make_host(args.key_seed)
+    listen = listen_multiaddr(args.server_address, args.transport)
+    host = make_host(args.key_seed, args.security, listen)
     perf = CountingPerfService(host)
     async with host.run(listen_addrs=[listen]):
         await perf.start()
@@ -155,7 +185,10 @@ async def run_server(args: argparse.Namespace) -> int:
         family = listen.protocols()[0].name
         chosen = next((a for a in addrs if a.startswith(f"/{family}/")), addrs[0])
         print(chosen, flush=True)
-        log(f"listening on {chosen} (py-libp2p {libp2p_version()}, {PROTOCOL_NAME})")
+        log(
+            f"listening on {chosen} (py-libp2p {libp2p_version()}, {args.transport}, "
+            f"{args.security}, yamux, {PROTOCOL_NAME})"
+        )
         await trio.sleep_forever()
     return EXIT_OK
 
@@ -222,15 +255,17 @@ def phases(stream: _TimingStream | None, upload: int, download: int) -> str:
 
 
 async def run_client(args: argparse.Namespace) -> int:
-    target = dial_multiaddr(args.server_address)
+    target = dial_multiaddr(args.server_address, args.transport)
     peer_id = PeerID.from_base58(str(target).split("/p2p/")[-1])
-    host = make_host(args.key_seed)
+    # The client listens on nothing reachable; py-libp2p's host.run still needs one address,
+    # and its transport is the one the host dials with.
+    local = listen_multiaddr("127.0.0.1:0", args.transport)
+    host = make_host(args.key_seed, args.security, local)
     timing = _TimingHost(host)
     perf = PerfService(timing)  # type: ignore[arg-type]
     final: dict[str, Any] | None = None
     error: str | None = None
-    # The client listens on nothing reachable; py-libp2p's host.run still needs one address.
-    async with host.run(listen_addrs=[multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]):
+    async with host.run(listen_addrs=[local]):
         limit = args.timeout if args.timeout > 0 else float("inf")
         with trio.move_on_after(limit) as scope:
             try:
@@ -280,7 +315,8 @@ def libp2p_version() -> str:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="py-libp2p-perf",
-        description="py-libp2p /perf/1.0.0 peer over TCP + Noise + yamux (test-plans flags)",
+        description="py-libp2p /perf/1.0.0 peer over TCP or WebSocket + Noise, TLS or plaintext + "
+        "yamux (test-plans flags)",
     )
     p.add_argument("--run-server", action="store_true", help="serve /perf/1.0.0 forever")
     p.add_argument(
@@ -292,7 +328,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--upload-bytes", type=int, default=0, help="client: bytes to upload")
     p.add_argument("--download-bytes", type=int, default=0, help="client: bytes to request back")
     p.add_argument(
-        "--transport", default="tcp", choices=["tcp"], help="accepted for test-plans; tcp only"
+        "--transport",
+        default="tcp",
+        choices=TRANSPORTS,
+        help="tcp, or ws (WebSocket: an IP:PORT address gets /ws)",
+    )
+    p.add_argument(
+        "--security",
+        default="noise",
+        choices=SECURITY,
+        help="noise, tls (/tls/1.0.0) or plaintext (/plaintext/2.0.0)",
     )
     p.add_argument(
         "--key-seed",

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use yamux_perf::interop::{self, Direction, InteropFile, Row, Run};
+use yamux_perf::interop::{self, Direction, InteropFile, Layers, Peer, Row, Run};
+use yamux_perf::security::Security;
 use yamux_perf::sweep::host;
+use yamux_perf::transport::TransportKind;
 use yamux_perf::units::ByteSize;
 
 use super::common::{check_output_dir, check_output_files, seconds, usage};
@@ -19,8 +21,16 @@ pub(crate) struct InteropOpt {
     #[arg(long, default_value_t = 1)]
     repetitions: u32,
     /// Only these peers (comma-separated from go, rust, js, py); default: every built peer.
+    /// A named peer must speak every --transport and --security asked for.
     #[arg(long, value_delimiter = ',')]
     peers: Vec<String>,
+    /// Transports, comma-separated (tcp, ws); each pair runs over every one.
+    #[arg(long, value_delimiter = ',', default_value = "tcp")]
+    transport: Vec<TransportKind>,
+    /// Secure channels, comma-separated (noise, tls, plaintext); each pair runs over every one
+    /// on every --transport.
+    #[arg(long, value_delimiter = ',', default_value = "noise")]
+    security: Vec<Security>,
     /// Where `interop/build.sh` put the peers.
     #[arg(long, default_value = "target/interop")]
     peers_dir: PathBuf,
@@ -49,11 +59,69 @@ fn today() -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// Every (transport, security) asked for, each once, in flag order.
+fn layers(opt: &InteropOpt) -> Vec<Layers> {
+    let mut all = Vec::new();
+    for &transport in &opt.transport {
+        for &security in &opt.security {
+            let layers = Layers {
+                transport,
+                security,
+            };
+            if !all.contains(&layers) {
+                all.push(layers);
+            }
+        }
+    }
+    all
+}
+
+/// One client, server and the layers between them.
+type Cell = (Layers, Peer, Peer);
+
+/// The (layers, client, server) cells to run, and the reasons for those left out. A pair with a
+/// peer that does not speak the layers is refused when that peer was named in `--peers`, and
+/// skipped (with the reason) when it only came in as one of every built peer.
+fn cells(opt: &InteropOpt, pairs: &[(Peer, Peer)]) -> Result<(Vec<Cell>, Vec<String>)> {
+    let mut cells = Vec::new();
+    let mut skipped = Vec::new();
+    for layers in layers(opt) {
+        for (client, server) in pairs {
+            let unsupported = [client, server]
+                .into_iter()
+                .find_map(|p| p.check(layers).err());
+            match unsupported {
+                None => cells.push((layers, client.clone(), server.clone())),
+                Some(why) if opt.peers.iter().any(|p| p == why.peer) => {
+                    bail!("refusing --peers {}: {why}", opt.peers.join(","))
+                }
+                Some(why) => {
+                    let why = why.to_string();
+                    if !skipped.contains(&why) {
+                        skipped.push(why);
+                    }
+                }
+            }
+        }
+    }
+    Ok((cells, skipped))
+}
+
 pub(crate) fn run(opt: InteropOpt) -> Result<()> {
     if opt.repetitions == 0 {
         usage!("--repetitions must be at least 1");
     }
     let limit = seconds(opt.timeout, "--timeout")?;
+    if let Some(unknown) = opt
+        .peers
+        .iter()
+        .find(|p| !interop::foreign_names().any(|n| n == p.as_str()))
+    {
+        usage!(
+            "--peers: unknown peer {unknown:?} (known: {})",
+            interop::foreign_names().collect::<Vec<_>>().join(", ")
+        );
+    }
     let out = opt
         .out
         .clone()
@@ -73,20 +141,25 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
     }
     let bytes = opt.size.bytes();
     let pairs = interop::pairs(&peers);
+    let (cells, skipped) = cells(&opt, &pairs)?;
+    for why in &skipped {
+        eprintln!("skipped: {why}");
+    }
     let mut runs = Vec::new();
     for repetition in 1..=opt.repetitions {
-        for (client, server) in &pairs {
+        for (layers, client, server) in &cells {
             for direction in [Direction::Upload, Direction::Download] {
                 let (up, down) = match direction {
                     Direction::Upload => (bytes, 0),
                     Direction::Download => (0, bytes),
                 };
-                let result = interop::run_once(client, server, up, down, limit);
+                let result = interop::run_once(client, server, *layers, up, down, limit);
                 let bps = result.as_ref().ok().map(|s| bytes as f64 * 8.0 / s);
                 eprintln!(
-                    "{:>4} -> {:<4} {:<8} rep {repetition}: {}",
+                    "{:>4} -> {:<4} {:<15} {:<8} rep {repetition}: {}",
                     client.name,
                     server.name,
+                    layers.to_string(),
                     format!("{direction:?}").to_lowercase(),
                     match &result {
                         Ok(_) => format!("{:.2} Gbit/s", bps.unwrap_or(0.0) / 1e9),
@@ -96,6 +169,8 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
                 runs.push(Run {
                     client: client.name.clone(),
                     server: server.name.clone(),
+                    transport: layers.transport,
+                    security: layers.security,
                     direction,
                     bytes,
                     repetition,
@@ -108,25 +183,29 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
     }
     let mut table = Vec::new();
     println!(
-        "{:<16} {:<9} {:>10} {:>10} {:>9}  result",
-        "client -> server", "direction", "bytes", "Gbit/s", "MiB/s"
+        "{:<16} {:<15} {:<9} {:>10} {:>10} {:>9}  result",
+        "client -> server", "stack", "direction", "bytes", "Gbit/s", "MiB/s"
     );
-    for (client, server) in &pairs {
+    for (layers, client, server) in &cells {
         for direction in [Direction::Upload, Direction::Download] {
-            let of_pair = |r: &&Run| {
-                r.client == client.name && r.server == server.name && r.direction == direction
-            };
+            let of_pair = |r: &&Run| r.is_of(&client.name, &server.name, *layers, direction);
             let ok = runs
                 .iter()
                 .filter(of_pair)
                 .filter(|r| r.error.is_none())
                 .count();
             let failed = runs.iter().filter(of_pair).count() - ok;
-            let median =
-                interop::median_bits_per_second(&runs, &client.name, &server.name, direction);
+            let median = interop::median_bits_per_second(
+                &runs,
+                &client.name,
+                &server.name,
+                *layers,
+                direction,
+            );
             println!(
-                "{:<16} {:<9} {:>10} {:>10} {:>9}  {}",
+                "{:<16} {:<15} {:<9} {:>10} {:>10} {:>9}  {}",
                 format!("{} -> {}", client.name, server.name),
+                layers.to_string(),
                 format!("{direction:?}").to_lowercase(),
                 ByteSize(bytes).to_string(),
                 median.map_or("-".into(), |b| format!("{:.2}", b / 1e9)),
@@ -140,6 +219,8 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
             table.push(Row {
                 client: client.name.clone(),
                 server: server.name.clone(),
+                transport: layers.transport,
+                security: layers.security,
                 direction,
                 median_bits_per_second: median,
                 ok,
@@ -155,6 +236,7 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
         bytes,
         repetitions: opt.repetitions,
         missing_peers: missing,
+        skipped,
         table,
         runs,
     };

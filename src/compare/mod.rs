@@ -46,7 +46,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::interop::{Direction as Way, InteropFile};
+use crate::interop::{Direction as Way, InteropFile, Layers};
 use crate::results::{GitRevision, Machine, Spread, SummaryRow};
 pub use input::{Input, InputError, SweepInput};
 
@@ -297,24 +297,25 @@ pub fn sweep_case_metrics(row: &SummaryRow) -> CaseMetrics {
     }
 }
 
-/// The metrics of an interop file: one case per (client, server) pair, goodput in Gbit/s over
-/// its successful runs.
+/// The metrics of an interop file: one case per (client, server, layers), goodput in Gbit/s
+/// over its successful runs. TCP + Noise cases keep the ids they had before the layers were
+/// recorded (`client->server`); others add them (`client->server@ws+tls`).
 pub fn interop_case_metrics(file: &InteropFile) -> Vec<CaseMetrics> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut cases: Vec<(String, String, Layers)> = Vec::new();
     for row in &file.table {
-        let pair = (row.client.clone(), row.server.clone());
-        if !pairs.contains(&pair) {
-            pairs.push(pair);
+        let case = (row.client.clone(), row.server.clone(), row.layers());
+        if !cases.contains(&case) {
+            cases.push(case);
         }
     }
-    pairs
+    cases
         .into_iter()
-        .map(|(client, server)| {
+        .map(|(client, server, layers)| {
             let spread = |way: Way| {
                 Spread::of(
                     file.runs
                         .iter()
-                        .filter(|r| r.client == client && r.server == server && r.direction == way)
+                        .filter(|r| r.is_of(&client, &server, layers, way))
                         .filter_map(|r| r.bits_per_second.map(|b| b / 1e9)),
                 )
             };
@@ -327,13 +328,33 @@ pub fn interop_case_metrics(file: &InteropFile) -> Vec<CaseMetrics> {
                     metrics.insert(metric, s);
                 }
             }
+            let size = crate::units::ByteSize(file.bytes);
+            let (id, label, params) = if layers.is_default() {
+                (
+                    format!("{client}->{server}"),
+                    format!("{client} client -> {server} server, {size}"),
+                    serde_json::json!({"client": client, "server": server, "bytes": file.bytes}),
+                )
+            } else {
+                (
+                    format!(
+                        "{client}->{server}@{}+{}",
+                        layers.transport, layers.security
+                    ),
+                    format!("{client} client -> {server} server, {layers}, {size}"),
+                    serde_json::json!({
+                        "client": client,
+                        "server": server,
+                        "transport": layers.transport,
+                        "security": layers.security,
+                        "bytes": file.bytes,
+                    }),
+                )
+            };
             CaseMetrics {
-                id: format!("{client}->{server}"),
-                label: format!(
-                    "{client} client -> {server} server, {}",
-                    crate::units::ByteSize(file.bytes)
-                ),
-                params: serde_json::json!({"client": client, "server": server, "bytes": file.bytes}),
+                id,
+                label,
+                params,
                 metrics,
             }
         })

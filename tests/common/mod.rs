@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use yamux_perf::interop::{ForeignPeer, Layers};
+use yamux_perf::security::Security;
 use yamux_perf::sweep::process::{ADDRESS_TIMEOUT, LineHook, ServerProcess};
+use yamux_perf::transport::{Addr, TransportKind};
 
 /// Peer id of `--key-seed 0`: go test-plans' server key (the Ed25519 key from 32 zero bytes),
 /// the same in every implementation here.
@@ -154,8 +157,18 @@ impl LoggedServer {
 /// Our server on 127.0.0.1 (any port) with extra arguments; `rust_log` is its RUST_LOG (INFO at
 /// least for the `connection closed` lines).
 pub(crate) fn our_server(extra: &[&str], rust_log: &str) -> LoggedServer {
+    our_server_on(TransportKind::Tcp, extra, rust_log)
+}
+
+/// [`our_server`] listening on `transport` (`/ip4/127.0.0.1/tcp/0` or `…/tcp/0/ws`).
+pub(crate) fn our_server_on(
+    transport: TransportKind,
+    extra: &[&str],
+    rust_log: &str,
+) -> LoggedServer {
+    let listen = Addr::new("127.0.0.1:0".parse().unwrap(), transport).to_multiaddr();
     let mut server = yamux_perf();
-    server.args(["server", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+    server.args(["server", "--listen", &listen.to_string()]);
     server.args(extra);
     server.env("RUST_LOG", rust_log);
     LoggedServer::start("ours", server)
@@ -516,4 +529,82 @@ pub(crate) fn check_harness_yaml(kept: &str, iterations: [i64; 3], min_gbps: f64
     check_harness_block(doc, "upload", iterations[0], "Gbps", (min_gbps, 1000.0));
     check_harness_block(doc, "download", iterations[1], "Gbps", (min_gbps, 1000.0));
     check_harness_block(doc, "latency", iterations[2], "ms", (0.0, 100.0));
+}
+
+/// How a peer's server reports one perf stream: a needle of its log line and a parser of that
+/// line into (upload bytes it received, bytes it sent).
+pub(crate) struct ServedLine {
+    /// A string only that line contains.
+    pub(crate) needle: &'static str,
+    /// (upload received, sent) from the line.
+    pub(crate) counts: fn(&str) -> (u64, u64),
+}
+
+/// The cipher line our client's summary prints for `security`.
+fn cipher_prefix(security: Security) -> &'static str {
+    match security {
+        Security::Noise => "cipher    Noise_XX_",
+        Security::Tls => "cipher    TLS13_",
+        Security::Plaintext => "cipher    none",
+    }
+}
+
+/// Every (transport, security) the library's peer table says `name` speaks, in both roles, with
+/// `size` bytes each way: the peer's server with our client, then our server (listening on that
+/// transport only, accepting that secure channel only) with the peer's client. Byte counts are
+/// checked on the client's `final` line and on the server's own log line; our side's log names
+/// the secure channel it negotiated. Returns the layers it ran.
+pub(crate) fn both_ways_over_every_stack(
+    name: &str,
+    peer: &Path,
+    size: u64,
+    served: &ServedLine,
+) -> Vec<Layers> {
+    let foreign = ForeignPeer::named(name).unwrap_or_else(|| panic!("no peer {name} in the table"));
+    let stacks: Vec<Layers> = Layers::all()
+        .into_iter()
+        .filter(|l| foreign.check(*l).is_ok())
+        .collect();
+    assert!(!stacks.is_empty(), "{name} speaks nothing");
+    let log_wait = Duration::from_secs(30);
+    for layers in &stacks {
+        let args = foreign.args(*layers);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let security = layers.security.as_str();
+        eprintln!("== {name} over {layers}: {name} server, our client");
+        let server = peer_server(name, peer, &args);
+        let ws = server.addr.contains("/ws/");
+        assert_eq!(ws, layers.transport == TransportKind::Ws, "{}", server.addr);
+        let (_, summary) = our_client_succeeds(&server.addr, size, size, &["--security", security]);
+        assert!(
+            summary.contains(cipher_prefix(layers.security)),
+            "{layers}: {summary}"
+        );
+        let line = server.wait_for_line(served.needle, log_wait);
+        assert_eq!((served.counts)(&line), (size, size), "{layers}: {line}");
+        drop(server);
+
+        eprintln!("== {name} over {layers}: our server, {name} client");
+        let server = our_server_on(
+            layers.transport,
+            &["--security", security],
+            "info,yamux_perf::perf::server=debug",
+        );
+        let out = peer_client(peer, &server.addr, size, size, &args);
+        assert!(
+            out.status.success(),
+            "{name} client over {layers} failed ({}): {}",
+            out.status,
+            stderr_of(&out)
+        );
+        assert_final(&out.stdout, size, size);
+        let established = server.wait_for_line("connection established", log_wait);
+        assert!(
+            established.contains(&format!("security={security}")),
+            "{layers}: {established}"
+        );
+        let closed = server.wait_for_line("connection closed", log_wait);
+        assert_served_counters(&closed, size);
+    }
+    stacks
 }

@@ -1,11 +1,13 @@
-//! `rust-libp2p-perf`: a real rust-libp2p `/perf/1.0.0` peer over TCP + Noise + yamux.
+//! `rust-libp2p-perf`: a real rust-libp2p `/perf/1.0.0` peer over TCP or WebSocket + Noise, TLS
+//! or plaintext + yamux (`--transport tcp|ws`, `--security noise|tls|plaintext`, as the go peer).
 //!
 //! It exists so that yamux-perf can be tested against the reference implementation. The perf
 //! protocol itself is the `libp2p-perf` 0.3.0 crate (client and server behaviours); this file
 //! only builds the swarm, parses a test-plans style command line and prints test-plans JSON.
 //!
 //! Server: `rust-libp2p-perf --run-server --server-address 127.0.0.1:4001`
-//!   prints `/ip4/127.0.0.1/tcp/4001/p2p/<peer id>` as its first stdout line, then serves forever.
+//!   prints `/ip4/127.0.0.1/tcp/4001[/ws]/p2p/<peer id>` as its first stdout line, then serves
+//!   forever.
 //! Client: `rust-libp2p-perf --server-address <IP:PORT | multiaddr> --upload-bytes N --download-bytes M`
 //!   prints `intermediary` JSON lines and one `final` JSON line, exits non-zero on any error.
 
@@ -15,13 +17,18 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use clap::Parser;
-use futures::StreamExt;
+use clap::{Parser, ValueEnum};
+use futures::{AsyncRead, AsyncWrite, StreamExt};
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::Boxed;
 use libp2p::core::upgrade::Version;
+use libp2p::core::Transport;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, Swarm, SwarmEvent};
-use libp2p::{identity, noise, tcp, yamux, Multiaddr, PeerId, SwarmBuilder};
+use libp2p::{
+    identity, noise, plaintext, tcp, tls, websocket, yamux, Multiaddr, PeerId, SwarmBuilder,
+};
 use libp2p_perf::{client, server, Final, Intermediate, Run, RunParams, RunUpdate};
 use serde::Serialize;
 use tracing_subscriber::EnvFilter;
@@ -31,7 +38,7 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "rust-libp2p-perf",
     version,
-    about = "rust-libp2p /perf/1.0.0 peer (TCP + Noise + yamux)"
+    about = "rust-libp2p /perf/1.0.0 peer (TCP or WebSocket + Noise, TLS or plaintext + yamux)"
 )]
 struct Opts {
     /// Run as a perf server (listen and serve /perf/1.0.0 forever).
@@ -51,9 +58,15 @@ struct Opts {
     #[arg(long, default_value_t = 0, conflicts_with = "run_server")]
     download_bytes: usize,
 
-    /// Transport; only `tcp` is supported (accepted for test-plans compatibility).
-    #[arg(long, default_value = "tcp", value_parser = ["tcp"])]
-    transport: String,
+    /// Transport: `tcp`, or `ws` (WebSocket, libp2p-websocket over TCP; an IP:PORT address
+    /// gets `/ws`).
+    #[arg(long, value_enum, default_value_t = TransportChoice::Tcp)]
+    transport: TransportChoice,
+
+    /// Secure channel: `noise`, `tls` (`/tls/1.0.0`, libp2p-tls) or `plaintext`
+    /// (`/plaintext/2.0.0`, libp2p-plaintext).
+    #[arg(long, value_enum, default_value_t = SecurityChoice::Noise)]
+    security: SecurityChoice,
 
     /// Ed25519 secret seed: 32 bytes whose first 8 are N little-endian, the rest zero
     /// (0 = the go test-plans key 12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN).
@@ -74,6 +87,21 @@ struct Opts {
     /// streams instead of V1Lazy (the libp2p-perf default).
     #[arg(long)]
     no_lazy: bool,
+}
+
+/// The transport under the secure channel (`--transport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TransportChoice {
+    Tcp,
+    Ws,
+}
+
+/// The one secure channel the swarm offers and accepts (`--security`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SecurityChoice {
+    Noise,
+    Tls,
+    Plaintext,
 }
 
 /// One test-plans JSON line.
@@ -148,19 +176,61 @@ fn keypair(seed: Option<u64>) -> Result<identity::Keypair> {
     }
 }
 
+/// `base` upgraded as the SwarmBuilder's `with_tcp` does (multistream-select V1Lazy, then the
+/// one secure channel of `--security`, then yamux), boxed so every choice has one type.
+fn upgrade<T>(
+    base: T,
+    key: &identity::Keypair,
+    security: SecurityChoice,
+) -> Result<Boxed<(PeerId, StreamMuxerBox)>>
+where
+    T: Transport + Send + Unpin + 'static,
+    T::Output: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    T::Error: Send + Sync + 'static,
+    T::Dial: Send + 'static,
+    T::ListenerUpgrade: Send + 'static,
+{
+    let base = base.upgrade(Version::V1Lazy);
+    let muxer = yamux::Config::default;
+    Ok(match security {
+        SecurityChoice::Noise => base
+            .authenticate(noise::Config::new(key)?)
+            .multiplex(muxer())
+            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+            .boxed(),
+        SecurityChoice::Tls => base
+            .authenticate(tls::Config::new(key)?)
+            .multiplex(muxer())
+            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+            .boxed(),
+        SecurityChoice::Plaintext => base
+            .authenticate(plaintext::Config::new(key))
+            .multiplex(muxer())
+            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+            .boxed(),
+    })
+}
+
+/// The swarm's only transport: TCP (nodelay) or WebSocket over it, upgraded with `--security`.
+fn transport(opts: &Opts, key: &identity::Keypair) -> Result<Boxed<(PeerId, StreamMuxerBox)>> {
+    let tcp = tcp::tokio::Transport::new(tcp::Config::default().nodelay(true));
+    match opts.transport {
+        TransportChoice::Tcp => upgrade(tcp, key, opts.security),
+        TransportChoice::Ws => upgrade(websocket::WsConfig::new(tcp), key, opts.security),
+    }
+}
+
 fn build_swarm<B: NetworkBehaviour>(opts: &Opts, behaviour: B) -> Result<Swarm<B>> {
     let version = if opts.no_lazy {
         Version::V1
     } else {
         Version::V1Lazy
     };
-    let swarm = SwarmBuilder::with_existing_identity(keypair(opts.key_seed)?)
+    let key = keypair(opts.key_seed)?;
+    let transport = transport(opts, &key)?;
+    let swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )?
+        .with_other_transport(|_| transport)?
         .with_behaviour(|_| behaviour)
         .map_err(|e| anyhow!("behaviour: {e:?}"))?
         .with_swarm_config(|cfg| {
@@ -171,12 +241,16 @@ fn build_swarm<B: NetworkBehaviour>(opts: &Opts, behaviour: B) -> Result<Swarm<B
     Ok(swarm)
 }
 
-/// Turns `IP:PORT` or a multiaddr into a TCP multiaddr (without `/p2p/`) and an optional peer id.
-fn parse_address(s: &str) -> Result<(Multiaddr, Option<PeerId>)> {
+/// Turns `IP:PORT` (with `/ws` for `--transport ws`) or a multiaddr into a TCP or WebSocket
+/// multiaddr (without `/p2p/`) and an optional peer id; the multiaddr must match `transport`.
+fn parse_address(s: &str, transport: TransportChoice) -> Result<(Multiaddr, Option<PeerId>)> {
     if let Ok(sa) = s.parse::<SocketAddr>() {
-        let addr = Multiaddr::empty()
+        let mut addr = Multiaddr::empty()
             .with(sa.ip().into())
             .with(Protocol::Tcp(sa.port()));
+        if transport == TransportChoice::Ws {
+            addr.push(Protocol::Ws("/".into()));
+        }
         return Ok((addr, None));
     }
     let mut addr: Multiaddr = s
@@ -190,15 +264,26 @@ fn parse_address(s: &str) -> Result<(Multiaddr, Option<PeerId>)> {
         _ => None,
     };
     let mut it = addr.iter();
-    match (it.next(), it.next(), it.next()) {
-        (Some(Protocol::Ip4(_) | Protocol::Ip6(_)), Some(Protocol::Tcp(_)), None) => {}
-        _ => bail!("--server-address {s:?}: expected /ip4|ip6/<ip>/tcp/<port>[/p2p/<peer id>]"),
+    let ws = match (it.next(), it.next(), it.next(), it.next()) {
+        (Some(Protocol::Ip4(_) | Protocol::Ip6(_)), Some(Protocol::Tcp(_)), None, None) => false,
+        (
+            Some(Protocol::Ip4(_) | Protocol::Ip6(_)),
+            Some(Protocol::Tcp(_)),
+            Some(Protocol::Ws(_)),
+            None,
+        ) => true,
+        _ => {
+            bail!("--server-address {s:?}: expected /ip4|ip6/<ip>/tcp/<port>[/ws][/p2p/<peer id>]")
+        }
+    };
+    if ws != (transport == TransportChoice::Ws) {
+        bail!("--server-address {s:?} is not a {transport:?} address (--transport)");
     }
     Ok((addr, peer))
 }
 
 async fn run_server(opts: &Opts) -> Result<()> {
-    let (listen, peer) = parse_address(&opts.server_address)?;
+    let (listen, peer) = parse_address(&opts.server_address, opts.transport)?;
     if peer.is_some() {
         bail!("--server-address for --run-server must not contain /p2p/");
     }
@@ -220,7 +305,7 @@ async fn run_server(opts: &Opts) -> Result<()> {
                     out.flush().context("flush stdout")?;
                     printed = true;
                 }
-                tracing::info!(%full, "listening");
+                tracing::info!(%full, transport = ?opts.transport, security = ?opts.security, "listening");
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id, endpoint, ..
@@ -247,6 +332,11 @@ async fn run_server(opts: &Opts) -> Result<()> {
                 remote_peer_id,
                 stats,
             }) => {
+                // Always printed (not a tracing event): the exact counts, for tests.
+                eprintln!(
+                    "perf stream served: peer={remote_peer_id} received={} sent={}",
+                    stats.params.to_receive, stats.params.to_send
+                );
                 tracing::info!(peer = %remote_peer_id, "finished run: {stats}");
             }
             other => tracing::debug!(?other, "swarm event"),
@@ -329,7 +419,7 @@ impl StallGuard {
 }
 
 async fn run_client(opts: &Opts) -> Result<()> {
-    let (addr, expected_peer) = parse_address(&opts.server_address)?;
+    let (addr, expected_peer) = parse_address(&opts.server_address, opts.transport)?;
     let params = RunParams {
         to_send: opts.upload_bytes,
         to_receive: opts.download_bytes,
@@ -440,11 +530,19 @@ mod tests {
 
     #[test]
     fn parses_socket_and_multiaddr() {
-        let (a, p) = parse_address("127.0.0.1:4001").unwrap();
+        let tcp = TransportChoice::Tcp;
+        let (a, p) = parse_address("127.0.0.1:4001", tcp).unwrap();
         assert_eq!(a.to_string(), "/ip4/127.0.0.1/tcp/4001");
         assert!(p.is_none());
+        let (a, _) = parse_address("127.0.0.1:4001", TransportChoice::Ws).unwrap();
+        assert_eq!(a.to_string(), "/ip4/127.0.0.1/tcp/4001/ws");
+        let ws =
+            "/ip4/127.0.0.1/tcp/4001/ws/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+        assert!(parse_address(ws, TransportChoice::Ws).is_ok());
+        assert!(parse_address(ws, tcp).is_err());
         let (a, p) = parse_address(
             "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN",
+            tcp,
         )
         .unwrap();
         assert_eq!(a.to_string(), "/ip4/127.0.0.1/tcp/4001");
@@ -452,6 +550,6 @@ mod tests {
             p.unwrap().to_string(),
             "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
         );
-        assert!(parse_address("/ip4/127.0.0.1/udp/4001/quic-v1").is_err());
+        assert!(parse_address("/ip4/127.0.0.1/udp/4001/quic-v1", tcp).is_err());
     }
 }

@@ -17,7 +17,7 @@
 //! queue = "4MiB"            # relay queue
 //! stack = ["yamux", "tcp"]  # tcp: bare TCP, the baseline (ours only; yamux keys and
 //!                           # security do not apply to it, so they do not multiply its cases)
-//! transport = ["tcp", "ws"] # ws: WebSocket (/tcp/N/ws; ours, go); through the relay too
+//! transport = ["tcp", "ws"] # ws: WebSocket (/tcp/N/ws; every built-in peer); through the relay too
 //! security = ["noise", "tls", "plaintext"] # tls: /tls/1.0.0, plaintext: /plaintext/2.0.0
 //! early_muxer = [true, false] # false: client and server --no-early-muxer (yamux negotiated
 //!                           # by multistream-select inside the channel: one round trip more)

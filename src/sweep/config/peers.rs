@@ -4,31 +4,14 @@ use std::collections::BTreeMap;
 
 use super::ConfigError;
 use super::schema::PeerFile;
+use crate::interop::peers::{self, FOREIGN_PEERS};
 use crate::results::{OURS, PeerInfo};
+use crate::security::Security;
+use crate::transport::TransportKind;
 
 /// Foreign servers by name: the command templates the sweep starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerTable(BTreeMap<String, PeerInfo>);
-
-/// A built-in peer's server flags for a non-default choice (`plaintext`, `tls`, `ws`); a choice
-/// it lacks is one it cannot run.
-type ChoiceFlags = &'static [(&'static str, &'static [&'static str])];
-
-/// The go peer's flags (interop/go-peer: go-libp2p's insecure, TLS and WebSocket transports).
-const GO_FLAGS: ChoiceFlags = &[
-    ("plaintext", &["--security", "plaintext"]),
-    ("tls", &["--security", "tls"]),
-    ("ws", &["--transport", "ws"]),
-];
-
-/// Built-in peers: where `interop/build.sh` puts each launcher, with test-plans server flags,
-/// and the flags of the choices each supports.
-const BUILTIN_PEERS: &[(&str, &str, ChoiceFlags)] = &[
-    ("rust", "{interop}/rust/release/rust-libp2p-perf", &[]),
-    ("go", "{interop}/go/go-libp2p-perf", GO_FLAGS),
-    ("js", "{interop}/js/js-libp2p-perf", &[]),
-    ("py", "{interop}/py/py-libp2p-perf", &[]),
-];
 
 impl Default for PeerTable {
     fn default() -> Self {
@@ -45,32 +28,44 @@ impl Default for PeerTable {
                 ws_args: Vec::new(),
             },
         );
-        for (name, program, flags) in BUILTIN_PEERS {
-            let flag = |choice: &str| -> Vec<String> {
-                flags
-                    .iter()
-                    .find(|(c, _)| *c == choice)
-                    .map(|(_, args)| args.iter().map(|a| a.to_string()).collect())
-                    .unwrap_or_default()
+        // The built-in peers: where `interop/build.sh` puts each launcher, with test-plans
+        // server flags, and the flags of the choices each speaks (none: it cannot run them).
+        for peer in &FOREIGN_PEERS {
+            let security = |s: Security| {
+                if peer.speaks_security(s) {
+                    peers::security_args(s)
+                } else {
+                    Vec::new()
+                }
             };
+            let name = peer.name;
             peers.insert(
                 name.to_string(),
                 PeerInfo {
                     name: name.to_string(),
-                    command: [program, "--run-server", "--server-address", "127.0.0.1:0"]
-                        .map(String::from)
-                        .to_vec(),
+                    command: [
+                        format!("{{interop}}/{}", peer.launcher).as_str(),
+                        "--run-server",
+                        "--server-address",
+                        "127.0.0.1:0",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
                     server_takes_yamux_options: false,
                     // js-libp2p's perf server resets a stream whose request arrives together
                     // with the protocol proposal when the upload is tiny (1 byte).
-                    latency_client_args: if *name == "js" {
+                    latency_client_args: if name == "js" {
                         vec!["--no-lazy".into()]
                     } else {
                         Vec::new()
                     },
-                    plaintext_args: flag("plaintext"),
-                    tls_args: flag("tls"),
-                    ws_args: flag("ws"),
+                    plaintext_args: security(Security::Plaintext),
+                    tls_args: security(Security::Tls),
+                    ws_args: if peer.speaks_transport(TransportKind::Ws) {
+                        peers::transport_args(TransportKind::Ws)
+                    } else {
+                        Vec::new()
+                    },
                 },
             );
         }

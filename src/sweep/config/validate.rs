@@ -84,10 +84,12 @@ mod tests {
         let sweep = parse(
             r#"
             [matrix]
-            peer = ["ours", "go", "rust"]
+            peer = ["ours", "go", "lab"]
             stack = ["tcp", "yamux"]
             security = ["noise", "plaintext"]
             upload = "1MiB"
+            [peers.lab]
+            command = ["lab"]
             "#,
         )
         .unwrap();
@@ -105,27 +107,44 @@ mod tests {
             .find(|c| c.config.peer == "go" && c.config.security == Security::Plaintext)
             .expect("go speaks plaintext");
         assert_eq!(go_plain.peer.plaintext_args, ["--security", "plaintext"]);
-        let rust = &sweep
-            .cases
-            .iter()
-            .find(|c| c.config.peer == "rust")
-            .unwrap();
-        assert_eq!(rust.config.security, Security::Noise);
+        let lab = &sweep.cases.iter().find(|c| c.config.peer == "lab").unwrap();
+        assert_eq!(lab.config.security, Security::Noise);
         let reasons: Vec<&str> = sweep.skipped.iter().map(|s| s.reason.as_str()).collect();
         assert_eq!(
             sweep.skipped.len(),
             3,
-            "go tcp, rust tcp, rust plaintext: {reasons:?}"
+            "go tcp, lab tcp, lab plaintext: {reasons:?}"
         );
         assert!(sweep.skipped[0].reason.contains("only ours serves"));
         assert!(
             reasons
                 .iter()
-                .any(|r| r.contains("rust peer has no plaintext server"))
+                .any(|r| r.contains("lab peer has no plaintext server"))
         );
+        // Every built-in peer takes the go peer's flags, for what the interop peer table says
+        // it speaks.
+        for foreign in &crate::interop::FOREIGN_PEERS {
+            let parsed = parse(&format!(
+                "[matrix]\npeer = \"{}\"\ntransport = \"ws\"\nsecurity = \"plaintext\"\nupload = 1",
+                foreign.name
+            ));
+            let speaks = foreign.speaks_transport(crate::transport::TransportKind::Ws)
+                && foreign.speaks_security(Security::Plaintext);
+            let Ok(sweep) = parsed else {
+                assert!(!speaks, "{}: {parsed:?}", foreign.name);
+                continue;
+            };
+            assert!(speaks, "{}", foreign.name);
+            let peer = &sweep.cases[0].peer;
+            assert_eq!(peer.plaintext_args, ["--security", "plaintext"]);
+            assert_eq!(peer.tls_args, ["--security", "tls"]);
+            assert_eq!(peer.ws_args, ["--transport", "ws"]);
+        }
         // Nothing left to run: a typed error, not an empty sweep.
-        let e =
-            parse("[matrix]\npeer = \"rust\"\nsecurity = \"plaintext\"\nupload = 1").unwrap_err();
+        let e = parse(
+            "[matrix]\npeer = \"lab\"\nsecurity = \"plaintext\"\nupload = 1\n[peers.lab]\ncommand = [\"lab\"]",
+        )
+        .unwrap_err();
         assert!(
             matches!(&e, ConfigError::Unsupported { reason, .. } if reason.contains("no plaintext server")),
             "{e:?}"

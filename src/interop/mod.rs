@@ -1,12 +1,15 @@
-//! The interop matrix: every pair of implementations, both roles, as separate processes.
+//! The interop matrix: every pair of implementations, both roles, as separate processes, over
+//! each chosen transport and secure channel ([`Layers`]).
 //!
-//! Peers of other implementations are built by `interop/build.sh` and linked as
+//! Peers of other implementations ([`peers`]) are built by `interop/build.sh` and linked as
 //! `<peers dir>/<name>/peer`; they all take test-plans' flags (`--run-server --server-address
 //! 127.0.0.1:0` prints the listen multiaddr first; `--server-address <addr> --upload-bytes N
-//! --download-bytes M` prints JSON lines ending with a `final` one). Each pair runs an upload
-//! (N bytes up, nothing back) and a download (nothing up, N back) in fresh processes, as
-//! test-plans does, and goodput is N·8 / the client's `final.timeSeconds` (connection setup
-//! included, as in test-plans).
+//! --download-bytes M` prints JSON lines ending with a `final` one) plus the go peer's
+//! `--transport` and `--security`. Each pair runs an upload (N bytes up, nothing back) and a
+//! download (nothing up, N back) in fresh processes, as test-plans does, and goodput is N·8 /
+//! the client's `final.timeSeconds` (connection setup included, as in test-plans).
+
+pub mod peers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,11 +18,17 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::{GitRevision, Machine, OURS, Spread};
-use crate::sweep::process::{ADDRESS_TIMEOUT, ServerError, ServerProcess};
+pub use peers::{FOREIGN_PEERS, ForeignPeer, Layers, Unsupported};
 
-/// Implementations of other languages, in table order.
-pub const FOREIGN: [&str; 4] = ["go", "rust", "js", "py"];
+use crate::results::{GitRevision, Machine, OURS, Spread};
+use crate::security::Security;
+use crate::sweep::process::{ADDRESS_TIMEOUT, ServerError, ServerProcess};
+use crate::transport::{Addr, TransportKind};
+
+/// The names of the implementations of other languages, in table order.
+pub fn foreign_names() -> impl Iterator<Item = &'static str> {
+    FOREIGN_PEERS.iter().map(|p| p.name)
+}
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +63,9 @@ pub enum InteropError {
         /// The end of its stderr.
         stderr_tail: String,
     },
+    /// A peer does not speak the layers asked for.
+    #[error(transparent)]
+    Unsupported(#[from] Unsupported),
     /// The byte counts in the `final` line are not what was asked for.
     #[error(
         "final line reports {upload} up / {download} down, expected {expected_up} / {expected_down}"
@@ -77,46 +89,63 @@ pub struct Peer {
     pub name: String,
     /// The executable.
     pub program: PathBuf,
+    /// What it is and speaks; `None` for ours, which speaks every [`Layers`].
+    pub foreign: Option<&'static ForeignPeer>,
 }
 
 impl Peer {
-    fn is_ours(&self) -> bool {
-        self.name == OURS
+    /// `Ok` when it speaks `layers`, else why not.
+    pub fn check(&self, layers: Layers) -> Result<(), Unsupported> {
+        self.foreign.map_or(Ok(()), |f| f.check(layers))
     }
 
-    fn server_command(&self) -> Command {
+    fn server_command(&self, layers: Layers) -> Command {
         let mut cmd = Command::new(&self.program);
-        if self.is_ours() {
-            cmd.args(["server", "--listen", "/ip4/127.0.0.1/tcp/0"]);
-        } else {
-            cmd.args(["--run-server", "--server-address", "127.0.0.1:0"]);
+        match self.foreign {
+            None => {
+                let listen = Addr::new("127.0.0.1:0".parse().expect("valid"), layers.transport);
+                cmd.args(["server", "--listen", &listen.to_multiaddr().to_string()]);
+                cmd.args(["--security", layers.security.as_str()]);
+            }
+            Some(foreign) => {
+                cmd.args(["--run-server", "--server-address", "127.0.0.1:0"]);
+                cmd.args(foreign.args(layers));
+            }
         }
         cmd
     }
 
-    fn client_command(&self, server: &str, upload: u64, download: u64) -> Command {
+    fn client_command(&self, server: &str, upload: u64, download: u64, layers: Layers) -> Command {
         let mut cmd = Command::new(&self.program);
         let (up, down) = (upload.to_string(), download.to_string());
-        if self.is_ours() {
-            cmd.args([
-                "client",
-                "--no-progress",
-                "--server",
-                server,
-                "--upload",
-                &up,
-                "--download",
-                &down,
-            ]);
-        } else {
-            cmd.args([
-                "--server-address",
-                server,
-                "--upload-bytes",
-                &up,
-                "--download-bytes",
-                &down,
-            ]);
+        match self.foreign {
+            None => {
+                cmd.args([
+                    "client",
+                    "--no-progress",
+                    "--server",
+                    server,
+                    "--upload",
+                    &up,
+                    "--download",
+                    &down,
+                ]);
+                // The address names the transport.
+                if !layers.security.is_noise() {
+                    cmd.args(["--security", layers.security.as_str()]);
+                }
+            }
+            Some(foreign) => {
+                cmd.args([
+                    "--server-address",
+                    server,
+                    "--upload-bytes",
+                    &up,
+                    "--download-bytes",
+                    &down,
+                ]);
+                cmd.args(foreign.args(layers));
+            }
         }
         cmd
     }
@@ -127,20 +156,22 @@ pub fn discover(ours: PathBuf, peers_dir: &Path, wanted: &[String]) -> (Vec<Peer
     let mut peers = vec![Peer {
         name: OURS.to_string(),
         program: ours,
+        foreign: None,
     }];
     let mut missing = Vec::new();
-    for name in FOREIGN
+    for foreign in FOREIGN_PEERS
         .iter()
-        .filter(|n| wanted.is_empty() || wanted.iter().any(|w| w == *n))
+        .filter(|p| wanted.is_empty() || wanted.iter().any(|w| w == p.name))
     {
-        let program = peers_dir.join(name).join("peer");
+        let program = peers_dir.join(foreign.name).join("peer");
         if program.exists() {
             peers.push(Peer {
-                name: name.to_string(),
+                name: foreign.name.to_string(),
                 program,
+                foreign: Some(foreign),
             });
         } else {
-            missing.push(name.to_string());
+            missing.push(foreign.name.to_string());
         }
     }
     (peers, missing)
@@ -163,6 +194,12 @@ pub struct Run {
     pub client: String,
     /// Server implementation.
     pub server: String,
+    /// The transport (files from before it was recorded: tcp).
+    #[serde(default)]
+    pub transport: TransportKind,
+    /// The secure channel (files from before it was recorded: noise).
+    #[serde(default)]
+    pub security: Security,
     /// Which way the bytes went.
     pub direction: Direction,
     /// Payload bytes.
@@ -177,8 +214,8 @@ pub struct Run {
     pub error: Option<String>,
 }
 
-fn start_server(peer: &Peer) -> Result<ServerProcess, InteropError> {
-    ServerProcess::start(peer.server_command(), ADDRESS_TIMEOUT, None).map_err(|failure| {
+fn start_server(peer: &Peer, layers: Layers) -> Result<ServerProcess, InteropError> {
+    ServerProcess::start(peer.server_command(layers), ADDRESS_TIMEOUT, None).map_err(|failure| {
         InteropError::Server {
             peer: peer.name.clone(),
             stderr_tail: tail(&failure.stderr_tail, 300),
@@ -187,16 +224,21 @@ fn start_server(peer: &Peer) -> Result<ServerProcess, InteropError> {
     })
 }
 
-/// Runs `client` against `server` once and returns the client's final time in seconds.
+/// Runs `client` against `server` once over `layers` and returns the client's final time in
+/// seconds.
 pub fn run_once(
     client: &Peer,
     server: &Peer,
+    layers: Layers,
     upload: u64,
     download: u64,
     limit: Duration,
 ) -> Result<f64, InteropError> {
-    let server_process = start_server(server)?;
-    let mut cmd = client.client_command(&server_process.printed, upload, download);
+    for peer in [client, server] {
+        peer.check(layers)?;
+    }
+    let server_process = start_server(server, layers)?;
+    let mut cmd = client.client_command(&server_process.printed, upload, download, layers);
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::null());
@@ -298,13 +340,16 @@ pub struct InteropFile {
     pub repetitions: u32,
     /// Peers that were not built.
     pub missing_peers: Vec<String>,
+    /// Pairs and layers left out because a peer does not speak them, each with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
     /// One row per pair and direction, with the median.
     pub table: Vec<Row>,
     /// Every run.
     pub runs: Vec<Run>,
 }
 
-/// One pair and direction of the table.
+/// One pair, layers and direction of the table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Row {
@@ -312,6 +357,12 @@ pub struct Row {
     pub client: String,
     /// Server implementation.
     pub server: String,
+    /// The transport (files from before it was recorded: tcp).
+    #[serde(default)]
+    pub transport: TransportKind,
+    /// The secure channel (files from before it was recorded: noise).
+    #[serde(default)]
+    pub security: Security,
     /// Which way the bytes went.
     pub direction: Direction,
     /// Median goodput of the successful runs.
@@ -322,16 +373,58 @@ pub struct Row {
     pub failed: usize,
 }
 
-/// Median of the successful runs' goodput for one (client, server, direction).
+impl Run {
+    /// Its transport and secure channel.
+    pub fn layers(&self) -> Layers {
+        Layers {
+            transport: self.transport,
+            security: self.security,
+        }
+    }
+
+    /// Whether it is a run of `client` against `server` over `layers` in `direction`.
+    pub fn is_of(&self, client: &str, server: &str, layers: Layers, direction: Direction) -> bool {
+        self.client == client
+            && self.server == server
+            && self.layers() == layers
+            && self.direction == direction
+    }
+}
+
+impl Row {
+    /// Its transport and secure channel.
+    pub fn layers(&self) -> Layers {
+        Layers {
+            transport: self.transport,
+            security: self.security,
+        }
+    }
+}
+
+impl InteropFile {
+    /// The layers its table covers, in table order, each once.
+    pub fn layers(&self) -> Vec<Layers> {
+        let mut layers = Vec::new();
+        for row in &self.table {
+            if !layers.contains(&row.layers()) {
+                layers.push(row.layers());
+            }
+        }
+        layers
+    }
+}
+
+/// Median of the successful runs' goodput for one (client, server, layers, direction).
 pub fn median_bits_per_second(
     runs: &[Run],
     client: &str,
     server: &str,
+    layers: Layers,
     direction: Direction,
 ) -> Option<f64> {
     let values = runs
         .iter()
-        .filter(|r| r.client == client && r.server == server && r.direction == direction)
+        .filter(|r| r.is_of(client, server, layers, direction))
         .filter_map(|r| r.bits_per_second);
     Spread::of(values).map(|s| s.median)
 }
@@ -344,7 +437,14 @@ mod tests {
         Peer {
             name: name.into(),
             program: PathBuf::from(name),
+            foreign: ForeignPeer::named(name),
         }
+    }
+
+    fn args(cmd: &Command) -> Vec<String> {
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
     }
 
     #[test]
@@ -368,13 +468,10 @@ mod tests {
 
     #[test]
     fn commands_use_each_side_s_flags() {
-        let ours = peer(OURS).client_command("/ip4/1.2.3.4/tcp/5", 10, 0);
-        let args: Vec<_> = ours
-            .get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let tcp_noise = Layers::default();
+        let ours = peer(OURS).client_command("/ip4/1.2.3.4/tcp/5", 10, 0, tcp_noise);
         assert_eq!(
-            args,
+            args(&ours),
             [
                 "client",
                 "--no-progress",
@@ -386,12 +483,71 @@ mod tests {
                 "0"
             ]
         );
-        let go = peer("go").server_command();
-        let args: Vec<_> = go
-            .get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(args, ["--run-server", "--server-address", "127.0.0.1:0"]);
+        let go = peer("go").server_command(tcp_noise);
+        assert_eq!(
+            args(&go),
+            ["--run-server", "--server-address", "127.0.0.1:0"]
+        );
+    }
+
+    #[test]
+    fn commands_name_the_layers_on_both_sides() {
+        let ws_tls = Layers {
+            transport: TransportKind::Ws,
+            security: Security::Tls,
+        };
+        let ours = args(&peer(OURS).server_command(ws_tls));
+        assert_eq!(
+            ours,
+            [
+                "server",
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0/ws",
+                "--security",
+                "tls"
+            ]
+        );
+        let ours = args(&peer(OURS).client_command("/ip4/1.2.3.4/tcp/5/ws", 1, 2, ws_tls));
+        assert!(
+            ours.ends_with(&["--security".into(), "tls".into()]),
+            "{ours:?}"
+        );
+        for name in ["go", "rust", "js", "py"] {
+            let client = args(&peer(name).client_command("/ip4/1.2.3.4/tcp/5/ws", 1, 2, ws_tls));
+            assert!(
+                client.ends_with(&["--transport", "ws", "--security", "tls"].map(String::from)),
+                "{name}: {client:?}"
+            );
+            let server = args(&peer(name).server_command(ws_tls));
+            assert_eq!(server[3..], ["--transport", "ws", "--security", "tls"]);
+        }
+    }
+
+    #[test]
+    fn a_peer_that_lacks_the_layers_is_refused_before_anything_starts() {
+        static TCP_ONLY: ForeignPeer = ForeignPeer {
+            name: "lab",
+            launcher: "lab/peer",
+            implementation: "lab-libp2p 0.1",
+            transports: &[TransportKind::Tcp],
+            security: &[Security::Noise],
+        };
+        let lab = Peer {
+            name: "lab".into(),
+            program: PathBuf::from("/nonexistent/lab"),
+            foreign: Some(&TCP_ONLY),
+        };
+        let ws = Layers {
+            transport: TransportKind::Ws,
+            security: Security::Noise,
+        };
+        let e = run_once(&peer(OURS), &lab, ws, 1, 0, Duration::from_secs(1)).unwrap_err();
+        assert!(matches!(e, InteropError::Unsupported(_)), "{e}");
+        assert!(
+            e.to_string()
+                .contains("the lab peer (lab-libp2p 0.1) cannot run ws + noise"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -399,6 +555,8 @@ mod tests {
         let run = |bps: Option<f64>| Run {
             client: "a".into(),
             server: "b".into(),
+            transport: TransportKind::Tcp,
+            security: Security::Noise,
             direction: Direction::Upload,
             bytes: 1,
             repetition: 1,
@@ -413,12 +571,21 @@ mod tests {
             run(Some(2.0)),
             run(Some(10.0)),
         ];
+        let tcp = Layers::default();
         assert_eq!(
-            median_bits_per_second(&runs, "a", "b", Direction::Upload),
+            median_bits_per_second(&runs, "a", "b", tcp, Direction::Upload),
             Some(2.5)
         );
         assert_eq!(
-            median_bits_per_second(&runs, "a", "b", Direction::Download),
+            median_bits_per_second(&runs, "a", "b", tcp, Direction::Download),
+            None
+        );
+        let ws = Layers {
+            transport: TransportKind::Ws,
+            ..tcp
+        };
+        assert_eq!(
+            median_bits_per_second(&runs, "a", "b", ws, Direction::Upload),
             None
         );
     }
