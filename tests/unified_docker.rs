@@ -379,7 +379,9 @@ fn the_images_refuse_cells_they_do_not_serve() {
         return;
     }
     let (code, stderr) = refused(OUR_IMAGE, "TRANSPORT", "quic-v1");
-    assert_eq!(code, Some(1), "{stderr}");
+    // docs/exit-codes.md: a cell we do not serve is a usage error (2); the harness only needs
+    // a non-zero exit.
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("TRANSPORT=quic-v1: not supported, this image serves tcp and ws"),
         "{stderr}"
