@@ -540,27 +540,11 @@ mod tests {
         CaseConfig {
             peer: peer.into(),
             rtt_ms,
-            rate_bits_per_second: None,
             queue_bytes: 0,
-            initial_window_bytes: 256 << 10,
-            max_window_bytes: 16 << 20,
-            autotune: true,
             window_accounting: accounting,
-            autotune_rule: Default::default(),
-            max_frame_bytes: 64 << 10,
-            streams: 1,
-            connections: 1,
             upload_bytes: 1 << 20,
             download_bytes: 1 << 20,
-            latency_rounds: None,
-            latency_mode: Default::default(),
-            stack: Stack::Yamux,
-            security: Security::Noise,
-            transport: Default::default(),
-            early_muxer: true,
-            send_buffer_bytes: None,
-            recv_buffer_bytes: None,
-            probe: None,
+            ..Default::default()
         }
     }
 

@@ -158,10 +158,16 @@ impl Observer for Quiet {}
 /// with a [`Flag`](crate::sweep::config::Flag), in table order, except at its default or where
 /// it does not apply (the yamux settings on the bare-TCP stack).
 pub fn case_args(c: &CaseConfig) -> Vec<String> {
+    table_args(c, false)
+}
+
+/// The flags of the keys passed [`Flag::Load`](crate::sweep::config::Flag::Load) (`load`) or to
+/// both commands (not `load`), in table order.
+fn table_args(c: &CaseConfig, load: bool) -> Vec<String> {
     let fields = case_fields(c);
     Key::ALL
         .iter()
-        .filter(|key| key.applies_to(c.stack))
+        .filter(|key| key.applies_to(c.stack) && key.load_only() == load)
         .flat_map(|key| key.args(&key.value_in(&fields)))
         .collect()
 }
@@ -222,21 +228,8 @@ fn client_args(
             args.push(config.latency_rounds.unwrap_or(1).to_string());
         }
         RunKind::Warmup | RunKind::Measured => {
-            args.extend([
-                "--upload".into(),
-                config.upload_bytes.to_string(),
-                "--download".into(),
-                config.download_bytes.to_string(),
-                "--streams".into(),
-                config.streams.to_string(),
-                "--connections".into(),
-                config.connections.to_string(),
-                "--interval".into(),
-                plan_interval_s.to_string(),
-            ]);
-            if let Some(probe) = config.probe {
-                args.extend(["--probe".into(), probe.as_str().into()]);
-            }
+            args.extend(table_args(config, true));
+            args.extend(["--interval".into(), plan_interval_s.to_string()]);
             // Bare TCP has no windows to trace.
             if let Some(trace) = trace.filter(|_| config.stack == Stack::Yamux) {
                 args.push("--window-trace".into());
@@ -1053,29 +1046,11 @@ mod tests {
 
     fn config(rtt_ms: f64, autotune: bool) -> CaseConfig {
         CaseConfig {
-            peer: "ours".into(),
             rtt_ms,
-            rate_bits_per_second: None,
-            queue_bytes: 4 << 20,
-            initial_window_bytes: 256 << 10,
             max_window_bytes: 1 << 20,
             autotune,
-            window_accounting: Accounting::Full,
-            autotune_rule: Default::default(),
-            max_frame_bytes: 64 << 10,
-            streams: 1,
-            connections: 1,
-            upload_bytes: 0,
             download_bytes: 8 << 20,
-            latency_rounds: None,
-            latency_mode: Default::default(),
-            stack: Stack::Yamux,
-            security: Security::Noise,
-            transport: Default::default(),
-            early_muxer: true,
-            send_buffer_bytes: None,
-            recv_buffer_bytes: None,
-            probe: None,
+            ..Default::default()
         }
     }
 

@@ -85,6 +85,9 @@ pub enum Flag {
     Value(&'static str),
     /// A bare flag on both commands when the value is `false` (the default is `true`).
     WhenFalse(&'static str),
+    /// `--flag <value>` on the client's warm-up and measured runs only (not the server, not the
+    /// latency run), the default included; left out when the value is absent (`null`).
+    Load(&'static str),
 }
 
 /// Which cases a key applies to.
@@ -204,7 +207,7 @@ fn text(s: &str) -> Scalar {
 
 // A new key: its `CaseConfig` field, then one line here: TOML name => variant: field, how it
 // parses, its default, how it reaches the commands, its scope, how it shows.
-use Flag::{Elsewhere, Value as Arg, WhenFalse};
+use Flag::{Elsewhere, Load, Value as Arg, WhenFalse};
 use Show::{Custom, Named};
 matrix_keys! {
     peer => Peer: "peer", Kind::Peer, text(crate::results::OURS), Elsewhere, All, Custom;
@@ -236,16 +239,17 @@ matrix_keys! {
         text(AutotuneRule::Go.as_str()), Arg("--autotune-rule"), Yamux, Named("rule");
     max_frame => MaxFrame: "max_frame_bytes", Kind::Size, text("64KiB"), Arg("--max-frame"),
         Yamux, Custom;
-    streams => Streams: "streams", Kind::Count, Scalar::Int(1), Elsewhere, All, Custom;
-    connections => Connections: "connections", Kind::Count, Scalar::Int(1), Elsewhere, All,
+    streams => Streams: "streams", Kind::Count, Scalar::Int(1), Load("--streams"), All, Custom;
+    connections => Connections: "connections", Kind::Count, Scalar::Int(1),
+        Load("--connections"), All, Custom;
+    upload => Upload: "upload_bytes", Kind::Size, Scalar::Int(0), Load("--upload"), All, Custom;
+    download => Download: "download_bytes", Kind::Size, Scalar::Int(0), Load("--download"), All,
         Custom;
-    upload => Upload: "upload_bytes", Kind::Size, Scalar::Int(0), Elsewhere, All, Custom;
-    download => Download: "download_bytes", Kind::Size, Scalar::Int(0), Elsewhere, All, Custom;
     latency_rounds => LatencyRounds: "latency_rounds", Kind::Rounds, Scalar::Int(0), Elsewhere,
         All, Custom;
     latency_mode => LatencyMode: "latency_mode", Kind::Choice(choices::<LatencyMode>),
         text(LatencyMode::Perf.as_str()), Elsewhere, All, Custom;
-    probe => Probe: "probe", Kind::Probe, text("none"), Elsewhere, Yamux, Named("probe");
+    probe => Probe: "probe", Kind::Probe, text("none"), Load("--probe"), Yamux, Named("probe");
 }
 
 fn size(value: &Scalar) -> Result<u64, String> {
@@ -353,6 +357,20 @@ impl Kind {
     }
 }
 
+/// Every key at its default: the table's defaults are the only ones (test fixtures build on
+/// this with `..Default::default()`, so a new key is not a field to add to each of them).
+impl Default for CaseConfig {
+    fn default() -> Self {
+        let fields: Map<String, Value> = Key::ALL
+            .iter()
+            .map(|key| (key.field().to_string(), key.default_value()))
+            .filter(|(_, value)| !value.is_null())
+            .collect();
+        serde_json::from_value(Value::Object(fields))
+            .expect("the table's defaults are a case config")
+    }
+}
+
 /// A case's fields as JSON, the form every key's value takes ([`Key::value_in`]).
 pub fn case_fields(c: &CaseConfig) -> Map<String, Value> {
     match serde_json::to_value(c) {
@@ -404,17 +422,26 @@ impl Key {
     }
 
     /// The client and server arguments of `value`: none at the default or for a key passed
-    /// [`Flag::Elsewhere`].
+    /// [`Flag::Elsewhere`]; a [`Flag::Load`] key at its default too.
     pub fn args(self, value: &Value) -> Vec<String> {
-        if *value == self.default_value() || value.is_null() {
+        if value.is_null() {
             return Vec::new();
         }
+        let at_default = *value == self.default_value();
         match self.flag() {
             Flag::Elsewhere => Vec::new(),
+            Flag::Load(flag) => vec![flag.to_string(), value_text(value)],
+            _ if at_default => Vec::new(),
             Flag::Value(flag) => vec![flag.to_string(), value_text(value)],
             Flag::WhenFalse(flag) if *value == Value::Bool(false) => vec![flag.to_string()],
             Flag::WhenFalse(_) => Vec::new(),
         }
+    }
+
+    /// Whether the key's flag goes to the client's load runs only ([`Flag::Load`]) rather than
+    /// to both commands.
+    pub fn load_only(self) -> bool {
+        matches!(self.flag(), Flag::Load(_))
     }
 }
 
@@ -423,6 +450,38 @@ mod tests {
     use super::super::ConfigError;
     use super::super::tests::{error, parse};
     use super::*;
+
+    #[test]
+    fn the_default_case_is_every_key_at_its_default() {
+        let c = CaseConfig::default();
+        let fields = case_fields(&c);
+        for &key in Key::ALL {
+            assert_eq!(key.value_in(&fields), key.default_value(), "{}", key.name());
+        }
+        assert_eq!(
+            (c.peer.as_str(), c.streams, c.upload_bytes),
+            (crate::results::OURS, 1, 0)
+        );
+    }
+
+    /// The key lists of the docs are checked against the table: a new key without its line in
+    /// the module doc and in docs/sweep.md fails here.
+    #[test]
+    fn every_key_is_documented() {
+        let module_doc = include_str!("mod.rs");
+        let sweep_md = include_str!("../../../docs/sweep.md");
+        for &key in Key::ALL {
+            let name = key.name();
+            assert!(
+                module_doc.contains(&format!("//! {name} = ")),
+                "{name}: no `{name} = …` line in the example of src/sweep/config/mod.rs"
+            );
+            assert!(
+                sweep_md.contains(&format!("`{name}`")),
+                "{name}: not named in docs/sweep.md"
+            );
+        }
+    }
 
     #[test]
     fn enum_keys_accept_every_name_of_their_type() {
