@@ -1104,6 +1104,8 @@ mod tests {
             yamux: YamuxSummary::from(&crate::yamux::Stats::default()),
             latency_ms: Vec::new(),
             latency_under_load: None,
+            fairness: None,
+            short_flows: None,
             process: None,
             git: None,
         }
