@@ -189,8 +189,9 @@ impl Fairness {
 }
 
 /// `--short-flows COUNT:SIZE`: COUNT short perf streams of SIZE download each during the bulk
-/// transfer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// transfer (in JSON: the `COUNT:SIZE` text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ShortFlows {
     /// How many (at least 1).
     pub count: usize,
@@ -233,6 +234,20 @@ impl FromStr for ShortFlows {
             count,
             size: size.bytes(),
         })
+    }
+}
+
+impl TryFrom<String> for ShortFlows {
+    type Error = ShortFlowsError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<ShortFlows> for String {
+    fn from(flows: ShortFlows) -> Self {
+        flows.to_string()
     }
 }
 

@@ -561,6 +561,8 @@ mod tests {
             send_buffer_bytes: None,
             recv_buffer_bytes: None,
             probe: None,
+            stagger_ms: None,
+            short_flows: None,
         }
     }
 
