@@ -295,7 +295,7 @@ impl Gathered {
 /// Round trips in µs, from 1 µs to an hour (3 significant digits). Fixed bounds: on an
 /// auto-resizing histogram, hdrhistogram 7's `saturating_record` clamps a value beyond the
 /// current range instead of growing (a 2 ms round trip came out as 2 µs).
-fn histogram() -> Histogram<u64> {
+pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")
 }
 

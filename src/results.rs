@@ -6,7 +6,7 @@
 //!   the machine, the git revision, the command lines, and every run);
 //! - `cases/<id>.<metric>.hgrm`: HDR histograms in HdrHistogram's percentile-distribution text
 //!   format, see [`crate::sweep::hgrm`] (metrics: [`METRIC_LATENCY`], [`METRIC_INTERVAL`],
-//!   [`METRIC_TTFB`]);
+//!   [`METRIC_TTFB`], [`METRIC_FCT`]);
 //! - `cases/<id>.rep<k>.window.jsonl`: the client's window trace, one [`WindowTraceLine`] a line;
 //! - `summary.json`: a [`Summary`], one [`SummaryRow`] per case with medians and spread.
 //!
@@ -40,6 +40,9 @@ pub const METRIC_INTERVAL: &str = "interval_mbit_s";
 /// Histogram of every stream's time to first byte (stream open to first download byte, so it
 /// includes the upload) of the measured runs, in ms.
 pub const METRIC_TTFB: &str = "ttfb_ms";
+
+/// Histogram metric: flow completion times of the short flows (`short_flows`), ms.
+pub const METRIC_FCT: &str = "fct_ms";
 
 /// Which layers carry a case's perf workload, as `--stack` takes it.
 #[derive(
@@ -198,6 +201,13 @@ pub struct CaseConfig {
     /// Latency-under-load probe of the measured runs (`client --probe`); absent: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<ProbeKind>,
+    /// Stream k of the measured runs opens k times this after the first (`client --stagger`),
+    /// ms; absent: all at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stagger_ms: Option<f64>,
+    /// Short flows during the measured runs (`client --short-flows COUNT:SIZE`); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_flows: Option<crate::perf::fairness::ShortFlows>,
 }
 
 fn yes() -> bool {
@@ -535,7 +545,8 @@ pub struct CaseResult {
     /// The latency run, when `latency_rounds` is set.
     #[serde(default)]
     pub latency: Option<RunResult>,
-    /// Histograms by metric ([`METRIC_LATENCY`], [`METRIC_INTERVAL`], [`METRIC_TTFB`]).
+    /// Histograms by metric ([`METRIC_LATENCY`], [`METRIC_INTERVAL`], [`METRIC_TTFB`],
+    /// [`METRIC_FCT`]).
     pub histograms: BTreeMap<String, HistogramSummary>,
 }
 
@@ -637,6 +648,19 @@ pub struct SummaryRow {
     /// The same for the loaded p99, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muxer_added_p99_ms: Option<Spread>,
+    /// Jain's index over the streams' goodput (`fairness.jain_overall`), per measured run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jain_overall: Option<Spread>,
+    /// The lowest per-interval Jain's index after the first interval
+    /// (`fairness.min_jain_after_first`), per measured run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jain_min_after_first: Option<Spread>,
+    /// Short-flow completion time p50 (`short_flows`), per measured run, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_fct_p50_ms: Option<Spread>,
+    /// The same at p99, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_fct_p99_ms: Option<Spread>,
 }
 
 /// `summary.json`.

@@ -49,6 +49,8 @@ fn client_config(server: Addr, upload: u64, download: u64) -> ClientConfig {
         },
         streams: 1,
         connections: 1,
+        stagger: std::time::Duration::ZERO,
+        short_flows: None,
         connection: ConnectionConfig::new(identity::generate()),
     }
 }

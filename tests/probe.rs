@@ -207,6 +207,8 @@ fn probed_config(server: Addr) -> ClientConfig {
         },
         streams: 1,
         connections: 1,
+        stagger: Duration::ZERO,
+        short_flows: None,
         connection: ConnectionConfig::new(identity::generate()),
     }
 }

@@ -58,6 +58,8 @@ async fn round_trip(security: Security) {
         },
         streams: 2,
         connections: 1,
+        stagger: std::time::Duration::ZERO,
+        short_flows: None,
         connection,
     };
     let report = client::run(&config, Arc::new(Progress::default()))

@@ -10,6 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use yamux_perf::identity;
 use yamux_perf::perf::client::{self, ClientConfig};
+use yamux_perf::perf::fairness::{ShareLog, ShortFlows};
 use yamux_perf::perf::report::{self, RunReport, final_line};
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::tcp;
@@ -59,6 +60,15 @@ pub(crate) struct ClientOpt {
     /// Parallel connections, each with --streams streams.
     #[arg(long, default_value_t = 1)]
     pub(crate) connections: usize,
+    /// Staggered starts: stream k (counted over all connections) opens k times this after the
+    /// first (e.g. 200ms); fairness counts a stream only in the intervals it was open for.
+    #[arg(long, allow_hyphen_values = true, value_parser = yamux_perf::units::parse_duration, conflicts_with_all = ["latency", "ping"])]
+    pub(crate) stagger: Option<Duration>,
+    /// Short flows during the bulk transfer, COUNT:SIZE (e.g. 20:64KiB): COUNT perf streams
+    /// downloading SIZE each on the first connection, one every 100 ms from the start of the
+    /// bulk streams; the report gets their flow completion times.
+    #[arg(long, value_name = "COUNT:SIZE", conflicts_with_all = ["latency", "ping"])]
+    pub(crate) short_flows: Option<ShortFlows>,
     /// Latency mode: N round trips of 1 byte each way, each on a fresh stream (as test-plans
     /// measures latency); prints percentiles instead of throughput.
     #[arg(long, conflicts_with_all = ["upload", "download", "streams", "connections"])]
@@ -169,6 +179,9 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         None => start_embedded_server(&opt)?,
     };
     if opt.stack == Stack::Tcp {
+        if opt.stagger.is_some() || opt.short_flows.is_some() {
+            usage!("--stagger and --short-flows need --stack yamux: they share one connection");
+        }
         if opt.probe.is_some() {
             usage!(
                 "--probe needs --stack yamux: it pings on a stream of the transfer's connection"
@@ -194,6 +207,8 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         },
         streams: opt.streams,
         connections: opt.connections,
+        stagger: opt.stagger.unwrap_or_default(),
+        short_flows: opt.short_flows,
         connection,
     };
     let against = || format!("perf run against {}", config.server.to_multiaddr());
@@ -231,13 +246,17 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
             bar
         });
     let tick_bar = bar.clone();
-    let (reporter, lines) = intervals(&opt, &progress, interval, move |up, down| {
+    let (reporter, lines, shares) = intervals(&opt, &progress, interval, move |up, down| {
         if let Some(bar) = &tick_bar {
             bar.set_position(up + down);
         }
     });
-    let result = with_limit(limit, client::run_probed(&config, progress, probe)).await;
+    let result = with_limit(limit, client::run_probed(&config, progress.clone(), probe)).await;
     reporter.abort();
+    let _ = reporter.await;
+    // The tail: the bytes since the last tick.
+    let mut shares = std::mem::take(&mut *shares.lock().unwrap_or_else(|e| e.into_inner()));
+    shares.record(&progress.streams());
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -247,10 +266,20 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         writeln!(stdout, "{}", final_line(&report).to_json())?;
         stdout.flush()?;
     }
+    let run_report = RunReport {
+        latency_under_load,
+        ..RunReport::from_client(&report, take(&lines), shares)
+    };
     if !opt.output.quiet() {
         eprint!("{}", report::summary(&report));
-        if let Some(l) = &latency_under_load {
+        if let Some(l) = &run_report.latency_under_load {
             print_latency_under_load(l);
+        }
+        if let Some(f) = &run_report.fairness {
+            eprintln!("{}", f.summary());
+        }
+        if let Some(s) = &run_report.short_flows {
+            eprintln!("{}", s.summary());
         }
     }
     if let Some(path) = &opt.window_trace {
@@ -259,10 +288,6 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         report::write_trace(&report.window_trace, std::io::BufWriter::new(file))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    let run_report = RunReport {
-        latency_under_load,
-        ..RunReport::from_client(&report, take(&lines))
-    };
     finish(&opt, &run_report)
 }
 
@@ -332,7 +357,7 @@ async fn run_tcp(opt: &ClientOpt, server: Addr, limit: Duration, interval: Durat
     };
     let connections = opt.streams * opt.connections;
     let progress = Arc::new(Progress::default());
-    let (reporter, lines) = intervals(opt, &progress, interval, |_, _| {});
+    let (reporter, lines, _) = intervals(opt, &progress, interval, |_, _| {});
     let run = tcp::run(server.socket, &tcp_config, request, connections, progress);
     let result = with_limit(limit, run).await;
     reporter.abort();
@@ -357,23 +382,31 @@ async fn run_tcp(opt: &ClientOpt, server: Addr, limit: Duration, interval: Durat
 }
 
 type Lines = Arc<Mutex<Vec<report::Line>>>;
+type Shares = Arc<Mutex<ShareLog>>;
 
 /// Prints an intermediary line on stdout every `interval` (none with --json-only) until the
-/// task is aborted, keeping the lines for the report.
+/// task is aborted, keeping the lines and the per-stream bytes for the report.
 fn intervals(
     opt: &ClientOpt,
     progress: &Arc<Progress>,
     interval: Duration,
     on_tick: impl FnMut(u64, u64) + Send + 'static,
-) -> (tokio::task::JoinHandle<()>, Lines) {
-    let lines = Lines::default();
+) -> (tokio::task::JoinHandle<()>, Lines, Shares) {
+    let (lines, shares) = (Lines::default(), Shares::default());
     let out: Box<dyn Write + Send> = if opt.output.json_only {
         Box::new(std::io::sink())
     } else {
         Box::new(std::io::stdout())
     };
-    let task = report::spawn_intervals(progress.clone(), interval, out, lines.clone(), on_tick);
-    (task, lines)
+    let task = report::spawn_intervals(
+        progress.clone(),
+        interval,
+        out,
+        lines.clone(),
+        shares.clone(),
+        on_tick,
+    );
+    (task, lines, shares)
 }
 
 fn take(lines: &Lines) -> Vec<report::Line> {

@@ -50,7 +50,8 @@ pub(crate) struct CompareOpt {
     /// Compare only these metrics, comma-separated (upload_gbit_s, download_gbit_s,
     /// client_cpu_ns_per_byte, server_cpu_ns_per_byte, client_peak_rss_bytes,
     /// server_peak_rss_bytes, latency_p50_ms, latency_p99_ms, muxer_added_p50_ms,
-    /// muxer_added_p99_ms). Default: all.
+    /// muxer_added_p99_ms, jain_overall, jain_min_after_first, short_fct_p50_ms,
+    /// short_fct_p99_ms). Default: all.
     #[arg(long, value_delimiter = ',')]
     pub(crate) metrics: Vec<Metric>,
     /// Write the output to this file instead of stdout (a directory for

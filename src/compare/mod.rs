@@ -138,11 +138,19 @@ pub enum Metric {
     MuxerAddedP50Ms,
     /// The same at p99, ms.
     MuxerAddedP99Ms,
+    /// Jain's fairness index over the streams' goodput (`--streams N`, N ≥ 2).
+    JainOverall,
+    /// The lowest per-interval Jain's index after the first interval.
+    JainMinAfterFirst,
+    /// Short-flow completion time p50 (`short_flows`), ms.
+    ShortFctP50Ms,
+    /// The same at p99, ms.
+    ShortFctP99Ms,
 }
 
 impl Metric {
     /// Every metric, in display order.
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 14] = [
         Metric::UploadGbitS,
         Metric::DownloadGbitS,
         Metric::ClientCpuNsPerByte,
@@ -153,6 +161,10 @@ impl Metric {
         Metric::LatencyP99Ms,
         Metric::MuxerAddedP50Ms,
         Metric::MuxerAddedP99Ms,
+        Metric::JainOverall,
+        Metric::JainMinAfterFirst,
+        Metric::ShortFctP50Ms,
+        Metric::ShortFctP99Ms,
     ];
 
     /// The name used on the command line and in JSON.
@@ -168,6 +180,10 @@ impl Metric {
             Metric::LatencyP99Ms => "latency_p99_ms",
             Metric::MuxerAddedP50Ms => "muxer_added_p50_ms",
             Metric::MuxerAddedP99Ms => "muxer_added_p99_ms",
+            Metric::JainOverall => "jain_overall",
+            Metric::JainMinAfterFirst => "jain_min_after_first",
+            Metric::ShortFctP50Ms => "short_fct_p50_ms",
+            Metric::ShortFctP99Ms => "short_fct_p99_ms",
         }
     }
 
@@ -184,6 +200,10 @@ impl Metric {
             Metric::LatencyP99Ms => "latency p99",
             Metric::MuxerAddedP50Ms => "muxer-added p50",
             Metric::MuxerAddedP99Ms => "muxer-added p99",
+            Metric::JainOverall => "Jain's index",
+            Metric::JainMinAfterFirst => "Jain's index, min interval",
+            Metric::ShortFctP50Ms => "short-flow FCT p50",
+            Metric::ShortFctP99Ms => "short-flow FCT p99",
         }
     }
 
@@ -196,14 +216,20 @@ impl Metric {
             Metric::LatencyP50Ms
             | Metric::LatencyP99Ms
             | Metric::MuxerAddedP50Ms
-            | Metric::MuxerAddedP99Ms => "ms",
+            | Metric::MuxerAddedP99Ms
+            | Metric::ShortFctP50Ms
+            | Metric::ShortFctP99Ms => "ms",
+            Metric::JainOverall | Metric::JainMinAfterFirst => "index",
         }
     }
 
     /// Which way is better.
     pub fn better(self) -> Better {
         match self {
-            Metric::UploadGbitS | Metric::DownloadGbitS => Better::Bigger,
+            Metric::UploadGbitS
+            | Metric::DownloadGbitS
+            | Metric::JainOverall
+            | Metric::JainMinAfterFirst => Better::Bigger,
             _ => Better::Smaller,
         }
     }
@@ -289,6 +315,10 @@ pub fn sweep_case_metrics(row: &SummaryRow) -> CaseMetrics {
     }
     put(Metric::MuxerAddedP50Ms, row.muxer_added_p50_ms.clone());
     put(Metric::MuxerAddedP99Ms, row.muxer_added_p99_ms.clone());
+    put(Metric::JainOverall, row.jain_overall.clone());
+    put(Metric::JainMinAfterFirst, row.jain_min_after_first.clone());
+    put(Metric::ShortFctP50Ms, row.short_fct_p50_ms.clone());
+    put(Metric::ShortFctP99Ms, row.short_fct_p99_ms.clone());
     CaseMetrics {
         id: row.id.clone(),
         label: row.label.clone(),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use libp2p_identity::PeerId;
 use tokio::io::AsyncWriteExt;
 
+use super::fairness::{SHORT_FLOW_SPACING, ShortFlows, ShortFlowsReport};
 use super::{PerfError, Progress, Request, StreamReport, dial_all, run_stream};
 use crate::bufio::BufferedIo;
 use crate::multistream;
@@ -30,6 +31,11 @@ pub struct ClientConfig {
     pub streams: usize,
     /// Parallel connections (at least 1).
     pub connections: usize,
+    /// Stream k (counted over all connections) is opened k times this after the first.
+    pub stagger: Duration,
+    /// Short download streams on the first connection during the bulk transfer, one per
+    /// [`SHORT_FLOW_SPACING`] from the start of the bulk streams.
+    pub short_flows: Option<ShortFlows>,
     /// Connection settings (set `yamux.trace_windows` to get [`ClientReport::window_trace`]).
     pub connection: ConnectionConfig,
 }
@@ -58,6 +64,8 @@ pub struct ClientReport {
     /// Window decisions and send credit of every connection, tagged with the connection's
     /// index (empty unless tracing was enabled).
     pub window_trace: Vec<(usize, yamux::TraceEvent)>,
+    /// The short flows' completion times (with [`ClientConfig::short_flows`]).
+    pub short_flows: Option<ShortFlowsReport>,
 }
 
 /// Dials, runs the perf streams and closes the connections.
@@ -111,16 +119,52 @@ pub async fn run_probed(
         }
         None => None,
     };
-    let runs = established.iter().flat_map(|e| {
-        (0..config.streams.max(1)).map(|_| {
-            let (connection, progress) = (e.connection.clone(), progress.clone());
+    let per_connection = config.streams.max(1);
+    let slots = &progress.add_streams(established.len() * per_connection);
+    let bulk_start = Instant::now();
+    let runs = established.iter().enumerate().flat_map(|(c, e)| {
+        (0..per_connection).map(move |s| {
+            let k = c * per_connection + s;
+            let (connection, slot) = (e.connection.clone(), slots[k].clone());
             async move {
-                let stream = connection.open_stream().await?;
-                run_stream(stream, config.request, &progress).await
+                tokio::time::sleep_until((bulk_start + config.stagger * k as u32).into()).await;
+                slot.start();
+                let result = async {
+                    let stream = connection.open_stream().await?;
+                    run_stream(stream, config.request, &slot.progress).await
+                }
+                .await;
+                slot.finish();
+                result
             }
         })
     });
-    let result = futures_util::future::try_join_all(runs).await;
+    let short = config.short_flows.map(|flows| {
+        run_short_flows(
+            established[0].connection.clone(),
+            config.request,
+            flows,
+            bulk_start,
+        )
+    });
+    let (result, short) = match short {
+        Some(short) => {
+            let (bulk, short) = tokio::join!(
+                async {
+                    let r = futures_util::future::try_join_all(runs).await;
+                    (r, Instant::now())
+                },
+                short
+            );
+            let (bulk, bulk_end) = bulk;
+            let flows = config.short_flows.expect("short flows configured");
+            (
+                bulk,
+                Some(short.map(|fct| ShortFlowsReport::new(flows, &fct, bulk_end))),
+            )
+        }
+        None => (futures_util::future::try_join_all(runs).await, None),
+    };
     let total_duration = start.elapsed();
     let mut stats = yamux::Stats::default();
     let (mut rtt_samples, mut window_trace) = (Vec::new(), Vec::new());
@@ -140,6 +184,7 @@ pub async fn run_probed(
     };
     close_all(established).await;
     let streams = result?;
+    let short_flows = short.transpose()?;
     let latency_under_load = probed.transpose()?;
     let report = ClientReport {
         remote_peer,
@@ -152,8 +197,39 @@ pub async fn run_probed(
         rtt_samples,
         stats,
         window_trace,
+        short_flows,
     };
     Ok((report, latency_under_load))
+}
+
+/// Opens `flows.count` download streams of `flows.size` on `connection`, one every
+/// [`SHORT_FLOW_SPACING`] after `start` (whether or not the one before has finished); returns
+/// each one's completion time (before the open to its last byte) and when it finished, in the
+/// order they were opened.
+async fn run_short_flows(
+    connection: yamux::Connection,
+    request: Request,
+    flows: ShortFlows,
+    start: Instant,
+) -> Result<Vec<(Duration, Instant)>, PerfError> {
+    let request = Request {
+        upload: 0,
+        download: flows.size,
+        ..request
+    };
+    let runs = (0..flows.count).map(|i| {
+        let connection = connection.clone();
+        async move {
+            let at = start + SHORT_FLOW_SPACING * (i as u32 + 1);
+            tokio::time::sleep_until(at.into()).await;
+            let begin = Instant::now();
+            let stream = connection.open_stream().await?;
+            run_stream(stream, request, &Arc::default()).await?;
+            let end = Instant::now();
+            Ok::<_, PerfError>((end - begin, end))
+        }
+    });
+    futures_util::future::try_join_all(runs).await
 }
 
 /// What the latency mode measured.

@@ -11,6 +11,7 @@
 //! first chunk it receives).
 
 pub mod client;
+pub mod fairness;
 pub mod payload;
 pub mod report;
 pub mod server;
@@ -98,6 +99,54 @@ pub struct Progress {
     pub uploaded: AtomicU64,
     /// Download bytes received so far.
     pub downloaded: AtomicU64,
+    /// The run's counters, for one stream's own ([`Progress::for_stream`]).
+    total: Option<Arc<Progress>>,
+    /// The bulk streams of the run, for per-stream intervals ([`fairness::ShareLog`]).
+    streams: std::sync::Mutex<Vec<Arc<fairness::StreamSlot>>>,
+}
+
+impl Progress {
+    /// One stream's counters, whose counts also add to `total`.
+    pub fn for_stream(total: &Arc<Progress>) -> Self {
+        Self {
+            total: Some(total.clone()),
+            ..Self::default()
+        }
+    }
+
+    /// Counts `n` bytes handed to the stream.
+    pub fn add_uploaded(&self, n: u64) {
+        self.uploaded.fetch_add(n, Ordering::Relaxed);
+        if let Some(total) = &self.total {
+            total.add_uploaded(n);
+        }
+    }
+
+    /// Counts `n` bytes received.
+    pub fn add_downloaded(&self, n: u64) {
+        self.downloaded.fetch_add(n, Ordering::Relaxed);
+        if let Some(total) = &self.total {
+            total.add_downloaded(n);
+        }
+    }
+
+    /// Registers `n` bulk streams (in the order of the report's `streams`) and returns them.
+    pub fn add_streams(self: &Arc<Self>, n: usize) -> Vec<Arc<fairness::StreamSlot>> {
+        let slots: Vec<_> = (0..n)
+            .map(|_| Arc::new(fairness::StreamSlot::new(self)))
+            .collect();
+        self.lock_streams().extend(slots.iter().cloned());
+        slots
+    }
+
+    /// The bulk streams registered so far.
+    pub fn streams(&self) -> Vec<Arc<fairness::StreamSlot>> {
+        self.lock_streams().clone()
+    }
+
+    fn lock_streams(&self) -> std::sync::MutexGuard<'_, Vec<Arc<fairness::StreamSlot>>> {
+        self.streams.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// What the perf exchange needs of a byte stream: a yamux stream of any stack
@@ -147,7 +196,7 @@ pub async fn send_upload<S: PerfStream>(
     for chunk in payload.chunks(upload) {
         let n = chunk.len() as u64;
         stream.write_chunk(chunk).await?;
-        progress.uploaded.fetch_add(n, Ordering::Relaxed);
+        progress.add_uploaded(n);
     }
     Ok(())
 }
@@ -176,9 +225,7 @@ pub async fn receive_download<S: PerfStream>(
             return Err(PerfError::Corrupt { offset: received });
         }
         received += chunk.len() as u64;
-        progress
-            .downloaded
-            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        progress.add_downloaded(chunk.len() as u64);
     }
     Ok((received, first_byte))
 }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::client::{ClientReport, LatencyReport};
+use super::fairness::{Fairness, ShareLog, ShortFlowsReport};
 use super::tcp::{TcpLatencyReport, TcpReport};
 use super::{Progress, StreamReport};
 use crate::probe::LatencyUnderLoad;
@@ -69,15 +70,23 @@ pub fn final_line(report: &ClientReport) -> Line {
 }
 
 /// Prints an `intermediary` line to `out` every `interval` with the bytes moved since the last
-/// one (also kept in `lines`), until the returned task is aborted. `on_tick` sees the cumulative counts (for a
-/// progress bar).
+/// one (also kept in `lines`), until the returned task is aborted; each tick also records the
+/// bytes of every bulk stream of `progress` in `shares`. `on_tick` sees the cumulative counts
+/// (for a progress bar).
 pub fn spawn_intervals(
     progress: Arc<Progress>,
     interval: Duration,
     mut out: impl Write + Send + 'static,
     lines: Arc<Mutex<Vec<Line>>>,
+    shares: Arc<Mutex<ShareLog>>,
     mut on_tick: impl FnMut(u64, u64) + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
+    let record_shares = move |progress: &Progress| {
+        shares
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(&progress.streams());
+    };
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         // After a stall (a busy machine), tick once late and go on from there: the default
@@ -85,9 +94,11 @@ pub fn spawn_intervals(
         // and no bytes that read as zero-rate samples.
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
+        record_shares(&progress);
         let (mut last, mut up, mut down) = (Instant::now(), 0u64, 0u64);
         loop {
             ticker.tick().await;
+            record_shares(&progress);
             let now = Instant::now();
             let (u, d) = (
                 progress.uploaded.load(Ordering::Relaxed),
@@ -353,6 +364,13 @@ pub struct RunReport {
     /// without a probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_under_load: Option<LatencyUnderLoad>,
+    /// Fairness between the bulk streams (yamux stack, at least two streams): per-stream bytes
+    /// per interval and Jain's index; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<Fairness>,
+    /// The flow completion times of `client --short-flows`; absent without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_flows: Option<ShortFlowsReport>,
     /// The client process's CPU and memory.
     pub process: Option<ProcessUsage>,
     /// The git revision and dirty flag of the client binary (absent in reports written before
@@ -365,8 +383,11 @@ pub struct RunReport {
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 impl RunReport {
-    /// The report of a throughput run.
-    pub fn from_client(report: &ClientReport, intervals: Vec<Line>) -> Self {
+    /// The report of a throughput run; `fairness` is computed from `report`'s streams and their
+    /// per-interval bytes `shares`.
+    pub fn from_client(report: &ClientReport, intervals: Vec<Line>, shares: ShareLog) -> Self {
+        let fairness = (report.streams.len() >= 2)
+            .then(|| Fairness::new(&report.streams, shares.into_intervals()));
         Self {
             schema_version: REPORT_SCHEMA_VERSION,
             remote_peer: report.remote_peer.to_string(),
@@ -381,6 +402,8 @@ impl RunReport {
             yamux: (&report.stats).into(),
             latency_ms: Vec::new(),
             latency_under_load: None,
+            fairness,
+            short_flows: report.short_flows.clone(),
             process: crate::procstat::read(None),
             git: crate::build_info::git_revision(),
         }
@@ -422,6 +445,8 @@ impl RunReport {
             yamux: (&Stats::default()).into(),
             latency_ms: samples.iter().copied().map(millis).collect(),
             latency_under_load: None,
+            fairness: None,
+            short_flows: None,
             process: crate::procstat::read(None),
             git: crate::build_info::git_revision(),
         }
@@ -444,6 +469,8 @@ impl RunReport {
             yamux: (&Stats::default()).into(),
             latency_ms: Vec::new(),
             latency_under_load: None,
+            fairness: None,
+            short_flows: None,
             process: crate::procstat::read(None),
             git: crate::build_info::git_revision(),
         }

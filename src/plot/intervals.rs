@@ -49,6 +49,33 @@ pub fn interval_steps(case: &Case) -> Option<(Steps, Steps)> {
     Some((trim(up), trim(down)))
 }
 
+/// The series of a group of cases at one RTT (one per case) and the legend of a per-interval
+/// step plot of repetition 1, with `extra` notes.
+pub(crate) fn step_legend(
+    group: &[&Case],
+    extra: &[&str],
+) -> (Vec<style::Series>, Vec<LegendEntry>) {
+    let configs: Vec<_> = group.iter().map(|c| &c.result.config).collect();
+    let series = style::assign(&configs, &[style::Dim::Rtt]);
+    let mut legend: Vec<LegendEntry> = series
+        .iter()
+        .map(|s| (s.label.clone(), Some(style::without_marker(s.style))))
+        .collect();
+    let interval_ms = group[0].result.plan.interval_s * 1e3;
+    for note in [
+        String::new(),
+        "repetition 1 of each case".into(),
+        format!("one step per {} ms interval", style::number(interval_ms)),
+    ]
+    .into_iter()
+    .chain(extra.iter().map(|e| e.to_string()))
+    {
+        legend.push((note, None));
+    }
+    legend.extend(style::notes(&configs));
+    (series, legend)
+}
+
 /// One plot per RTT of the cases with interval lines.
 pub fn render(set: &ResultSet) -> Result<Vec<Svg>, PlotError> {
     let cases = set.cases.iter().filter(|c| interval_steps(c).is_some());
@@ -63,21 +90,7 @@ pub fn render(set: &ResultSet) -> Result<Vec<Svg>, PlotError> {
         if hi <= 0.0 {
             continue;
         }
-        let configs: Vec<_> = group.iter().map(|c| &c.result.config).collect();
-        let series = style::assign(&configs, &[style::Dim::Rtt]);
-        let mut legend: Vec<LegendEntry> = series
-            .iter()
-            .map(|s| (s.label.clone(), Some(style::without_marker(s.style))))
-            .collect();
-        let interval_ms = group[0].result.plan.interval_s * 1e3;
-        for note in [
-            String::new(),
-            "repetition 1 of each case".into(),
-            format!("one step per {} ms interval", style::number(interval_ms)),
-        ] {
-            legend.push((note, None));
-        }
-        legend.extend(style::notes(&configs));
+        let (series, legend) = step_legend(&group, &[]);
         let file = format!("throughput-rtt{}ms.svg", style::number(rtt));
         let title = format!(
             "{}: goodput per interval at RTT {} ms",

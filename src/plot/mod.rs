@@ -18,6 +18,7 @@
 //! (plotters' `ttf` feature is off, so plotters only estimates text widths), which is why
 //! legends are drawn in a column of their own.
 
+pub mod fairness;
 pub mod goodput;
 pub mod intervals;
 pub mod latency;
@@ -228,6 +229,7 @@ pub fn render_set(set: &ResultSet) -> Result<Vec<Svg>, PlotError> {
     out.extend(window::render(set)?);
     out.extend(latency::render(set)?);
     out.extend(intervals::render(set)?);
+    out.extend(fairness::render(set)?);
     Ok(out)
 }
 

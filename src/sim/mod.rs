@@ -380,6 +380,8 @@ fn finish(
         yamux: session.stats().into(),
         latency_ms: Vec::new(),
         latency_under_load: None,
+        fairness: None,
+        short_flows: None,
         process: None,
         git: None,
     };

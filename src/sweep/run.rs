@@ -31,9 +31,9 @@ use crate::perf::report::{Line, LineKind, RunReport};
 use crate::procstat::{self, ProcessUsage};
 use crate::relay::{self, LinkConfig};
 use crate::results::{
-    CaseConfig, CaseResult, Engine, GitRevision, HistogramSummary, METRIC_INTERVAL, METRIC_LATENCY,
-    METRIC_TTFB, Machine, OURS, RelayInfo, RunKind, RunResult, SCHEMA_VERSION, Spread, Stack,
-    Summary, SummaryRow, WindowGrowth, WindowTraceLine,
+    CaseConfig, CaseResult, Engine, GitRevision, HistogramSummary, METRIC_FCT, METRIC_INTERVAL,
+    METRIC_LATENCY, METRIC_TTFB, Machine, OURS, RelayInfo, RunKind, RunResult, SCHEMA_VERSION,
+    Spread, Stack, Summary, SummaryRow, WindowGrowth, WindowTraceLine,
 };
 use crate::security::Security;
 use crate::transport::{self, Addr, TcpConfig, TransportKind};
@@ -230,6 +230,12 @@ fn client_args(
         RunKind::Warmup | RunKind::Measured => {
             args.extend(table_args(config, true));
             args.extend(["--interval".into(), plan_interval_s.to_string()]);
+            if let Some(ms) = config.stagger_ms {
+                args.extend(["--stagger".into(), format!("{ms}ms")]);
+            }
+            if let Some(flows) = config.short_flows {
+                args.extend(["--short-flows".into(), flows.to_string()]);
+            }
             // Bare TCP has no windows to trace.
             if let Some(trace) = trace.filter(|_| config.stack == Stack::Yamux) {
                 args.push("--window-trace".into());
@@ -676,6 +682,7 @@ pub(super) fn write_histograms(
     let mut latency_h = hgrm::new_histogram();
     let mut interval_h = hgrm::new_histogram();
     let mut ttfb_h = hgrm::new_histogram();
+    let mut fct_h = hgrm::new_histogram();
     if let Some(report) = latency.and_then(|r| r.client.as_ref()) {
         for ms in &report.latency_ms {
             hgrm::record_scaled(&mut latency_h, *ms, SCALE);
@@ -701,12 +708,16 @@ pub(super) fn write_histograms(
                 hgrm::record_scaled(&mut ttfb_h, stream.time_to_first_byte_ms, SCALE);
             }
         }
+        for ms in report.short_flows.iter().flat_map(|s| &s.samples_ms) {
+            hgrm::record_scaled(&mut fct_h, *ms, SCALE);
+        }
     }
     let mut summaries = BTreeMap::new();
     for (metric, h, unit) in [
         (METRIC_LATENCY, &latency_h, "ms"),
         (METRIC_INTERVAL, &interval_h, "Mbit/s"),
         (METRIC_TTFB, &ttfb_h, "ms"),
+        (METRIC_FCT, &fct_h, "ms"),
     ] {
         if h.is_empty() {
             continue;
@@ -890,6 +901,10 @@ pub fn summary_row(result: &CaseResult) -> SummaryRow {
         latency_ms: result.histograms.get(METRIC_LATENCY).cloned(),
         muxer_added_p50_ms: client(|c| muxer_added(c).map(|m| m.p50)),
         muxer_added_p99_ms: client(|c| muxer_added(c).map(|m| m.p99)),
+        jain_overall: client(|c| c.fairness.as_ref()?.jain_overall),
+        jain_min_after_first: client(|c| c.fairness.as_ref()?.min_jain_after_first),
+        short_fct_p50_ms: client(|c| Some(c.short_flows.as_ref()?.fct_ms.p50)),
+        short_fct_p99_ms: client(|c| Some(c.short_flows.as_ref()?.fct_ms.p99)),
     }
 }
 
@@ -1079,6 +1094,8 @@ mod tests {
             yamux: YamuxSummary::from(&crate::yamux::Stats::default()),
             latency_ms: Vec::new(),
             latency_under_load: None,
+            fairness: None,
+            short_flows: None,
             process: None,
             git: None,
         }
@@ -1194,6 +1211,17 @@ mod tests {
             args(&c, RunKind::Measured)
         );
         assert!(!args(&c, RunKind::Latency).contains("--probe"));
+    }
+
+    #[test]
+    fn stagger_and_short_flows_go_to_the_measured_runs() {
+        let mut c = config(0.0, true);
+        c.stagger_ms = Some(200.0);
+        c.short_flows = Some("20:64KiB".parse().unwrap());
+        let args = client_args(&c, 0.1, 60.0, RunKind::Measured, Path::new("r.json"), None);
+        let args = args.join(" ");
+        assert!(args.contains(" --stagger 200ms"), "{args}");
+        assert!(args.contains(" --short-flows 20:64KiB"), "{args}");
     }
 
     #[test]

@@ -475,4 +475,31 @@ mod tests {
         let e = super::super::tests::error("[matrix]\nprobe = \"echo\"");
         assert!(e.contains("\"ping\" or \"none\""), "{e}");
     }
+
+    #[test]
+    fn stagger_and_short_flows_keys_reach_the_config_and_keep_old_ids() {
+        let sweep = parse(
+            "[matrix]\ndownload = \"64MiB\"\nstreams = 4\nstagger = [0, \"200ms\"]\nshort_flows = [\"none\", \"20:64KiB\"]",
+        )
+        .unwrap();
+        let configs: Vec<_> = sweep.cases.iter().map(|c| &c.config).collect();
+        assert_eq!(configs.len(), 4);
+        assert!(configs.iter().any(|c| c.stagger_ms == Some(200.0)));
+        let flows = configs.iter().find_map(|c| c.short_flows).unwrap();
+        assert_eq!(flows.to_string(), "20:64KiB");
+        let plain = &sweep.cases[0];
+        assert_eq!(
+            (plain.config.stagger_ms, plain.config.short_flows),
+            (None, None)
+        );
+        let without = parse("[matrix]\ndownload = \"64MiB\"\nstreams = 4").unwrap();
+        assert_eq!(
+            without.cases[0].id, plain.id,
+            "the defaults leave the id alone"
+        );
+        let e = super::super::tests::error("[matrix]\nshort_flows = \"0:1KiB\"");
+        assert!(e.contains("COUNT:SIZE"), "{e}");
+        let e = super::super::tests::error("[matrix]\nstagger = \"-1s\"");
+        assert!(e.contains("duration"), "{e}");
+    }
 }

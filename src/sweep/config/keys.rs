@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::schema::{Scalar, Values};
+use crate::perf::fairness::ShortFlows;
 use crate::probe::ProbeKind;
 use crate::results::{CaseConfig, LatencyMode, Stack};
 use crate::security::Security;
@@ -60,6 +61,10 @@ pub enum Kind {
     Choice(fn() -> Vec<String>),
     /// A latency-under-load probe ([`ProbeKind`]'s names), or `"none"`.
     Probe,
+    /// A duration, to ms; 0 is absent.
+    Stagger,
+    /// `COUNT:SIZE` ([`ShortFlows`]), or `"none"`.
+    ShortFlows,
 }
 
 /// The names of `T`'s values, as flags and JSON spell them.
@@ -250,6 +255,10 @@ matrix_keys! {
     latency_mode => LatencyMode: "latency_mode", Kind::Choice(choices::<LatencyMode>),
         text(LatencyMode::Perf.as_str()), Elsewhere, All, Custom;
     probe => Probe: "probe", Kind::Probe, text("none"), Load("--probe"), Yamux, Named("probe");
+    stagger => Stagger: "stagger_ms", Kind::Stagger, Scalar::Int(0), Elsewhere, Yamux,
+        Named("stagger");
+    short_flows => ShortFlows: "short_flows", Kind::ShortFlows, text("none"), Elsewhere, Yamux,
+        Named("short_flows");
 }
 
 fn size(value: &Scalar) -> Result<u64, String> {
@@ -347,6 +356,22 @@ impl Kind {
                     _ => Err(format!("expected {}", one_of(&names))),
                 }
             }
+            Kind::Stagger => match value {
+                Scalar::Int(0) => Ok(Value::Null),
+                Scalar::Text(s) => {
+                    let ms = parse_duration(s).map_err(|e| e.to_string())?.as_secs_f64() * 1e3;
+                    Ok(if ms == 0.0 { Value::Null } else { ms.into() })
+                }
+                _ => Err("expected a duration such as \"200ms\"".into()),
+            },
+            Kind::ShortFlows => match value {
+                Scalar::Text(s) if s.trim() == "none" => Ok(Value::Null),
+                Scalar::Text(s) => s
+                    .parse::<ShortFlows>()
+                    .map(|f| f.to_string().into())
+                    .map_err(|e| e.to_string() + " or \"none\""),
+                _ => Err("expected COUNT:SIZE such as \"20:64KiB\" or \"none\"".into()),
+            },
             Kind::Probe => match value {
                 Scalar::Text(s) if s == "none" => Ok(Value::Null),
                 _ => Kind::Choice(probe_choices)

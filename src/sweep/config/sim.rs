@@ -27,6 +27,8 @@ const NOT_MODELLED: &[(Key, &str)] = &[
     (Key::SendBuffer, "no socket is modelled"),
     (Key::RecvBuffer, "no socket is modelled"),
     (Key::LatencyMode, "it runs no latency rounds"),
+    (Key::Stagger, "it opens every stream at once"),
+    (Key::ShortFlows, "it runs no short flows"),
     (
         Key::Probe,
         "it runs no ping probe (the probe times pings on real connections)",
