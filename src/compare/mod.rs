@@ -46,6 +46,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::icount::{IcountFile, Unit};
 use crate::interop::{Direction as Way, InteropFile, Layers};
 use crate::results::{GitRevision, Machine, Spread, SummaryRow};
 pub use input::{Input, InputError, SweepInput};
@@ -138,11 +139,15 @@ pub enum Metric {
     MuxerAddedP50Ms,
     /// The same at p99, ms.
     MuxerAddedP99Ms,
+    /// Instructions per payload byte of an instruction-count workload ([`crate::icount`]).
+    InstructionsPerByte,
+    /// Instructions per operation of an instruction-count workload.
+    InstructionsPerOp,
 }
 
 impl Metric {
     /// Every metric, in display order.
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 12] = [
         Metric::UploadGbitS,
         Metric::DownloadGbitS,
         Metric::ClientCpuNsPerByte,
@@ -153,6 +158,8 @@ impl Metric {
         Metric::LatencyP99Ms,
         Metric::MuxerAddedP50Ms,
         Metric::MuxerAddedP99Ms,
+        Metric::InstructionsPerByte,
+        Metric::InstructionsPerOp,
     ];
 
     /// The name used on the command line and in JSON.
@@ -168,6 +175,8 @@ impl Metric {
             Metric::LatencyP99Ms => "latency_p99_ms",
             Metric::MuxerAddedP50Ms => "muxer_added_p50_ms",
             Metric::MuxerAddedP99Ms => "muxer_added_p99_ms",
+            Metric::InstructionsPerByte => "instructions_per_byte",
+            Metric::InstructionsPerOp => "instructions_per_op",
         }
     }
 
@@ -184,6 +193,8 @@ impl Metric {
             Metric::LatencyP99Ms => "latency p99",
             Metric::MuxerAddedP50Ms => "muxer-added p50",
             Metric::MuxerAddedP99Ms => "muxer-added p99",
+            Metric::InstructionsPerByte => "instructions/byte",
+            Metric::InstructionsPerOp => "instructions/op",
         }
     }
 
@@ -197,6 +208,8 @@ impl Metric {
             | Metric::LatencyP99Ms
             | Metric::MuxerAddedP50Ms
             | Metric::MuxerAddedP99Ms => "ms",
+            Metric::InstructionsPerByte => "instr/B",
+            Metric::InstructionsPerOp => "instr/op",
         }
     }
 
@@ -361,11 +374,36 @@ pub fn interop_case_metrics(file: &InteropFile) -> Vec<CaseMetrics> {
         .collect()
 }
 
+/// The metrics of an instruction-count file: one case per workload (its id), instructions per
+/// byte or per operation, one value per repetition.
+pub fn icount_case_metrics(file: &IcountFile) -> Vec<CaseMetrics> {
+    file.workloads
+        .iter()
+        .map(|w| {
+            let metric = match w.unit {
+                Unit::Byte => Metric::InstructionsPerByte,
+                Unit::Op => Metric::InstructionsPerOp,
+            };
+            let mut metrics = BTreeMap::new();
+            if let Some(s) = Spread::of(w.per_unit()) {
+                metrics.insert(metric, s);
+            }
+            CaseMetrics {
+                id: w.id.clone(),
+                label: w.label.clone(),
+                params: serde_json::json!({"workload": w.id, "unit": w.unit, "units": w.units}),
+                metrics,
+            }
+        })
+        .collect()
+}
+
 /// The cases of an input.
 pub fn case_metrics(input: &Input) -> Vec<CaseMetrics> {
     match input {
         Input::Sweep(s) => s.summary.cases.iter().map(sweep_case_metrics).collect(),
         Input::Interop(_, f) => interop_case_metrics(f),
+        Input::Icount(_, f) => icount_case_metrics(f),
     }
 }
 
@@ -521,7 +559,7 @@ pub struct Row {
 pub struct Side {
     /// The path given.
     pub path: String,
-    /// `sweep` or `interop`.
+    /// `sweep`, `interop` or `icount`.
     pub kind: String,
     /// Revision of yamux-perf.
     pub git: Option<GitRevision>,
