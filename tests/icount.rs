@@ -40,8 +40,8 @@ fn compare_json(baseline: &str, current: &str) -> (Option<i32>, Comparison) {
         "--format",
         "json",
     ]);
-    let c = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", stderr_of(&out)));
+    let c =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr_of(&out)));
     (out.status.code(), c)
 }
 
