@@ -64,16 +64,20 @@
 //! - [`plot`]: SVG plots of results; [`compare`]: two result sets side by side, per case and
 //!   metric, with a verdict; [`report`]: a Markdown or test-plans summary. These three only read
 //!   result files.
+//! - [`icount`]: the instruction-count workloads (`benches/icount.rs`, under Valgrind) and their
+//!   result file, which `compare` reads.
 //! - [`outputs`]: output paths checked for writability before the work that fills them.
 //! - [`units`]: byte sizes and rates as engineers write them (`1GiB`, `2.5 Gbit/s`).
 //! - `testing` (cargo feature `testing`, on for tests, benches and fuzz targets): the session
-//!   pair on a simulated clock, frame helpers and the fuzz target bodies; not in release builds.
+//!   pair on a simulated clock, the in-memory pump of the benches, frame helpers and the fuzz
+//!   target bodies; not in release builds.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bufio;
 pub mod build_info;
 pub mod compare;
+pub mod icount;
 pub mod identity;
 pub mod interop;
 pub mod multistream;

@@ -34,6 +34,9 @@ enum Command {
     /// Compare two result sets per case and metric; exit 1 on a regression past the threshold,
     /// 2 on bad input.
     Compare(cli::compare::CompareOpt),
+    /// Convert gungraun's summaries of the instruction-count bench (benches/icount.rs) into the
+    /// JSON that compare reads.
+    Icount(cli::icount::IcountOpt),
     /// Summarize results as Markdown (ours vs go-yamux and the other peers) or test-plans JSON.
     Report(cli::report::ReportOpt),
     /// Entry point of the libp2p/unified-testing perf image: role and stack from the
@@ -112,6 +115,7 @@ fn main() -> ExitCode {
         Command::Plot(opt) => cli::plot::run(opt),
         Command::Compare(opt) => return cli::compare::run(opt),
         Command::Report(opt) => cli::report::run(opt),
+        Command::Icount(opt) => cli::icount::run(opt),
         Command::Completions(opt) => cli::shell::completions(opt, command()),
         Command::Manpage(opt) => cli::shell::manpage(opt, command()),
         Command::Unified(opt) => {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::render::md_cell;
 use crate::compare::{Input, SweepInput};
+use crate::icount::{IcountFile, Unit};
 use crate::interop::{self, Direction, InteropFile, Layers};
 use crate::results::{
     CaseResult, GitRevision, Machine, OURS, RunKind, Spread, Stack, SummaryRow, stack_name,
@@ -259,6 +260,30 @@ fn interop_markdown(input: &Input, f: &InteropFile) -> String {
     out
 }
 
+/// The section of an instruction-count file: one row per workload.
+fn icount_markdown(input: &Input, f: &IcountFile) -> String {
+    let mut out = header(input, "Instruction counts");
+    out += &format!(
+        "{}, instructions (callgrind's Ir) per run.\n\n",
+        f.icount.tool
+    );
+    out += "| workload | instructions (per run) | per unit | unit |\n|---|---|---|---|\n";
+    for w in &f.workloads {
+        let runs: Vec<String> = w.instructions.iter().map(u64::to_string).collect();
+        let per = spread(Spread::of(w.per_unit()).as_ref(), 3);
+        let unit = match w.unit {
+            Unit::Byte => "byte",
+            Unit::Op => "op",
+        };
+        out += &format!(
+            "| {} | {} | {per} | {unit} |\n",
+            md_cell(&w.label),
+            runs.join(", ")
+        );
+    }
+    out
+}
+
 /// The Markdown report of some results, one section each.
 pub fn markdown(inputs: &[Input]) -> String {
     let mut out = String::from("## yamux-perf results\n\n");
@@ -266,6 +291,7 @@ pub fn markdown(inputs: &[Input]) -> String {
         out += &match input {
             Input::Sweep(s) => sweep_markdown(input, s),
             Input::Interop(_, f) => interop_markdown(input, f),
+            Input::Icount(_, f) => icount_markdown(input, f),
         };
         out += "\n";
     }
@@ -447,6 +473,8 @@ pub fn test_plans(inputs: &[Input], versions: &BTreeMap<String, String>) -> Benc
                     );
                 }
             }
+            // Instruction counts have no test-plans shape.
+            Input::Icount(..) => {}
             Input::Interop(_, f) => {
                 let mut pairs: Vec<(&str, &str)> = Vec::new();
                 for r in &f.table {

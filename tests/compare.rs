@@ -167,7 +167,8 @@ fn results_against_themselves_are_unchanged() {
     }
     // Every metric of a sweep with latency runs is compared (the muxer-added latency needs
     // `probe = "ping"` cases, Jain's index reports with a `fairness` object and the flow
-    // completion times `short_flows` cases, which this committed sweep has none of).
+    // completion times `short_flows` cases, which this committed sweep has none of; instruction
+    // counts come from `yamux-perf icount` files, not sweeps).
     let probe_only = [
         Metric::MuxerAddedP50Ms,
         Metric::MuxerAddedP99Ms,
@@ -175,6 +176,8 @@ fn results_against_themselves_are_unchanged() {
         Metric::JainMinAfterFirst,
         Metric::ShortFctP50Ms,
         Metric::ShortFctP99Ms,
+        Metric::InstructionsPerByte,
+        Metric::InstructionsPerOp,
     ];
     for m in Metric::ALL.into_iter().filter(|m| !probe_only.contains(m)) {
         assert!(c.rows.iter().any(|r| r.metric == m), "{m}");

@@ -35,8 +35,8 @@ pub(crate) enum Format {
 
 #[derive(Debug, Args)]
 pub(crate) struct CompareOpt {
-    /// Baseline results: a sweep directory, its summary.json, a cases/<id>.json, or an interop
-    /// JSON.
+    /// Baseline results: a sweep directory, its summary.json, a cases/<id>.json, an interop
+    /// JSON or an icount JSON.
     pub(crate) baseline: PathBuf,
     /// Current results, of the same kind as the baseline.
     pub(crate) current: PathBuf,
@@ -51,7 +51,7 @@ pub(crate) struct CompareOpt {
     /// client_cpu_ns_per_byte, server_cpu_ns_per_byte, client_peak_rss_bytes,
     /// server_peak_rss_bytes, latency_p50_ms, latency_p99_ms, muxer_added_p50_ms,
     /// muxer_added_p99_ms, jain_overall, jain_min_after_first, short_fct_p50_ms,
-    /// short_fct_p99_ms). Default: all.
+    /// short_fct_p99_ms, instructions_per_byte, instructions_per_op). Default: all.
     #[arg(long, value_delimiter = ',')]
     pub(crate) metrics: Vec<Metric>,
     /// Write the output to this file instead of stdout (a directory for

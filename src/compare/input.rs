@@ -1,9 +1,11 @@
 //! Reading result files for `compare` and `report`: a sweep directory (its `summary.json` and
-//! `cases/<id>.json`), a `summary.json`, a single case JSON, or an interop JSON
-//! ([`InteropFile`]). The kind is told apart by the document's top-level keys.
+//! `cases/<id>.json`), a `summary.json`, a single case JSON, an interop JSON ([`InteropFile`])
+//! or an instruction-count JSON ([`IcountFile`]). The kind is told apart by the document's
+//! top-level keys.
 
 use std::path::{Path, PathBuf};
 
+use crate::icount::IcountFile;
 use crate::interop::InteropFile;
 use crate::results::{CaseResult, GitRevision, Machine, Summary};
 use crate::sweep::run::summary_row;
@@ -30,10 +32,10 @@ pub enum InputError {
         /// serde's message.
         source: serde_json::Error,
     },
-    /// Neither a sweep directory, a summary, a case nor an interop JSON.
+    /// Neither a sweep directory, a summary, a case, an interop nor an icount JSON.
     #[error(
         "{0}: not a result (expected a sweep directory with summary.json or cases/*.json, a \
-         summary.json, a cases/<id>.json or an interop JSON)"
+         summary.json, a cases/<id>.json, an interop JSON or an icount JSON)"
     )]
     NotAResult(PathBuf),
     /// A sweep directory or summary without any case.
@@ -74,6 +76,8 @@ pub enum Input {
     Sweep(Box<SweepInput>),
     /// `yamux-perf interop` output, and the path it was read from.
     Interop(PathBuf, Box<InteropFile>),
+    /// `yamux-perf icount` output (instruction counts), and the path it was read from.
+    Icount(PathBuf, Box<IcountFile>),
 }
 
 impl Input {
@@ -87,6 +91,12 @@ impl Input {
         if has("table") && has("runs") {
             let file: InteropFile = parse(path, value, "interop JSON")?;
             Ok(Input::Interop(path.to_path_buf(), Box::new(file)))
+        } else if has("icount") && has("workloads") {
+            let file: IcountFile = parse(path, value, "icount JSON")?;
+            if file.workloads.is_empty() {
+                return Err(InputError::Empty(path.to_path_buf()));
+            }
+            Ok(Input::Icount(path.to_path_buf(), Box::new(file)))
         } else if has("cases") && has("sweep") {
             let summary: Summary = parse(path, value, "sweep summary.json")?;
             let dir = path.parent().unwrap_or(Path::new("."));
@@ -113,15 +123,16 @@ impl Input {
     pub fn path(&self) -> &Path {
         match self {
             Input::Sweep(s) => &s.path,
-            Input::Interop(path, _) => path,
+            Input::Interop(path, _) | Input::Icount(path, _) => path,
         }
     }
 
-    /// `sweep` or `interop`.
+    /// `sweep`, `interop` or `icount`.
     pub fn kind(&self) -> &'static str {
         match self {
             Input::Sweep(_) => "sweep",
             Input::Interop(..) => "interop",
+            Input::Icount(..) => "icount",
         }
     }
 
@@ -130,6 +141,7 @@ impl Input {
         match self {
             Input::Sweep(s) => s.summary.machine.as_ref(),
             Input::Interop(_, f) => Some(&f.machine),
+            Input::Icount(_, f) => Some(&f.machine),
         }
     }
 
@@ -138,6 +150,7 @@ impl Input {
         match self {
             Input::Sweep(s) => s.summary.git.as_ref(),
             Input::Interop(_, f) => f.git.as_ref(),
+            Input::Icount(_, f) => f.git.as_ref(),
         }
     }
 
@@ -146,6 +159,7 @@ impl Input {
         match self {
             Input::Sweep(s) => s.command(),
             Input::Interop(_, f) => Some(&f.command),
+            Input::Icount(_, f) => Some(&f.command),
         }
     }
 }

@@ -46,6 +46,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::icount::{IcountFile, Unit};
 use crate::interop::{Direction as Way, InteropFile, Layers};
 use crate::results::{GitRevision, Machine, Spread, SummaryRow};
 pub use input::{Input, InputError, SweepInput};
@@ -146,11 +147,15 @@ pub enum Metric {
     ShortFctP50Ms,
     /// The same at p99, ms.
     ShortFctP99Ms,
+    /// Instructions per payload byte of an instruction-count workload ([`crate::icount`]).
+    InstructionsPerByte,
+    /// Instructions per operation of an instruction-count workload.
+    InstructionsPerOp,
 }
 
 impl Metric {
     /// Every metric, in display order.
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 16] = [
         Metric::UploadGbitS,
         Metric::DownloadGbitS,
         Metric::ClientCpuNsPerByte,
@@ -165,6 +170,8 @@ impl Metric {
         Metric::JainMinAfterFirst,
         Metric::ShortFctP50Ms,
         Metric::ShortFctP99Ms,
+        Metric::InstructionsPerByte,
+        Metric::InstructionsPerOp,
     ];
 
     /// The name used on the command line and in JSON.
@@ -184,6 +191,8 @@ impl Metric {
             Metric::JainMinAfterFirst => "jain_min_after_first",
             Metric::ShortFctP50Ms => "short_fct_p50_ms",
             Metric::ShortFctP99Ms => "short_fct_p99_ms",
+            Metric::InstructionsPerByte => "instructions_per_byte",
+            Metric::InstructionsPerOp => "instructions_per_op",
         }
     }
 
@@ -204,6 +213,8 @@ impl Metric {
             Metric::JainMinAfterFirst => "Jain's index, min interval",
             Metric::ShortFctP50Ms => "short-flow FCT p50",
             Metric::ShortFctP99Ms => "short-flow FCT p99",
+            Metric::InstructionsPerByte => "instructions/byte",
+            Metric::InstructionsPerOp => "instructions/op",
         }
     }
 
@@ -220,6 +231,8 @@ impl Metric {
             | Metric::ShortFctP50Ms
             | Metric::ShortFctP99Ms => "ms",
             Metric::JainOverall | Metric::JainMinAfterFirst => "index",
+            Metric::InstructionsPerByte => "instr/B",
+            Metric::InstructionsPerOp => "instr/op",
         }
     }
 
@@ -391,11 +404,36 @@ pub fn interop_case_metrics(file: &InteropFile) -> Vec<CaseMetrics> {
         .collect()
 }
 
+/// The metrics of an instruction-count file: one case per workload (its id), instructions per
+/// byte or per operation, one value per repetition.
+pub fn icount_case_metrics(file: &IcountFile) -> Vec<CaseMetrics> {
+    file.workloads
+        .iter()
+        .map(|w| {
+            let metric = match w.unit {
+                Unit::Byte => Metric::InstructionsPerByte,
+                Unit::Op => Metric::InstructionsPerOp,
+            };
+            let mut metrics = BTreeMap::new();
+            if let Some(s) = Spread::of(w.per_unit()) {
+                metrics.insert(metric, s);
+            }
+            CaseMetrics {
+                id: w.id.clone(),
+                label: w.label.clone(),
+                params: serde_json::json!({"workload": w.id, "unit": w.unit, "units": w.units}),
+                metrics,
+            }
+        })
+        .collect()
+}
+
 /// The cases of an input.
 pub fn case_metrics(input: &Input) -> Vec<CaseMetrics> {
     match input {
         Input::Sweep(s) => s.summary.cases.iter().map(sweep_case_metrics).collect(),
         Input::Interop(_, f) => interop_case_metrics(f),
+        Input::Icount(_, f) => icount_case_metrics(f),
     }
 }
 
@@ -551,7 +589,7 @@ pub struct Row {
 pub struct Side {
     /// The path given.
     pub path: String,
-    /// `sweep` or `interop`.
+    /// `sweep`, `interop` or `icount`.
     pub kind: String,
     /// Revision of yamux-perf.
     pub git: Option<GitRevision>,

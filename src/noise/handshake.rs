@@ -101,9 +101,10 @@ impl Handshake {
         Self::new(false, local, None, muxers, None)
     }
 
-    /// [`initiator`](Self::initiator) with fixed X25519 keys, to reproduce test vectors.
-    #[cfg(test)]
-    pub(crate) fn initiator_with_keys(
+    /// [`initiator`](Self::initiator) with fixed X25519 keys, to reproduce test vectors (and
+    /// for the instruction-count benches, whose count must not depend on random keys).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn initiator_with_keys(
         local: &Keypair,
         expected_peer: Option<PeerId>,
         muxers: &[&str],
@@ -114,9 +115,10 @@ impl Handshake {
         Self::new(true, local, expected_peer, muxers, keys)
     }
 
-    /// [`responder`](Self::responder) with fixed X25519 keys, to reproduce test vectors.
-    #[cfg(test)]
-    pub(crate) fn responder_with_keys(
+    /// [`responder`](Self::responder) with fixed X25519 keys, to reproduce test vectors (and
+    /// for the instruction-count benches).
+    #[cfg(any(test, feature = "testing"))]
+    pub fn responder_with_keys(
         local: &Keypair,
         muxers: &[&str],
         static_secret: &[u8; 32],

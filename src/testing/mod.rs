@@ -6,6 +6,8 @@
 //!
 //! - [`pair`]: [`Pair`], two sans-IO yamux sessions on a simulated link and clock, each with a
 //!   tiny application that writes and checks the payload pattern.
+//! - [`pump`]: [`Pump`], a pair joined by the driver's batch path through a security layer's
+//!   transport cipher, in memory (the benches' data path).
 //! - [`frames`]: helpers for driving one session by hand (encode, feed, transmit, decode).
 //! - [`fuzz`]: the bodies of the cargo-fuzz targets in `fuzz/`, also run by `cargo test` as
 //!   property tests and as a replay of the committed seed corpora.
@@ -21,11 +23,13 @@ use crate::perf::payload::{PatternBuffer, Payload};
 pub mod frames;
 pub mod fuzz;
 pub mod pair;
+pub mod pump;
 
 pub use frames::{
     decode_frames, encode_frames, events, feed, read_to_pending, transmit_all, transmit_headers,
 };
 pub use pair::{AppStream, DEFAULT_TRANSMIT_LIMIT, Pair, SentFrame, Side};
+pub use pump::{MemoryWriter, Pump, pump};
 
 /// One kibibyte, as a `u64` byte count.
 pub const KIB: u64 = 1024;
