@@ -12,7 +12,10 @@
 # Usage: docker/fresh-machine.sh        (root, a running Docker engine, network access to
 #                                        Debian's mirror, static.rust-lang.org and crates.io)
 # Environment: YAMUX_PERF_BASE_IMAGE (yamux-perf-base:bookworm), RUST_TOOLCHAIN (the host's
-# rustc version, else stable), PACKAGES, UPLOAD/DOWNLOAD (1GiB each, the README's command).
+# rustc version, else stable), PACKAGES, UPLOAD/DOWNLOAD (1GiB each, the README's command),
+# LOCAL_CA_DIR (default /usr/local/share/ca-certificates): the host's local CA certificates, given
+# to the container's trust store, for networks whose egress goes through a TLS-inspecting proxy
+# (a new machine on that network would trust the same CA; nothing is copied where there is none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base="${YAMUX_PERF_BASE_IMAGE:-yamux-perf-base:bookworm}"
@@ -22,6 +25,7 @@ toolchain="${RUST_TOOLCHAIN:-${host_rust:-stable}}"
 # OpenSSL's own build (openssl-src runs its Configure script and make); curl and ca-certificates
 # fetch rustup-init; git clones the repository.
 packages="${PACKAGES:-gcc libc6-dev make perl curl ca-certificates git}"
+local_ca="${LOCAL_CA_DIR:-/usr/local/share/ca-certificates}"
 upload="${UPLOAD:-1GiB}"
 download="${DOWNLOAD:-1GiB}"
 
@@ -37,6 +41,8 @@ cleanup() {
 }
 trap cleanup EXIT
 git bundle create -q "$work/repo.bundle" HEAD
+mkdir "$work/ca"
+if compgen -G "$local_ca/*.crt" >/dev/null; then cp "$local_ca"/*.crt "$work/ca/"; fi
 revision="$(git rev-parse --short HEAD)"
 docker run -d --name "$name" --network host -v "$work:/bundle:ro" "$base" sleep infinity >/dev/null
 
@@ -50,7 +56,9 @@ step() {
 }
 
 step "apt-get install $packages" \
-    "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >/dev/null"
+    "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >/dev/null \
+     && if ls /bundle/ca/*.crt >/dev/null 2>&1; then cp /bundle/ca/*.crt /usr/local/share/ca-certificates/ \
+        && update-ca-certificates >/dev/null; fi"
 step "rustup-init ($toolchain, minimal profile)" \
     "curl -sSf -o /tmp/rustup-init https://static.rust-lang.org/rustup/dist/x86_64-unknown-linux-gnu/rustup-init \
      && chmod +x /tmp/rustup-init && /tmp/rustup-init -y -q --profile minimal --default-toolchain $toolchain"
