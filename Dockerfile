@@ -7,8 +7,8 @@
 #
 # Base images are build arguments (standard public images by default); a machine without a
 # registry passes local ones (docker/base-images.sh makes them from Debian packages). The
-# runtime needs libssl3 (the binary links the system libssl/libcrypto through the openssl crate)
-# and nothing else; it is installed from the image's Debian sources unless already there.
+# runtime needs nothing beyond glibc: OpenSSL is linked statically (the `openssl` crate's
+# `vendored` feature builds it from source), so no package is installed.
 #
 # The prebuilt stage comes first so that `--target runtime-prebuilt` builds no Rust stage even
 # with the legacy builder; the default (last) stage needs BuildKit, which skips the prebuilt
@@ -17,11 +17,6 @@ ARG RUST_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${RUNTIME_IMAGE} AS runtime-base
-RUN if ! dpkg-query -W -f '${Status}' libssl3 2>/dev/null | grep -q 'ok installed'; then \
-        apt-get update \
-        && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libssl3 \
-        && rm -rf /var/lib/apt/lists/*; \
-    fi
 ENV RUST_BACKTRACE=1
 ENTRYPOINT ["/usr/local/bin/yamux-perf", "unified"]
 
