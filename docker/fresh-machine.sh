@@ -68,7 +68,7 @@ step "cargo run --release -- client --upload $upload --download $download (cold 
 
 echo "== ldd target/release/yamux-perf" >&2
 docker exec "$name" ldd /root/yamux-perf/target/release/yamux-perf >&2
-echo "== dev packages in the container (none expected besides libc6-dev)" >&2
+echo "== dev packages in the container (libc6-dev and what it depends on, nothing else)" >&2
 docker exec "$name" bash -c "dpkg-query -W -f '\${Package}\n' | grep -- '-dev\$' || true" >&2
 echo "revision $revision, base $base, toolchain $toolchain"
 cat "$work/times"

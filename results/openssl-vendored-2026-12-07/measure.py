@@ -1,25 +1,32 @@
 #!/usr/bin/env python3
 """System libcrypto vs the vendored OpenSSL (openssl-src) side by side, interleaved.
 
-Usage: measure.py AEAD_SYSTEM AEAD_VENDORED YP_SYSTEM YP_VENDORED [--reps N]
+Usage: measure.py AEAD_SYSTEM AEAD_VENDORED YP_SYSTEM YP_VENDORED [--reps N] [--openssl-only]
+                  [--out NAME]
 
 AEAD_*: the `aead` criterion bench binary of each build (cargo bench --bench aead --no-run);
 YP_*: the release yamux-perf of each build. Each repetition runs, in turn for each build,
 the ChaCha20-Poly1305 seal/open benches at 16 KiB and at the Noise message size (plus ring and
 aws-lc-rs from the same binary, for reference), then `client --upload 1GiB --download 1GiB`
-(embedded server, tcp+noise+yamux). Prints medians and the vendored/system ratio and writes
-measurements.json next to this script.
+(embedded server, tcp+noise+yamux), whose throughput and process CPU per byte (user + system,
+both directions) it records. `--openssl-only` leaves ring and aws-lc-rs out. Prints medians and
+the vendored/system ratio and writes NAME (default measurements.json) next to this script.
 """
 import json, os, re, statistics, subprocess, sys, tempfile
 
-args = [a for a in sys.argv[1:] if not a.startswith("--")]
-reps = 5
-if "--reps" in sys.argv:
-    reps = int(sys.argv[sys.argv.index("--reps") + 1])
-    args = [a for a in args if a != str(reps)]
+def option(name, default):
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return default
+
+reps = int(option("--reps", 5))
+out_name = option("--out", "measurements.json")
+values = {str(reps), out_name}
+args = [a for a in sys.argv[1:] if not a.startswith("--") and a not in values]
 aead = {"system": args[0], "vendored": args[1]}
 yp = {"system": args[2], "vendored": args[3]}
-FILTER = r"^aead/(openssl|ring|aws-lc-rs)/(seal|open)/(16384|65519)$"
+FILTER = (r"^aead/openssl/(seal|open)/(16384|65519)$" if "--openssl-only" in sys.argv
+          else r"^aead/(openssl|ring|aws-lc-rs)/(seal|open)/(16384|65519)$")
 UNIT = {"GiB/s": 1.0, "MiB/s": 1 / 1024, "KiB/s": 1 / 1024 / 1024}
 
 def run_aead(binary):
@@ -43,8 +50,12 @@ def run_noise(binary):
     report = os.path.join(tempfile.mkdtemp(), "report.json")
     subprocess.run([binary, "client", "--upload", "1GiB", "--download", "1GiB",
                     "--report", report], capture_output=True, check=True)
-    total = json.load(open(report))["total"]
-    return {f"{d}_gbit_s": total[d]["bits_per_second"] / 1e9 for d in ("upload", "download")}
+    doc = json.load(open(report))
+    total, process = doc["total"], doc["process"]
+    found = {f"{d}_gbit_s": total[d]["bits_per_second"] / 1e9 for d in ("upload", "download")}
+    moved = total["upload"]["bytes"] + total["download"]["bytes"]
+    found["cpu_ns_per_byte"] = (process["cpu_user_s"] + process["cpu_sys_s"]) * 1e9 / moved
+    return found
 
 samples = {}
 for rep in range(reps):
@@ -65,5 +76,5 @@ for k in sorted(med):
         other = "vendored " + k[len("system "):]
         if other in med:
             print(f"vendored/system {k[len('system '):]:45s} {med[other] / med[k]:.3f}")
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "measurements.json"), "w") as f:
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), out_name), "w") as f:
     json.dump({"reps": reps, "samples": samples, "medians": med}, f, indent=1)

@@ -38,6 +38,9 @@
 //!                           # on one stream (bare TCP: 32-byte ping-pong), like for like
 //! probe = ["none", "ping"]  # latency under load: client --probe on the measured runs (yamux
 //!                           # stack; the summary gets muxer_added_p50_ms/p99_ms)
+//! stagger = ["0ms", "200ms"] # stream k opens k x stagger after the first (client --stagger)
+//! short_flows = "20:64KiB"  # COUNT:SIZE short streams during the bulk transfer (flow
+//!                           # completion times: short_fct_p50_ms/p99_ms, <id>.fct_ms.hgrm)
 //!
 //! [[override]]              # in order; `when` lists values per key, every key must match
 //! when = { rtt = ["50ms", "100ms"], max_window = "256KiB" }
