@@ -140,24 +140,23 @@ pub async fn run_probed(
         })
     });
     let short = config.short_flows.map(|flows| {
-        run_short_flows(
+        let runs = run_short_flows(
             established[0].connection.clone(),
             config.request,
             flows,
             bulk_start,
-        )
+        );
+        (flows, runs)
     });
     let (result, short) = match short {
-        Some(short) => {
-            let (bulk, short) = tokio::join!(
+        Some((flows, short)) => {
+            let ((bulk, bulk_end), short) = tokio::join!(
                 async {
                     let r = futures_util::future::try_join_all(runs).await;
                     (r, Instant::now())
                 },
                 short
             );
-            let (bulk, bulk_end) = bulk;
-            let flows = config.short_flows.expect("short flows configured");
             (
                 bulk,
                 Some(short.map(|fct| ShortFlowsReport::new(flows, &fct, bulk_end))),
