@@ -17,6 +17,11 @@ fn report_of(name: &str, server: &str, download: u64, extra: &[&str]) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// Fixed, equal receive windows (`--no-autotune`): the sender's round robin alone decides the
+/// shares, so the index holds even on a loaded 2-core machine. With auto-tuning each stream's
+/// window grows on its own reader's timing, and under CPU contention one stream can reach a far
+/// larger window than its siblings (Jain 0.85 seen on a loaded CI machine, 1.0 on the same
+/// machine with fixed windows); that is measured in the sweep (docs/fairness.md), not asserted.
 #[test]
 fn sixteen_equal_streams_share_fairly_and_their_bytes_add_up() {
     const EACH: u64 = 32 << 20;
@@ -25,14 +30,14 @@ fn sixteen_equal_streams_share_fairly_and_their_bytes_add_up() {
         "equal",
         &server.addr,
         EACH,
-        &["--streams", "16", "--interval", "0.1"],
+        &["--streams", "16", "--interval", "0.1", "--no-autotune"],
     );
     let fairness = &report["fairness"];
     assert_eq!(fairness["streams"], 16);
     let overall = fairness["jain_overall"].as_f64().unwrap();
     assert!(
-        overall >= 0.9,
-        "Jain's index over 16 equal streams: {overall}"
+        overall >= 0.95,
+        "Jain's index over 16 equal streams with equal windows: {overall}"
     );
     let intervals = fairness["intervals"].as_array().unwrap();
     let mut sum = 0;

@@ -1,24 +1,12 @@
 #!/usr/bin/env python3
 """Medians over the repetitions of run.sh's reports, one Markdown row per cell."""
-import json
-import statistics
 import sys
 from pathlib import Path
 
-runs = Path(sys.argv[1])
-cells = {}
-for path in sorted(runs.glob("*.json")):
-    cell = path.stem.rsplit("-rep", 1)[0]
-    cells.setdefault(cell, []).append(json.loads(path.read_text()))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from cells import fmt, load_cells, median  # noqa: E402
 
-
-def fmt(v):
-    return "n/a" if v is None else f"{v:.4f}"
-
-
-def median(values):
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
+cells = load_cells(sys.argv[1])
 
 
 print("Fairness, 16 equal streams (Jain's index; per interval: 1-s intervals after the first)\n")

@@ -13,22 +13,7 @@ REPS=${REPS:-5}
 SIZE=${SIZE:-1GiB}
 OUT=results/latency-under-load-2026-12-07
 mkdir -p "$OUT/runs"
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-# Starts "$@" in the background and waits for its first stdout line (its address).
-start() {
-  local name=$1; shift
-  "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    if [ -s "$tmp/$name.out" ]; then head -1 "$tmp/$name.out"; return; fi
-    sleep 0.1
-  done
-  echo "$name printed no address" >&2; cat "$tmp/$name.err" >&2; exit 1
-}
+. results/lib/peers.sh
 
 declare -A addr
 addr[ours-0ms]=$(start ours "$BIN" server --listen /ip4/127.0.0.1/tcp/0)

@@ -39,7 +39,8 @@ pub(crate) struct CommonOpt {
     #[arg(long, value_enum, default_value_t = WindowAccounting::Full)]
     pub(crate) window_accounting: WindowAccounting,
     /// When the receive window grows: `go` (doubles when the last update is younger than
-    /// 4 RTT) or `ramp` (quadruples when it is younger than 2 RTT, else as go).
+    /// 4 RTT), `ramp` (quadruples when it is younger than 2 RTT, else as go) or `shared` (as go,
+    /// and a stream's window is first raised to the largest of its connection's streams).
     #[arg(long, value_enum, default_value_t = AutotuneRule::Go)]
     pub(crate) autotune_rule: AutotuneRule,
     /// Largest yamux DATA frame sent, 12-byte header included (go's MaxMessageSize).

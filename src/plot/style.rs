@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{PlotError, Svg};
 use crate::results::{CaseConfig, OURS, Stack};
-use crate::sweep::config::{Key, case_fields, value_text};
+use crate::sweep::config::{Key, case_fields};
 use crate::units::ByteSize;
 use crate::yamux::WindowAccounting;
 
@@ -122,7 +122,7 @@ impl Dim {
             },
             Dim::Named(key) => format!(
                 "{} {}",
-                value_text(&key.value_in(&case_fields(c))),
+                key.text(&key.value_in(&case_fields(c))),
                 key.shown_as().unwrap_or(key.name())
             ),
             Dim::Frame => format!("frame {}", ByteSize(c.max_frame_bytes)),

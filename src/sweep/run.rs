@@ -230,12 +230,6 @@ fn client_args(
         RunKind::Warmup | RunKind::Measured => {
             args.extend(table_args(config, true));
             args.extend(["--interval".into(), plan_interval_s.to_string()]);
-            if let Some(ms) = config.stagger_ms {
-                args.extend(["--stagger".into(), format!("{ms}ms")]);
-            }
-            if let Some(flows) = config.short_flows {
-                args.extend(["--short-flows".into(), flows.to_string()]);
-            }
             // Bare TCP has no windows to trace.
             if let Some(trace) = trace.filter(|_| config.stack == Stack::Yamux) {
                 args.push("--window-trace".into());
@@ -1222,6 +1216,25 @@ mod tests {
         let args = args.join(" ");
         assert!(args.contains(" --stagger 200ms"), "{args}");
         assert!(args.contains(" --short-flows 20:64KiB"), "{args}");
+        // The latency run and the server take neither; at their default the load runs neither.
+        let latency = client_args(&c, 0.1, 60.0, RunKind::Latency, Path::new("r.json"), None);
+        let server = case_args(&c).join(" ");
+        for other in [latency.join(" "), server] {
+            assert!(
+                !other.contains("--stagger") && !other.contains("--short-flows"),
+                "{other}"
+            );
+        }
+        let plain = client_args(
+            &config(0.0, true),
+            0.1,
+            60.0,
+            RunKind::Measured,
+            Path::new("r.json"),
+            None,
+        );
+        assert!(!plain.join(" ").contains("--stagger"), "{plain:?}");
+        assert!(!plain.join(" ").contains("--short-flows"), "{plain:?}");
     }
 
     #[test]

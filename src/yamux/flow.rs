@@ -66,6 +66,13 @@ pub enum AutotuneRule {
     /// same ramp in half the RTTs, like a slow start that grows by 4 per RTT. Still capped by the
     /// maximum window, and never growing without the peer using the window it has.
     Ramp,
+    /// go's rule per stream, plus sharing what the connection learned: a stream's window is first
+    /// raised to the largest window any stream of the connection has reached (within the maximum
+    /// and the connection's window budget; no doubling in the same update). With go's rule each
+    /// stream's window grows on its own reader's timing, so under CPU contention one stream can
+    /// hold a window many times its siblings' and, behind a round-robin sender, that many times
+    /// their share; equal windows leave the shares to the round robin.
+    Shared,
 }
 
 /// How a window update's delta is computed when the window doubles (`--window-accounting`, the
@@ -101,6 +108,7 @@ impl AutotuneRule {
         match self {
             AutotuneRule::Go => "go",
             AutotuneRule::Ramp => "ramp",
+            AutotuneRule::Shared => "shared",
         }
     }
 
@@ -134,6 +142,8 @@ pub struct WindowUpdate {
     /// The window would have grown further but the connection's window budget
     /// ([`RecvWindow::poll_update_within`]'s `headroom`) did not allow it.
     pub budget_limited: bool,
+    /// [`AutotuneRule::Shared`] raised the window to the connection's largest.
+    pub lifted: bool,
 }
 
 /// The peer sent more than it was allowed to.
@@ -252,28 +262,42 @@ impl RecvWindow {
         rtt: Option<Duration>,
         force: bool,
     ) -> Option<WindowUpdate> {
-        self.poll_update_within(now, rtt, force, u32::MAX)
+        self.poll_update_within(now, rtt, force, u32::MAX, 0)
     }
 
     /// [`poll_update`](Self::poll_update) where the window may grow by at most `headroom`
     /// bytes: what is left of the connection's receive-window budget. A doubling that does not
     /// fit grows the window only up to the budget (and not at all when none is left); the
-    /// update then reports [`WindowUpdate::budget_limited`].
+    /// update then reports [`WindowUpdate::budget_limited`]. `shared` is the largest window of
+    /// the connection's streams, which [`AutotuneRule::Shared`] lifts this one to (also within
+    /// `headroom`); the other rules ignore it.
     pub fn poll_update_within(
         &mut self,
         now: Instant,
         rtt: Option<Duration>,
         force: bool,
         headroom: u32,
+        shared: u32,
     ) -> Option<WindowUpdate> {
-        let (needed, mut delta) = self.grow_to(self.window, force);
+        let mut budget_limited = false;
+        let mut lifted = false;
+        if self.rule == AutotuneRule::Shared && self.autotune && !force {
+            let wanted = shared.min(self.max_window);
+            let target = wanted.min(self.window.saturating_add(headroom));
+            if target > self.window {
+                self.window = target;
+                lifted = true;
+            }
+            budget_limited = target < wanted;
+        }
+        // A lift has already raised the target, so its update goes out whatever its size.
+        let (needed, mut delta) = self.grow_to(self.window, force || lifted);
         if !needed {
             return None;
         }
         let since_last_update = now.saturating_duration_since(self.epoch_start);
         let mut doubled = false;
-        let mut budget_limited = false;
-        if let Some(rtt) = rtt.filter(|rtt| !force && self.autotune && !rtt.is_zero())
+        if let Some(rtt) = rtt.filter(|rtt| !force && !lifted && self.autotune && !rtt.is_zero())
             && since_last_update < rtt * RTT_EPOCH_MULTIPLIER
         {
             {
@@ -302,6 +326,7 @@ impl RecvWindow {
             doubled,
             since_last_update,
             budget_limited,
+            lifted,
         })
     }
 }
@@ -482,7 +507,7 @@ mod tests {
         let mut w = window(WindowAccounting::Full, t0);
         w.on_data(128 * KIB).unwrap();
         w.on_read(128 * KIB);
-        let u = w.poll_update_within(t0, rtt, false, 100 * KIB).unwrap();
+        let u = w.poll_update_within(t0, rtt, false, 100 * KIB, 0).unwrap();
         assert!(u.budget_limited);
         assert_eq!(u.window, 356 * KIB);
         assert_eq!(
@@ -493,13 +518,13 @@ mod tests {
         assert_eq!(w.credit(), 356 * KIB);
         w.on_data(200 * KIB).unwrap();
         w.on_read(200 * KIB);
-        let u = w.poll_update_within(t0, rtt, false, 0).unwrap();
+        let u = w.poll_update_within(t0, rtt, false, 0, 0).unwrap();
         assert!(u.budget_limited && !u.doubled);
         assert_eq!((u.window, u.delta), (356 * KIB, 200 * KIB));
         // Enough headroom: a full doubling, not flagged.
         w.on_data(200 * KIB).unwrap();
         w.on_read(200 * KIB);
-        let u = w.poll_update_within(t0, rtt, false, MIB).unwrap();
+        let u = w.poll_update_within(t0, rtt, false, MIB, 0).unwrap();
         assert!(u.doubled && !u.budget_limited);
         assert_eq!(u.window, 712 * KIB);
     }

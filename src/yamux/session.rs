@@ -481,11 +481,13 @@ impl Outbox {
         rtt: Option<Duration>,
     ) {
         let before = stream.recv.window();
-        let Some(update) =
-            stream
-                .recv
-                .poll_update_within(now, rtt, !flags.is_empty(), self.window_headroom())
-        else {
+        let Some(update) = stream.recv.poll_update_within(
+            now,
+            rtt,
+            !flags.is_empty(),
+            self.window_headroom(),
+            self.stats.max_recv_window,
+        ) else {
             return;
         };
         self.window_reserved += u64::from(update.window - before);
@@ -509,6 +511,13 @@ impl Outbox {
                 stream = id,
                 window = update.window,
                 "yamux receive window doubled"
+            );
+        }
+        if update.lifted {
+            tracing::debug!(
+                stream = id,
+                window = update.window,
+                "yamux receive window lifted to the connection's largest"
             );
         }
         if self.trace_enabled {

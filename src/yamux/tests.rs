@@ -743,6 +743,121 @@ fn ramp_rule_quadruples_only_below_2_rtt() {
     }
 }
 
+/// Under [`AutotuneRule::Shared`] a stream's next update raises its window to the connection's
+/// largest (capped by the maximum and the headroom), without doubling in the same update and
+/// whatever the time since its last update; go's rule ignores the connection's largest.
+#[test]
+fn shared_rule_lifts_a_window_to_the_connections_largest() {
+    use super::flow::RecvWindow;
+    let t0 = Instant::now();
+    let late = t0 + RTT * 10;
+    let half = DEFAULT_WINDOW / 2;
+    for (rule, shared, headroom, max, expected) in [
+        (AutotuneRule::Shared, 8 << 20, u32::MAX, 16 << 20, 8 << 20),
+        (
+            AutotuneRule::Shared,
+            8 << 20,
+            1 << 20,
+            16 << 20,
+            DEFAULT_WINDOW + (1 << 20),
+        ),
+        (AutotuneRule::Shared, 32 << 20, u32::MAX, 16 << 20, 16 << 20),
+        (AutotuneRule::Shared, 0, u32::MAX, 16 << 20, DEFAULT_WINDOW),
+        (
+            AutotuneRule::Go,
+            8 << 20,
+            u32::MAX,
+            16 << 20,
+            DEFAULT_WINDOW,
+        ),
+    ] {
+        let mut w =
+            RecvWindow::new(DEFAULT_WINDOW, max, true, WindowAccounting::Full, t0).with_rule(rule);
+        w.on_data(half).unwrap();
+        w.on_read(half);
+        let update = w
+            .poll_update_within(late, Some(RTT), false, headroom, shared)
+            .unwrap();
+        let case = format!("{rule:?} shared {shared} headroom {headroom}");
+        assert_eq!(update.window, expected, "{case}");
+        assert_eq!(update.lifted, expected > DEFAULT_WINDOW, "{case}");
+        assert!(!update.doubled, "{case}");
+        assert_eq!(
+            update.budget_limited,
+            headroom < (8 << 20),
+            "{case}: only the headroom cuts a lift"
+        );
+        assert_eq!(
+            w.credit(),
+            update.window,
+            "{case}: the update carries the lift"
+        );
+        // The next update, 1 RTT later with no headroom limit: the rest of the lift if there is
+        // any left, else go's doubling (the lift's update started an epoch like any other).
+        w.on_data(update.window / 2).unwrap();
+        w.on_read(update.window / 2);
+        let next = w
+            .poll_update_within(late + RTT, Some(RTT), false, u32::MAX, shared)
+            .unwrap();
+        let lift = if rule == AutotuneRule::Shared {
+            shared.min(max)
+        } else {
+            0
+        };
+        let after = if lift > expected {
+            lift
+        } else {
+            (expected * 2).min(max)
+        };
+        assert_eq!(next.window, after, "{case}");
+    }
+    // A forced update (SYN/ACK) never lifts.
+    let mut w = RecvWindow::new(DEFAULT_WINDOW, 16 << 20, true, WindowAccounting::Full, t0)
+        .with_rule(AutotuneRule::Shared);
+    let forced = w
+        .poll_update_within(late, Some(RTT), true, u32::MAX, 8 << 20)
+        .unwrap();
+    assert_eq!((forced.window, forced.lifted), (DEFAULT_WINDOW, false));
+}
+
+/// On a session: after stream 1's 64 MiB upload took the server's window to 16 MiB, a second
+/// stream's first update after the SYN's starts at 16 MiB under [`AutotuneRule::Shared`] and at
+/// go's 256 KiB-and-doubling under [`AutotuneRule::Go`]; the sender stays within the window.
+#[test]
+fn shared_rule_gives_a_new_stream_the_window_its_connection_learned() {
+    let second_stream_windows = |rule| {
+        let server = Config {
+            trace_windows: true,
+            autotune_rule: rule,
+            ..Config::default()
+        };
+        let mut pair = upload(Config::default(), server, RTT / 2, None, 64 * MIB);
+        assert_eq!(pair.server.session.stats().max_recv_window, 16 * MIB as u32);
+        let id = pair.open(Role::Client);
+        pair.write_and_close(Role::Client, id, 8 * MIB);
+        pair.drive();
+        assert_eq!(pair.server.stream(id).read, 8 * MIB, "{rule:?}");
+        assert_sender_within_window(&pair, Role::Client, id);
+        pair.server
+            .session
+            .take_trace()
+            .iter()
+            .filter_map(|e| match *e {
+                TraceEvent::RecvWindow { stream, window, .. } if stream == id => Some(window),
+                _ => None,
+            })
+            .collect::<Vec<u32>>()
+    };
+    let shared = second_stream_windows(AutotuneRule::Shared);
+    assert_eq!(
+        shared[0], W0 as u32,
+        "the SYN's ACK advertises the initial window"
+    );
+    assert_eq!(shared[1], 16 * MIB as u32, "{shared:?}");
+    let go = second_stream_windows(AutotuneRule::Go);
+    assert!(go[1] <= 2 * W0 as u32, "{go:?}");
+}
+
 /// At 50 ms and 1 Gbit/s (125 MB/s on the simulated link) the Ramp rule finishes a 64 MiB
 /// upload two RTTs sooner than go's rule (740 ms against 847 ms; the link alone needs 537 ms):
 /// its window passes the 6.25 MB bandwidth-delay product two RTTs earlier, and both are

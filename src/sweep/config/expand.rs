@@ -487,6 +487,16 @@ mod tests {
         assert!(configs.iter().any(|c| c.stagger_ms == Some(200.0)));
         let flows = configs.iter().find_map(|c| c.short_flows).unwrap();
         assert_eq!(flows.to_string(), "20:64KiB");
+        let staggered = sweep
+            .cases
+            .iter()
+            .find(|c| c.config.stagger_ms.is_some())
+            .unwrap();
+        let label = super::super::label::label(&staggered.config);
+        assert!(
+            label.contains(" stagger=200ms"),
+            "the label has the unit: {label}"
+        );
         let plain = &sweep.cases[0];
         assert_eq!(
             (plain.config.stagger_ms, plain.config.short_flows),

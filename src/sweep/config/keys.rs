@@ -255,9 +255,9 @@ matrix_keys! {
     latency_mode => LatencyMode: "latency_mode", Kind::Choice(choices::<LatencyMode>),
         text(LatencyMode::Perf.as_str()), Elsewhere, All, Custom;
     probe => Probe: "probe", Kind::Probe, text("none"), Load("--probe"), Yamux, Named("probe");
-    stagger => Stagger: "stagger_ms", Kind::Stagger, Scalar::Int(0), Elsewhere, Yamux,
+    stagger => Stagger: "stagger_ms", Kind::Stagger, Scalar::Int(0), Load("--stagger"), Yamux,
         Named("stagger");
-    short_flows => ShortFlows: "short_flows", Kind::ShortFlows, text("none"), Elsewhere, Yamux,
+    short_flows => ShortFlows: "short_flows", Kind::ShortFlows, text("none"), Load("--short-flows"), Yamux,
         Named("short_flows");
 }
 
@@ -433,6 +433,15 @@ impl Key {
             .unwrap_or_else(|| self.default_value())
     }
 
+    /// `value` as this key's flag, label and legend write it: [`value_text`], except a
+    /// [`Kind::Stagger`] number of ms, which gets its unit (`200ms`).
+    pub fn text(self, value: &Value) -> String {
+        match (self.kind(), value.as_f64()) {
+            (Kind::Stagger, Some(ms)) => super::label::format_ms(ms),
+            _ => value_text(value),
+        }
+    }
+
     /// The name a label and a legend show it by, for a key the table shows by name.
     pub fn shown_as(self) -> Option<&'static str> {
         match self.show() {
@@ -455,9 +464,9 @@ impl Key {
         let at_default = *value == self.default_value();
         match self.flag() {
             Flag::Elsewhere => Vec::new(),
-            Flag::Load(flag) => vec![flag.to_string(), value_text(value)],
+            Flag::Load(flag) => vec![flag.to_string(), self.text(value)],
             _ if at_default => Vec::new(),
-            Flag::Value(flag) => vec![flag.to_string(), value_text(value)],
+            Flag::Value(flag) => vec![flag.to_string(), self.text(value)],
             Flag::WhenFalse(flag) if *value == Value::Bool(false) => vec![flag.to_string()],
             Flag::WhenFalse(_) => Vec::new(),
         }
@@ -556,7 +565,7 @@ mod tests {
             ("streams = 0", "from 1 to 1024"),
             ("autotune = \"yes\"", "true or false"),
             ("window_accounting = \"rust\"", "\"full\" or \"go\""),
-            ("autotune_rule = \"fast\"", "\"go\" or \"ramp\""),
+            ("autotune_rule = \"fast\"", "\"go\", \"ramp\" or \"shared\""),
             ("peer = \"nim\"", "unknown peer \"nim\""),
             ("rtt = []", "empty list"),
             ("upload = -1", "negative"),

@@ -2,7 +2,7 @@
 //! for the link and the yamux windows, which are always shown. A key the table shows by name
 //! ([`super::Show::Named`]) needs no line here.
 
-use super::keys::{Key, case_fields, value_text};
+use super::keys::{Key, case_fields};
 use crate::results::{CaseConfig, LatencyMode, Stack};
 use crate::security::Security;
 use crate::units::{ByteSize, Rate};
@@ -57,7 +57,7 @@ pub fn label(c: &CaseConfig) -> String {
     for (key, name) in Key::ALL.iter().filter_map(|k| Some((k, k.shown_as()?))) {
         let value = key.value_in(&fields);
         if key.applies_to(c.stack) && value != key.default_value() {
-            text += &format!(" {name}={}", value_text(&value));
+            text += &format!(" {name}={}", key.text(&value));
         }
     }
     text += &format!(

@@ -27,7 +27,7 @@
 //! max_window = ["1MiB", "16MiB"]
 //! autotune = [true, false]
 //! window_accounting = ["full", "go"]
-//! autotune_rule = ["go", "ramp"] # when the window grows (client --autotune-rule)
+//! autotune_rule = ["go", "ramp"] # when the window grows (client --autotune-rule; or "shared")
 //! max_frame = "64KiB"
 //! streams = 1
 //! connections = 1
