@@ -33,6 +33,24 @@ impl ProcessUsage {
     }
 }
 
+/// This process's resident memory now (`VmRSS`), bytes; `None` elsewhere than Linux.
+pub fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    kib_field(&status, "VmRSS:").map(|kib| kib * 1024)
+}
+
+/// A `NAME: N kB` line of `/proc/*/status`, in KiB.
+fn kib_field(status: &str, name: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(name))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Reads the usage of process `pid`, or of this process with `None`.
 pub fn read(pid: Option<u32>) -> Option<ProcessUsage> {
     let dir = match pid {
@@ -46,14 +64,7 @@ pub fn read(pid: Option<u32>) -> Option<ProcessUsage> {
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
     let status = std::fs::read_to_string(dir.join("status")).ok()?;
-    let peak_kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
+    let peak_kib = kib_field(&status, "VmHWM:")?;
     Some(ProcessUsage {
         cpu_user_s: utime / TICKS_PER_SECOND,
         cpu_sys_s: stime / TICKS_PER_SECOND,

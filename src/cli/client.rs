@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use yamux_perf::identity;
+use yamux_perf::perf::churn::Churn;
 use yamux_perf::perf::client::{self, ClientConfig};
 use yamux_perf::perf::fairness::{ShareLog, ShortFlows};
 use yamux_perf::perf::report::{self, RunReport, final_line};
@@ -73,6 +74,12 @@ pub(crate) struct ClientOpt {
     /// measures latency); prints percentiles instead of throughput.
     #[arg(long, conflicts_with_all = ["upload", "download", "streams", "connections"])]
     pub(crate) latency: Option<usize>,
+    /// Churn mode, N[:CONCURRENCY] (e.g. 100000:16): N perf streams of 1 byte each way opened
+    /// and closed on one connection, at most CONCURRENCY (default 1) at a time; prints streams
+    /// per second, open-to-close percentiles and this process's resident memory after 1000
+    /// streams and at the end (with the in-process server, both sides' memory).
+    #[arg(long, value_name = "N[:CONCURRENCY]", conflicts_with_all = ["upload", "download", "streams", "connections", "latency", "ping", "probe", "stagger", "short_flows"])]
+    pub(crate) churn: Option<Churn>,
     /// Ping mode: N round trips of libp2p ping (`/ipfs/ping/1.0.0`, 32 bytes each way) on one
     /// established stream, the like-for-like counterpart of a TCP ping-pong (with --stack tcp:
     /// 32-byte ping-pongs on one connection); prints percentiles.
@@ -179,6 +186,9 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         None => start_embedded_server(&opt)?,
     };
     if opt.stack == Stack::Tcp {
+        if opt.churn.is_some() {
+            usage!("--churn needs --stack yamux: its streams share one connection");
+        }
         if opt.stagger.is_some() || opt.short_flows.is_some() {
             usage!("--stagger and --short-flows need --stack yamux: they share one connection");
         }
@@ -223,6 +233,15 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         )),
         (None, None) => None,
     };
+    if let Some(churn) = opt.churn {
+        let (report, churned) = with_limit(limit, client::run_churn(&config, churn))
+            .await?
+            .with_context(against)?;
+        if !opt.output.quiet() {
+            eprintln!("{}", churned.summary());
+        }
+        return finish(&opt, &RunReport::from_churn(&report, churned));
+    }
     if let Some((what, report)) = rounds {
         let run_report = RunReport::from_latency(&report.with_context(against)?);
         if !opt.output.quiet() {

@@ -2,17 +2,20 @@
 //! from the dial.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use libp2p_identity::PeerId;
 use tokio::io::AsyncWriteExt;
 
+use super::churn::{Churn, ChurnReport, RSS_CHECKPOINT};
 use super::fairness::{SHORT_FLOW_SPACING, ShortFlows, ShortFlowsReport};
 use super::{PerfError, Progress, Request, StreamReport, dial_all, run_stream};
 use crate::bufio::BufferedIo;
 use crate::multistream;
 use crate::ping::{self, PingError};
 use crate::probe::{LatencyUnderLoad, ProbeConfig, Probes};
+use crate::procstat;
 use crate::transport::Addr;
 use crate::upgrade::{self, ConnectionConfig, Established};
 use crate::yamux;
@@ -229,6 +232,61 @@ async fn run_short_flows(
         }
     });
     futures_util::future::try_join_all(runs).await
+}
+
+/// Churn mode: `churn.count` perf streams of 1 byte each way on one connection, at most
+/// `churn.concurrency` open at a time, each opened as soon as one before it closed. The report
+/// has the connection's setup in `connect_duration` and the churn's own timing apart.
+pub async fn run_churn(
+    config: &ClientConfig,
+    churn: Churn,
+) -> Result<(LatencyReport, ChurnReport), PerfError> {
+    let request = Request {
+        upload: 1,
+        download: 1,
+        ..config.request
+    };
+    let next = &AtomicUsize::new(0);
+    let done = &AtomicUsize::new(0);
+    let checkpoint = &std::sync::OnceLock::new();
+    // Into histograms, not a list: the memory the run itself holds stays the same however many
+    // streams it opens, so growth of the resident memory is the stack's.
+    let mut timed = (Duration::ZERO, crate::probe::histogram());
+    let timed_out = &mut timed;
+    let report = timed_rounds(config, |connection| async move {
+        let start = Instant::now();
+        let workers = (0..churn.concurrency).map(|_| {
+            let connection = connection.clone();
+            async move {
+                let mut h = crate::probe::histogram();
+                while next.fetch_add(1, Ordering::Relaxed) < churn.count {
+                    let begin = Instant::now();
+                    let stream = connection.open_stream().await?;
+                    run_stream(stream, request, &Arc::default()).await?;
+                    let _ = h.record((begin.elapsed().as_micros() as u64).max(1));
+                    if done.fetch_add(1, Ordering::Relaxed) + 1 == RSS_CHECKPOINT {
+                        let _ = checkpoint.set(procstat::rss_bytes());
+                    }
+                }
+                Ok::<_, PerfError>(h)
+            }
+        });
+        let histograms = futures_util::future::try_join_all(workers).await?;
+        timed_out.0 = start.elapsed();
+        for h in histograms {
+            let _ = timed_out.1.add(h);
+        }
+        Ok(Vec::new())
+    })
+    .await?;
+    let churned = ChurnReport::new(
+        churn,
+        &timed.1,
+        timed.0,
+        checkpoint.get().copied().flatten(),
+        procstat::rss_bytes(),
+    );
+    Ok((report, churned))
 }
 
 /// What the latency mode measured.

@@ -10,6 +10,7 @@
 //! run costs no extra round trip and the 8-byte header is never split (js reads it from the
 //! first chunk it receives).
 
+pub mod churn;
 pub mod client;
 pub mod fairness;
 pub mod payload;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use super::churn::ChurnReport;
 use super::client::{ClientReport, LatencyReport};
 use super::fairness::{Fairness, ShareLog, ShortFlowsReport};
 use super::tcp::{TcpLatencyReport, TcpReport};
@@ -371,6 +372,10 @@ pub struct RunReport {
     /// The flow completion times of `client --short-flows`; absent without.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub short_flows: Option<ShortFlowsReport>,
+    /// Stream churn (`client --churn`): streams per second, open-to-close times and resident
+    /// memory; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churn: Option<ChurnReport>,
     /// The client process's CPU and memory.
     pub process: Option<ProcessUsage>,
     /// The git revision and dirty flag of the client binary (absent in reports written before
@@ -404,6 +409,7 @@ impl RunReport {
             latency_under_load: None,
             fairness,
             short_flows: report.short_flows.clone(),
+            churn: None,
             process: crate::procstat::read(None),
             git: crate::build_info::git_revision(),
         }
@@ -417,6 +423,19 @@ impl RunReport {
             rtt_ms: report.rtt_samples.last().copied().map(millis),
             rtt_samples_ms: report.rtt_samples.iter().copied().map(millis).collect(),
             ..Self::latency_only(report.connect_duration, &report.samples)
+        }
+    }
+
+    /// The report of a churn run: the connection of `report` (its per-stream samples are
+    /// summarised in `churn`, not listed in `latency_ms`).
+    pub fn from_churn(report: &LatencyReport, churn: ChurnReport) -> Self {
+        Self {
+            total_seconds: churn.seconds,
+            churn: Some(churn),
+            ..Self::from_latency(&LatencyReport {
+                samples: Vec::new(),
+                ..report.clone()
+            })
         }
     }
 
@@ -447,6 +466,7 @@ impl RunReport {
             latency_under_load: None,
             fairness: None,
             short_flows: None,
+            churn: None,
             process: crate::procstat::read(None),
             git: crate::build_info::git_revision(),
         }
@@ -471,6 +491,7 @@ impl RunReport {
             latency_under_load: None,
             fairness: None,
             short_flows: None,
+            churn: None,
             process: crate::procstat::read(None),
             git: crate::build_info::git_revision(),
         }

@@ -382,6 +382,7 @@ fn finish(
         latency_under_load: None,
         fairness: None,
         short_flows: None,
+        churn: None,
         process: None,
         git: None,
     };
