@@ -183,6 +183,30 @@ fn an_unwritable_report_fails_before_the_transfer() {
         vec!["plot", "results/baseline", "--out", "/proc/nope"],
         vec!["report", "results/baseline", "--out", "/proc/nope/r.md"],
         vec!["interop", "--out", "/proc/nope/i.json"],
+        vec![
+            "compare",
+            "results/baseline",
+            "results/baseline",
+            "--out",
+            "/proc/nope/c.json",
+        ],
+        vec![
+            "compare",
+            "results/baseline",
+            "results/baseline",
+            "--format",
+            "github-action-benchmark",
+            "--out",
+            "/proc/nope",
+        ],
+        vec![
+            "icount",
+            "--from",
+            "target/no-gungraun",
+            "--out",
+            "/proc/nope/i.json",
+        ],
+        vec!["manpage", "--out-dir", "/proc/nope"],
     ] {
         let stderr = fails_with(&args, EXIT_USAGE);
         assert!(
