@@ -109,7 +109,7 @@ fn main() -> ExitCode {
             runtime.block_on(cli::sweep::run(opt))
         }
         Command::Interop(opt) => {
-            init_logging("warn");
+            init_logging(opt.output.log_level("warn"));
             cli::interop::run(opt)
         }
         Command::Plot(opt) => cli::plot::run(opt),

@@ -465,6 +465,41 @@ fn json_only_prints_one_json_document_and_quiet_prints_nothing_on_stderr() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["sweep"], "quiet");
     assert_eq!(summary["cases"][0]["ok"], 1);
+
+    // interop: stdout is the JSON file's content; no "not built" notes, progress or "wrote".
+    let interop = |extra: &[&str]| {
+        let mut cmd = yamux_perf();
+        cmd.env_remove("RUST_LOG");
+        cmd.args(["interop", "--size", "1MiB", "--peers-dir"]);
+        cmd.arg(dir.0.join("no-peers")).arg("--out");
+        cmd.arg(dir.0.join("interop.json")).args(extra);
+        run_with_timeout(cmd, Duration::from_secs(120))
+    };
+    let out = interop(&["--json-only"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stderr_of(&out), "");
+    let file: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        out.stdout,
+        std::fs::read(dir.0.join("interop.json")).unwrap(),
+        "the file's content"
+    );
+    assert_eq!(
+        file["table"].as_array().unwrap().len(),
+        2,
+        "ours -> ours both ways"
+    );
+    assert!(!file["missing_peers"].as_array().unwrap().is_empty());
+    let out = interop(&["--quiet"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stderr_of(&out), "");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ours -> ours"),
+        "the table stays on stdout"
+    );
+    // Without them, stderr has the notes.
+    let out = interop(&[]);
+    assert!(stderr_of(&out).contains("not built"), "{}", stderr_of(&out));
 }
 
 #[test]
