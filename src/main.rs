@@ -92,7 +92,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Server(opt) => {
-            init_logging("info");
+            init_logging(opt.output.log_level("info"));
             run_on_worker(&runtime, cli::server::run(opt))
         }
         Command::Client(opt) => {
@@ -100,7 +100,7 @@ fn main() -> ExitCode {
             run_on_worker(&runtime, cli::client::run(opt))
         }
         Command::Relay(opt) => {
-            init_logging("info");
+            init_logging(opt.output.log_level("info"));
             run_on_worker(&runtime, cli::relay::run(opt))
         }
         Command::Keygen(opt) => cli::keygen::run(opt),

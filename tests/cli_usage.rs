@@ -542,3 +542,32 @@ fn the_exit_code_table_covers_every_subcommand() {
         1,
     );
 }
+
+#[test]
+fn quiet_server_and_relay_print_their_address_and_log_nothing() {
+    let start = |name: &str, args: &[&str]| {
+        let mut cmd = yamux_perf();
+        cmd.env_remove("RUST_LOG").args(args);
+        LoggedServer::start(name, cmd)
+    };
+    let listen = ["server", "--listen", "127.0.0.1:0", "--key-seed", "0"];
+    let loud = start("loud", &listen);
+    let quiet = start("quiet", &[&listen[..], &["--quiet"]].concat());
+    let relay = |server: &LoggedServer, extra: &[&str]| {
+        start(
+            "relay",
+            &[&["relay", "--to", server.addr.as_str()], extra].concat(),
+        )
+    };
+    let loud_relay = relay(&loud, &[]);
+    let quiet_relay = relay(&quiet, &["-q"]);
+    for relay in [&loud_relay, &quiet_relay] {
+        assert!(relay.addr.ends_with(SEED0_ID), "{}", relay.addr);
+        our_client_succeeds(&relay.addr, 1 << 20, 1 << 20, &[]);
+    }
+    // Without --quiet both log at info; once those lines are in, the quiet ones had their time.
+    loud.wait_for_line("listening on", Duration::from_secs(10));
+    loud_relay.wait_for_line("relaying", Duration::from_secs(10));
+    assert_eq!(quiet.text(), "", "the quiet server's stderr");
+    assert_eq!(quiet_relay.text(), "", "the quiet relay's stderr");
+}
