@@ -526,6 +526,24 @@ fn the_exit_code_table_covers_every_subcommand() {
         EXIT_USAGE,
     );
     fails_with(&["sweep", "no-such-config.toml"], EXIT_USAGE);
+    fails_with(&["interop", "--repetitions", "0"], EXIT_USAGE);
+    fails_with(
+        &[
+            "icount",
+            "--from",
+            "no-such-dir",
+            "--out",
+            "target/icount.json",
+        ],
+        EXIT_USAGE,
+    );
+    // keygen's work is writing the file: a path it cannot write fails that work.
+    fails_with(&["keygen", "/proc/nope/k"], 1);
+    let mut unified = yamux_perf();
+    unified.env_clear().arg("unified");
+    let out = run_with_timeout(unified, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(EXIT_USAGE), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("IS_DIALER"), "{}", stderr_of(&out));
     fails_with(&["plot", "no-such-results"], EXIT_USAGE);
     fails_with(&["report", "no-such-results"], EXIT_USAGE);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
