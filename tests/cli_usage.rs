@@ -183,6 +183,30 @@ fn an_unwritable_report_fails_before_the_transfer() {
         vec!["plot", "results/baseline", "--out", "/proc/nope"],
         vec!["report", "results/baseline", "--out", "/proc/nope/r.md"],
         vec!["interop", "--out", "/proc/nope/i.json"],
+        vec![
+            "compare",
+            "results/baseline",
+            "results/baseline",
+            "--out",
+            "/proc/nope/c.json",
+        ],
+        vec![
+            "compare",
+            "results/baseline",
+            "results/baseline",
+            "--format",
+            "github-action-benchmark",
+            "--out",
+            "/proc/nope",
+        ],
+        vec![
+            "icount",
+            "--from",
+            "target/no-gungraun",
+            "--out",
+            "/proc/nope/i.json",
+        ],
+        vec!["manpage", "--out-dir", "/proc/nope"],
     ] {
         let stderr = fails_with(&args, EXIT_USAGE);
         assert!(
@@ -441,6 +465,41 @@ fn json_only_prints_one_json_document_and_quiet_prints_nothing_on_stderr() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["sweep"], "quiet");
     assert_eq!(summary["cases"][0]["ok"], 1);
+
+    // interop: stdout is the JSON file's content; no "not built" notes, progress or "wrote".
+    let interop = |extra: &[&str]| {
+        let mut cmd = yamux_perf();
+        cmd.env_remove("RUST_LOG");
+        cmd.args(["interop", "--size", "1MiB", "--peers-dir"]);
+        cmd.arg(dir.0.join("no-peers")).arg("--out");
+        cmd.arg(dir.0.join("interop.json")).args(extra);
+        run_with_timeout(cmd, Duration::from_secs(120))
+    };
+    let out = interop(&["--json-only"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stderr_of(&out), "");
+    let file: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        out.stdout,
+        std::fs::read(dir.0.join("interop.json")).unwrap(),
+        "the file's content"
+    );
+    assert_eq!(
+        file["table"].as_array().unwrap().len(),
+        2,
+        "ours -> ours both ways"
+    );
+    assert!(!file["missing_peers"].as_array().unwrap().is_empty());
+    let out = interop(&["--quiet"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stderr_of(&out), "");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ours -> ours"),
+        "the table stays on stdout"
+    );
+    // Without them, stderr has the notes.
+    let out = interop(&[]);
+    assert!(stderr_of(&out).contains("not built"), "{}", stderr_of(&out));
 }
 
 #[test]
@@ -467,6 +526,24 @@ fn the_exit_code_table_covers_every_subcommand() {
         EXIT_USAGE,
     );
     fails_with(&["sweep", "no-such-config.toml"], EXIT_USAGE);
+    fails_with(&["interop", "--repetitions", "0"], EXIT_USAGE);
+    fails_with(
+        &[
+            "icount",
+            "--from",
+            "no-such-dir",
+            "--out",
+            "target/icount.json",
+        ],
+        EXIT_USAGE,
+    );
+    // keygen's work is writing the file: a path it cannot write fails that work.
+    fails_with(&["keygen", "/proc/nope/k"], 1);
+    let mut unified = yamux_perf();
+    unified.env_clear().arg("unified");
+    let out = run_with_timeout(unified, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(EXIT_USAGE), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("IS_DIALER"), "{}", stderr_of(&out));
     fails_with(&["plot", "no-such-results"], EXIT_USAGE);
     fails_with(&["report", "no-such-results"], EXIT_USAGE);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -482,4 +559,33 @@ fn the_exit_code_table_covers_every_subcommand() {
         ],
         1,
     );
+}
+
+#[test]
+fn quiet_server_and_relay_print_their_address_and_log_nothing() {
+    let start = |name: &str, args: &[&str]| {
+        let mut cmd = yamux_perf();
+        cmd.env_remove("RUST_LOG").args(args);
+        LoggedServer::start(name, cmd)
+    };
+    let listen = ["server", "--listen", "127.0.0.1:0", "--key-seed", "0"];
+    let loud = start("loud", &listen);
+    let quiet = start("quiet", &[&listen[..], &["--quiet"]].concat());
+    let relay = |server: &LoggedServer, extra: &[&str]| {
+        start(
+            "relay",
+            &[&["relay", "--to", server.addr.as_str()], extra].concat(),
+        )
+    };
+    let loud_relay = relay(&loud, &[]);
+    let quiet_relay = relay(&quiet, &["-q"]);
+    for relay in [&loud_relay, &quiet_relay] {
+        assert!(relay.addr.ends_with(SEED0_ID), "{}", relay.addr);
+        our_client_succeeds(&relay.addr, 1 << 20, 1 << 20, &[]);
+    }
+    // Without --quiet both log at info; once those lines are in, the quiet ones had their time.
+    loud.wait_for_line("listening on", Duration::from_secs(10));
+    loud_relay.wait_for_line("relaying", Duration::from_secs(10));
+    assert_eq!(quiet.text(), "", "the quiet server's stderr");
+    assert_eq!(quiet_relay.text(), "", "the quiet relay's stderr");
 }

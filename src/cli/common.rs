@@ -70,12 +70,32 @@ pub(crate) struct CommonOpt {
     pub(crate) no_early_muxer: bool,
 }
 
+/// `--quiet`, for a command whose stdout is already for scripts (`server`, `relay`: the
+/// addresses) or as part of [`OutputOpt`].
+#[derive(Debug, Clone, Copy, Args)]
+pub(crate) struct QuietOpt {
+    /// Nothing on stderr but errors: no progress, no human summary, no warnings or notes.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// The log filter when RUST_LOG is unset: `default`, or `error` when quiet.
+fn log_level(quiet: bool, default: &'static str) -> &'static str {
+    if quiet { "error" } else { default }
+}
+
+impl QuietOpt {
+    /// See [`log_level`].
+    pub(crate) fn log_level(&self, default: &'static str) -> &'static str {
+        log_level(self.quiet, default)
+    }
+}
+
 /// What a script that reads stdout wants: nothing on stderr but errors, or one JSON document.
 #[derive(Debug, Clone, Copy, Args)]
 pub(crate) struct OutputOpt {
-    /// Nothing on stderr but errors: no progress, no human summary, no warnings.
-    #[arg(long, short)]
-    pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) quiet: QuietOpt,
     /// stdout is exactly one JSON document and nothing else (see docs/cli.md); implies --quiet.
     #[arg(long)]
     pub(crate) json_only: bool,
@@ -84,12 +104,12 @@ pub(crate) struct OutputOpt {
 impl OutputOpt {
     /// Whether only errors go to stderr.
     pub(crate) fn quiet(&self) -> bool {
-        self.quiet || self.json_only
+        self.quiet.quiet || self.json_only
     }
 
-    /// The log filter when RUST_LOG is unset: `default`, or `error` when quiet.
+    /// See [`log_level`].
     pub(crate) fn log_level(&self, default: &'static str) -> &'static str {
-        if self.quiet() { "error" } else { default }
+        log_level(self.quiet(), default)
     }
 }
 

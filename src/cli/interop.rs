@@ -1,5 +1,6 @@
 //! `yamux-perf interop`: the interop matrix as a table and a JSON file.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -10,7 +11,7 @@ use yamux_perf::sweep::host;
 use yamux_perf::transport::TransportKind;
 use yamux_perf::units::ByteSize;
 
-use super::common::{check_output_dir, check_output_files, seconds, usage};
+use super::common::{OutputOpt, check_output_dir, check_output_files, seconds, usage};
 
 #[derive(Debug, Args)]
 pub(crate) struct InteropOpt {
@@ -40,6 +41,8 @@ pub(crate) struct InteropOpt {
     /// Seconds one run may take.
     #[arg(long, default_value_t = 300.0)]
     timeout: f64,
+    #[command(flatten)]
+    pub(crate) output: OutputOpt,
 }
 
 /// Today's date as YYYY-MM-DD (UTC), from the civil-from-days algorithm.
@@ -132,8 +135,9 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
     }
     check_output_files([out.as_path()])?;
     let ours = std::env::current_exe().context("locating our own binary")?;
+    let quiet = opt.output.quiet();
     let (peers, missing) = interop::discover(ours, &opt.peers_dir, &opt.peers);
-    for name in &missing {
+    for name in missing.iter().filter(|_| !quiet) {
         eprintln!(
             "{name}: not built under {} (run interop/build.sh {name}); skipped",
             opt.peers_dir.display()
@@ -142,7 +146,7 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
     let bytes = opt.size.bytes();
     let pairs = interop::pairs(&peers);
     let (cells, skipped) = cells(&opt, &pairs)?;
-    for why in &skipped {
+    for why in skipped.iter().filter(|_| !quiet) {
         eprintln!("skipped: {why}");
     }
     let mut runs = Vec::new();
@@ -155,17 +159,20 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
                 };
                 let result = interop::run_once(client, server, *layers, up, down, limit);
                 let bps = result.as_ref().ok().map(|s| bytes as f64 * 8.0 / s);
-                eprintln!(
-                    "{:>4} -> {:<4} {:<15} {:<8} rep {repetition}: {}",
-                    client.name,
-                    server.name,
-                    layers.to_string(),
-                    format!("{direction:?}").to_lowercase(),
-                    match &result {
-                        Ok(_) => format!("{:.2} Gbit/s", bps.unwrap_or(0.0) / 1e9),
-                        Err(e) => format!("FAILED: {e}"),
-                    }
-                );
+                // A failure is in the table and the JSON, with its error.
+                if !quiet {
+                    eprintln!(
+                        "{:>4} -> {:<4} {:<15} {:<8} rep {repetition}: {}",
+                        client.name,
+                        server.name,
+                        layers.to_string(),
+                        format!("{direction:?}").to_lowercase(),
+                        match &result {
+                            Ok(_) => format!("{:.2} Gbit/s", bps.unwrap_or(0.0) / 1e9),
+                            Err(e) => format!("FAILED: {e}"),
+                        }
+                    );
+                }
                 runs.push(Run {
                     client: client.name.clone(),
                     server: server.name.clone(),
@@ -182,10 +189,13 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
         }
     }
     let mut table = Vec::new();
-    println!(
+    // stdout: this table, or with --json-only the JSON file's content.
+    let mut text = String::new();
+    writeln!(
+        text,
         "{:<16} {:<15} {:<9} {:>10} {:>10} {:>9}  result",
         "client -> server", "stack", "direction", "bytes", "Gbit/s", "MiB/s"
-    );
+    )?;
     for (layers, client, server) in &cells {
         for direction in [Direction::Upload, Direction::Download] {
             let of_pair = |r: &&Run| r.is_of(&client.name, &server.name, *layers, direction);
@@ -202,7 +212,8 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
                 *layers,
                 direction,
             );
-            println!(
+            writeln!(
+                text,
                 "{:<16} {:<15} {:<9} {:>10} {:>10} {:>9}  {}",
                 format!("{} -> {}", client.name, server.name),
                 layers.to_string(),
@@ -215,7 +226,7 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
                 } else {
                     format!("FAIL ({failed} of {})", ok + failed)
                 },
-            );
+            )?;
             table.push(Row {
                 client: client.name.clone(),
                 server: server.name.clone(),
@@ -240,11 +251,14 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
         table,
         runs,
     };
-    std::fs::write(&out, serde_json::to_string_pretty(&file)? + "\n")
-        .with_context(|| format!("writing {}", out.display()))?;
-    eprintln!("wrote {}", out.display());
+    let json = serde_json::to_string_pretty(&file)? + "\n";
+    std::fs::write(&out, &json).with_context(|| format!("writing {}", out.display()))?;
+    print!("{}", if opt.output.json_only { &json } else { &text });
+    if !quiet {
+        eprintln!("wrote {}", out.display());
+    }
     if file.table.iter().any(|r| r.failed > 0) {
-        bail!("some runs failed (see the table)");
+        bail!("some runs failed (see the table or {})", out.display());
     }
     Ok(())
 }

@@ -9,12 +9,15 @@ use yamux_perf::relay::{self, LinkConfig};
 use yamux_perf::transport::{self, Addr, AddrSpec, TcpConfig};
 use yamux_perf::units::ByteSize;
 
+use super::common::QuietOpt;
+
 #[derive(Debug, Args)]
 pub(crate) struct RelayOpt {
-    /// Address to listen on (a multiaddr, HOST:PORT or [IPV6]:PORT); port 0 picks a free port.
+    /// Address to listen on (a multiaddr such as /ip4/127.0.0.1/tcp/N or /dns4/NAME/tcp/N,
+    /// HOST:PORT or [IPV6]:PORT); port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "/ip4/127.0.0.1/tcp/0")]
     pub(crate) listen: AddrSpec,
-    /// Where to relay to (a multiaddr, HOST:PORT or [IPV6]:PORT). A /p2p/ id is passed on: the
+    /// Where to relay to (as --listen). A /p2p/ id is passed on: the
     /// relay prints its own address with it, so clients still verify the real peer through the
     /// relay.
     #[arg(long, value_name = "ADDR")]
@@ -32,6 +35,8 @@ pub(crate) struct RelayOpt {
     /// bytes have been relayed on it, both directions together. Default: never.
     #[arg(long)]
     pub(crate) drop_after: Option<ByteSize>,
+    #[command(flatten)]
+    pub(crate) output: QuietOpt,
 }
 
 pub(crate) async fn run(opt: RelayOpt) -> Result<()> {

@@ -12,7 +12,7 @@ use yamux_perf::units::ByteSize;
 
 use yamux_perf::yamux;
 
-use super::common::{CommonOpt, IdentityOpt, seconds, usage};
+use super::common::{CommonOpt, IdentityOpt, QuietOpt, seconds, usage};
 use yamux_perf::results::Stack;
 
 #[derive(Debug, Args)]
@@ -51,6 +51,9 @@ pub(crate) struct ServerOpt {
     /// baseline for `client --stack tcp`.
     #[arg(long, value_enum, default_value_t = Stack::Yamux)]
     pub(crate) stack: Stack,
+    // --quiet: logs at error level only (RUST_LOG, when set, decides); addresses stay on stdout.
+    #[command(flatten)]
+    pub(crate) output: QuietOpt,
     #[command(flatten)]
     pub(crate) identity: IdentityOpt,
     #[command(flatten)]

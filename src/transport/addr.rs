@@ -622,6 +622,25 @@ mod tests {
             spec("127.0.0.1:5").resolve().await.unwrap(),
             spec("127.0.0.1:5").to_addr().unwrap()
         );
+        // /dns6 takes an IPv6 address only: none for a name that has only an IPv4 one (an IP
+        // literal resolves to itself), ::1 for localhost where the resolver gives it.
+        let error = spec("/dns6/127.0.0.1/tcp/1").resolve().await.unwrap_err();
+        assert!(
+            matches!(error, AddrError::NoAddress { family: "IPv6", .. }),
+            "{error}"
+        );
+        let v4 = spec("/dns4/127.0.0.1/tcp/1").resolve().await.unwrap();
+        assert_eq!(v4.to_string(), "/ip4/127.0.0.1/tcp/1");
+        let localhost_v6 = std::net::ToSocketAddrs::to_socket_addrs(&("localhost", 0))
+            .unwrap()
+            .any(|s| s.is_ipv6());
+        match spec("/dns6/localhost/tcp/2").resolve().await {
+            Ok(v6) if localhost_v6 => {
+                assert!(v6.socket.is_ipv6() && v6.socket.ip().is_loopback(), "{v6}")
+            }
+            Err(AddrError::NoAddress { family: "IPv6", .. }) if !localhost_v6 => {}
+            other => panic!("/dns6/localhost (IPv6 in the resolver: {localhost_v6}): {other:?}"),
+        }
         // `.invalid` never resolves (RFC 6761).
         let error = spec("/dns/nothing.invalid/tcp/1")
             .resolve()
