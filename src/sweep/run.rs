@@ -1090,6 +1090,7 @@ mod tests {
             latency_under_load: None,
             fairness: None,
             short_flows: None,
+            churn: None,
             process: None,
             git: None,
         }
