@@ -6,7 +6,8 @@ peers_tmp=$(mktemp -d)
 peers_cleanup() {
   local f
   for f in "$peers_tmp"/*.pid; do
-    [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null
+    # A server the script stopped itself is gone: not an error (set -e applies in the trap).
+    if [ -e "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi
   done
   rm -rf "$peers_tmp"
 }
