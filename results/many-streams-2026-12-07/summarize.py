@@ -8,7 +8,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 from cells import load_cells, median  # noqa: E402
 
 runs, streams = Path(sys.argv[1]), int(sys.argv[2])
-cells = load_cells(runs)
+prefix = sys.argv[3] if len(sys.argv) > 3 else ""
+cells = {c: r for c, r in load_cells(runs).items()
+         if c.startswith(prefix) and (prefix or "-" not in c)}
 print("| server | n | total s | streams/s | up+down Gbit/s | server peak RSS MiB | per stream KiB "
       "| client peak RSS MiB | per stream KiB |")
 print("|---|---|---|---|---|---|---|---|---|")
