@@ -426,16 +426,13 @@ impl RunReport {
         }
     }
 
-    /// The report of a churn run: the connection of `report` (its per-stream samples are
-    /// summarised in `churn`, not listed in `latency_ms`).
+    /// The report of a churn run: the connection of `report`, which holds no samples (the
+    /// streams' times are summarised in `churn`, not listed in `latency_ms`).
     pub fn from_churn(report: &LatencyReport, churn: ChurnReport) -> Self {
         Self {
             total_seconds: churn.seconds,
             churn: Some(churn),
-            ..Self::from_latency(&LatencyReport {
-                samples: Vec::new(),
-                ..report.clone()
-            })
+            ..Self::from_latency(report)
         }
     }
 
