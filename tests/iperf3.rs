@@ -119,7 +119,9 @@ fn report_is_an_iperf3_document_of_the_run() {
         cpu["host_user"].as_f64().unwrap(),
         cpu["host_system"].as_f64().unwrap(),
     );
-    assert!(total > 0.0 && (total - user - system).abs() < 1e-9, "{cpu}");
+    // CPU time comes in clock ticks: a short run may see none, never a negative count.
+    assert!(user >= 0.0 && system >= 0.0, "{cpu}");
+    assert!((total - user - system).abs() < 1e-9, "{cpu}");
     assert!(
         cpu.get("remote_total").is_none(),
         "the server's CPU is not measured"
