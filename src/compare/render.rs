@@ -10,7 +10,7 @@
 //! Bencher (`bencher.dev`, "Bencher Metric Format") reads one JSON object
 //! `{"<benchmark>": {"<measure>": {"value", "lower_value"?, "upper_value"?}}}`; [`bmf`] names a
 //! benchmark the way github-action-benchmark's entries name it, without the metric, and uses the
-//! metric key as the measure slug. Both exports carry the same rows ([`exported`]).
+//! metric key as the measure slug. Both exports carry the same rows: those with a current value.
 
 use std::collections::BTreeMap;
 
