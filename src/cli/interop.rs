@@ -9,7 +9,7 @@ use yamux_perf::interop::{self, Direction, InteropFile, Layers, Peer, Row, Run};
 use yamux_perf::security::Security;
 use yamux_perf::sweep::host;
 use yamux_perf::transport::TransportKind;
-use yamux_perf::units::ByteSize;
+use yamux_perf::units::{ByteSize, UtcTime};
 
 use super::common::{OutputOpt, check_output_dir, check_output_files, seconds, usage};
 
@@ -43,23 +43,6 @@ pub(crate) struct InteropOpt {
     timeout: f64,
     #[command(flatten)]
     pub(crate) output: OutputOpt,
-}
-
-/// Today's date as YYYY-MM-DD (UTC), from the civil-from-days algorithm.
-fn today() -> String {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// Every (transport, security) asked for, each once, in flag order.
@@ -125,10 +108,9 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
             interop::foreign_names().collect::<Vec<_>>().join(", ")
         );
     }
-    let out = opt
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("results/interop-{}.json", today())));
+    let out = opt.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("results/interop-{}.json", UtcTime::now().date()))
+    });
     // Before the matrix, not after it.
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         check_output_dir(dir)?;
