@@ -16,7 +16,7 @@
 //! [`yamux::driver::now`] (tokio's clock, so tests can pause it).
 //!
 //! - [`transport`]: the first stage, a byte stream to the peer ([`transport::Transport`],
-//!   [`transport::Socket`]); today TCP with socket options set through socket2.
+//!   [`transport::Socket`]): TCP with socket options set through socket2, and WebSocket.
 //! - [`multistream`]: multistream-select 1.0: the message codec, the listener and dialer, and the
 //!   sans-IO check of a lazily proposed protocol's echo ([`multistream::EchoCheck`]). Used on the
 //!   raw connection, inside the secure channel and on every yamux stream.
@@ -61,6 +61,8 @@
 //! - [`sweep`]: the sweep engine (config matrix, server processes, output files), whose output
 //!   types are [`results`]; [`build_info`] is the binary's git revision that every result records.
 //! - [`interop`]: the matrix of implementations (ours, go, rust, js, py) in both roles.
+//! - [`unified`]: libp2p/unified-testing's perf contract (environment, Redis, iterations, the
+//!   YAML its harness keeps), the entry point of the Docker image.
 //! - [`plot`]: SVG plots of results; [`compare`]: two result sets side by side, per case and
 //!   metric, with a verdict; [`report`]: a Markdown or test-plans summary. These three only read
 //!   result files.
