@@ -205,9 +205,39 @@ pub fn bits_per_second(bytes: u64, seconds: f64) -> f64 {
     }
 }
 
+/// The UTC calendar date and time of `unix_s` seconds since the Unix epoch, as `YYYY-MM-DD` and
+/// `HH:MM:SS` (the civil-from-days algorithm of Howard Hinnant's "chrono-Compatible Low-Level Date
+/// Algorithms").
+pub fn utc_date_time(unix_s: i64) -> (String, String) {
+    let days = unix_s.div_euclid(86_400);
+    let secs = unix_s.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        format!("{year:04}-{month:02}-{day:02}"),
+        format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_dates_and_times() {
+        let at = |s| utc_date_time(s);
+        assert_eq!(at(0), ("1970-01-01".into(), "00:00:00".into()));
+        assert_eq!(at(951_825_599), ("2000-02-29".into(), "11:59:59".into()));
+        assert_eq!(at(1_796_649_099), ("2026-12-07".into(), "13:11:39".into()));
+        assert_eq!(at(-1), ("1969-12-31".into(), "23:59:59".into()));
+    }
 
     #[test]
     fn parses_binary_decimal_and_plain_sizes() {

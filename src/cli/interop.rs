@@ -45,21 +45,12 @@ pub(crate) struct InteropOpt {
     pub(crate) output: OutputOpt,
 }
 
-/// Today's date as YYYY-MM-DD (UTC), from the civil-from-days algorithm.
+/// Today's date as YYYY-MM-DD (UTC).
 fn today() -> String {
-    let days = std::time::SystemTime::now()
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+        .map_or(0, |d| d.as_secs()) as i64;
+    yamux_perf::units::utc_date_time(now).0
 }
 
 /// Every (transport, security) asked for, each once, in flag order.
