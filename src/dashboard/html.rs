@@ -10,8 +10,8 @@
 use std::fmt::Write;
 
 use super::{Dashboard, Mark, Plot, Point, Series};
-use crate::compare::Better;
-use crate::plot::style::number;
+use crate::compare::{Better, Metric};
+use crate::plot::style::{bytes, number};
 use crate::units::utc_date_time;
 
 /// `&`, `<`, `>`, `"` and `'` as entities.
@@ -60,6 +60,10 @@ h2 { font-size: 1.25em; margin: 1.5em 0 .2em; border-bottom: 1px solid #ccc; }
 h3 { font-size: 1.05em; margin: 1em 0 .3em; }
 table { border-collapse: collapse; margin: .5em 0; }
 td, th { padding: .15em .6em; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+td.subject { max-width: 48em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+details { margin: .5em 0; }
+summary { cursor: pointer; font-weight: bold; }
+nav a { margin-right: 1em; }
 code { font-size: .95em; }
 .about { color: #555; max-width: 60em; }
 .grid { display: flex; flex-wrap: wrap; gap: 8px; }
@@ -69,6 +73,7 @@ svg.metric-plot { background: #fafafa; border: 1px solid #ddd; }
 svg .axis { stroke: #999; stroke-width: 1; }
 svg .grid-line { stroke: #e4e4e4; stroke-width: 1; }
 svg text { font: 9px system-ui, sans-serif; fill: #555; }
+svg text.commit { font-size: 8px; }
 svg .trend { fill: none; stroke: #4a6fa5; stroke-width: 1.5; }
 svg .spread { stroke: #4a6fa5; stroke-width: 1; opacity: .5; }
 .mark { stroke: #fff; stroke-width: 1; }
@@ -86,9 +91,17 @@ tr.regression td.verdict { color: #d62728; font-weight: bold; }
 tr.improvement td.verdict { color: #2ca02c; font-weight: bold; }
 ";
 
+/// A value of `metric` for a label: byte counts in binary units, others with 3 digits.
+fn value(metric: Metric, v: f64) -> String {
+    match metric {
+        Metric::ClientPeakRssBytes | Metric::ServerPeakRssBytes => bytes(v),
+        _ => number(v),
+    }
+}
+
 const WIDTH: f64 = 290.0;
 const HEIGHT: f64 = 140.0;
-const LEFT: f64 = 46.0;
+const LEFT: f64 = 50.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 8.0;
 const BOTTOM: f64 = 22.0;
@@ -122,7 +135,7 @@ fn tooltip(d: &Dashboard, plot: &Plot, p: &Point) -> String {
     let mut text = format!(
         "{} ({date} {time} UTC): {} {}",
         c.commit.revision,
-        number(p.value.median),
+        value(m, p.value.median),
         m.unit()
     );
     if p.value.n > 1 {
@@ -130,8 +143,8 @@ fn tooltip(d: &Dashboard, plot: &Plot, p: &Point) -> String {
             text,
             " (median of {}, {} to {})",
             p.value.n,
-            number(p.value.min),
-            number(p.value.max)
+            value(m, p.value.min),
+            value(m, p.value.max)
         );
     }
     match p.mark {
@@ -185,7 +198,7 @@ fn svg(d: &Dashboard, series: &Series, plot: &Plot) -> String {
             x2 = WIDTH - RIGHT,
             tx = LEFT - 3.0,
             ty = yy + 3.0,
-            label = esc(&number(v)),
+            label = esc(&value(plot.metric, v)),
         );
     }
     let _ = write!(
@@ -195,13 +208,13 @@ fn svg(d: &Dashboard, series: &Series, plot: &Plot) -> String {
         yb = TOP + plot_h,
         xr = WIDTH - RIGHT,
     );
-    // Commit labels: every one up to 8 commits, else every k-th.
-    let every = d.history.commits.len().div_ceil(8).max(1);
+    // Commit labels, at least 36 px apart (a short revision in 8 px type).
+    let every = (36.0 / (plot_w / n)).ceil().max(1.0) as usize;
     for (i, c) in d.history.commits.iter().enumerate() {
-        if i % every == 0 || i + 1 == d.history.commits.len() {
+        if i % every == 0 {
             let _ = write!(
                 s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+                "<text class=\"commit\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
                 x(i),
                 HEIGHT - 8.0,
                 esc(&c.commit.revision)
@@ -268,7 +281,8 @@ fn commits_table(d: &Dashboard, out: &mut String) {
         let _ = writeln!(
             out,
             "<tr class=\"commit\" data-commit=\"{rev}\"><td>{n}</td><td>{date} {time}</td>\
-             <td><code>{rev}</code>{dirty}</td><td>{subject}</td><td>{series}</td></tr>",
+             <td><code>{rev}</code>{dirty}</td><td class=\"subject\" title=\"{subject}\">{subject}</td>\
+             <td>{series}</td></tr>",
             n = i + 1,
             rev = esc(&c.commit.revision),
             dirty = if c.dirty { " (dirty tree)" } else { "" },
@@ -292,9 +306,13 @@ fn changes_table(d: &Dashboard, out: &mut String) {
         );
         return;
     }
-    out.push_str(
-        "<table id=\"changes\"><tr><th>commit</th><th>series</th><th>metric</th><th>case</th>\
-         <th>verdict</th><th>current / previous</th></tr>\n",
+    let _ = write!(
+        out,
+        "<details id=\"changes\"><summary>{} regression(s) and {} improvement(s) between \
+         consecutive commits</summary>\n<table><tr><th>commit</th><th>series</th><th>metric</th>\
+         <th>case</th><th>verdict</th><th>current / previous</th></tr>\n",
+        d.count(Mark::Regression),
+        d.count(Mark::Improvement),
     );
     for (s, p, pt) in changed {
         let _ = writeln!(
@@ -314,7 +332,7 @@ fn changes_table(d: &Dashboard, out: &mut String) {
                 .unwrap_or_default(),
         );
     }
-    out.push_str("</table>\n");
+    out.push_str("</table></details>\n");
 }
 
 /// The whole page.
@@ -353,8 +371,18 @@ pub fn render(d: &Dashboard) -> String {
         d.count(Mark::First) + d.count(Mark::New),
     );
     commits_table(d, &mut out);
-    out.push_str("<h2>Changes</h2>\n");
     changes_table(d, &mut out);
+    out.push_str("<nav id=\"series-index\">Series:");
+    for s in &d.series {
+        let _ = write!(
+            out,
+            " <a href=\"#series-{}\">{}</a> ({} plots)",
+            ident(&s.name),
+            esc(&s.name),
+            s.plots.len()
+        );
+    }
+    out.push_str("</nav>\n");
     for s in &d.series {
         let _ = writeln!(
             out,

@@ -378,6 +378,16 @@ pub struct Series {
     pub plots: Vec<Plot>,
 }
 
+impl Series {
+    /// Whether a point is a regression or an improvement.
+    pub fn changed(&self) -> bool {
+        self.plots
+            .iter()
+            .flat_map(|p| &p.points)
+            .any(|p| matches!(p.mark, Mark::Regression | Mark::Improvement))
+    }
+}
+
 /// A file to copy beside the page.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Detail {
@@ -394,7 +404,7 @@ pub struct Dashboard {
     pub history: History,
     /// The threshold the verdicts used.
     pub threshold: Threshold,
-    /// Every series, by name.
+    /// Every series: those with a regression or improvement first, then by name.
     pub series: Vec<Series>,
     /// The files the points link to.
     pub details: BTreeSet<Detail>,
@@ -581,10 +591,12 @@ pub fn build(history: History, threshold: Threshold) -> Result<Dashboard, Dashbo
         .flat_map(|c| c.series.keys())
         .collect();
     let mut details = BTreeSet::new();
-    let series = names
+    let mut series = names
         .into_iter()
         .map(|name| series(&history, name, threshold, &mut details))
         .collect::<Result<Vec<_>, _>>()?;
+    // Series with a regression or improvement first, then by name.
+    series.sort_by_key(|s| !s.changed());
     Ok(Dashboard {
         history,
         threshold,
