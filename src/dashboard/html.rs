@@ -440,7 +440,7 @@ mod tests {
             esc("a<b & \"c\" 'd'>"),
             "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;"
         );
-        assert_eq!(ident("go->rust@ws+tls"), "go--_rust_ws_tls");
+        assert_eq!(ident("go->rust@ws+tls"), "go-_rust_ws_tls");
     }
 
     #[test]
