@@ -44,12 +44,13 @@ pub const COMMIT_FILE: &str = "commit.json";
 /// The series name of a commit directory that is itself a sweep output directory.
 pub const SELF_SERIES: &str = ".";
 
-/// Why a history could not be read or its page written.
+/// Why a history could not be read or its page written (the cause, where there is one, is the
+/// error's source).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DashboardError {
     /// A directory or file could not be read.
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Io {
         /// What was read.
         path: PathBuf,
@@ -69,7 +70,7 @@ pub enum DashboardError {
     )]
     NoCommitFile(PathBuf),
     /// [`COMMIT_FILE`] does not parse.
-    #[error("{path}: not a valid {COMMIT_FILE}: {source}")]
+    #[error("{path}: not a valid {COMMIT_FILE}")]
     CommitFile {
         /// The file.
         path: PathBuf,
@@ -82,7 +83,7 @@ pub enum DashboardError {
     )]
     NoResults(PathBuf),
     /// A result set could not be read.
-    #[error("{path}: {source}")]
+    #[error("loading {path}")]
     Set {
         /// The set.
         path: PathBuf,
@@ -117,7 +118,7 @@ pub enum DashboardError {
         named: String,
     },
     /// Two consecutive sets could not be compared.
-    #[error("comparing {current} with {baseline}: {source}")]
+    #[error("comparing {current} with {baseline}")]
     Compare {
         /// The earlier set.
         baseline: PathBuf,
@@ -127,7 +128,7 @@ pub enum DashboardError {
         source: CompareError,
     },
     /// An output file could not be written.
-    #[error("writing {path}: {source}")]
+    #[error("writing {path}")]
     Write {
         /// The file.
         path: PathBuf,
