@@ -205,25 +205,89 @@ pub fn bits_per_second(bytes: u64, seconds: f64) -> f64 {
     }
 }
 
-/// The UTC calendar date and time of `unix_s` seconds since the Unix epoch, as `YYYY-MM-DD` and
-/// `HH:MM:SS` (the civil-from-days algorithm of Howard Hinnant's "chrono-Compatible Low-Level Date
-/// Algorithms").
-pub fn utc_date_time(unix_s: i64) -> (String, String) {
-    let days = unix_s.div_euclid(86_400);
-    let secs = unix_s.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        format!("{year:04}-{month:02}-{day:02}"),
-        format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
-    )
+/// A moment in UTC, split into calendar fields (proleptic Gregorian calendar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcTime {
+    /// Year.
+    pub year: i64,
+    /// Month, 1–12.
+    pub month: u32,
+    /// Day of the month, 1–31.
+    pub day: u32,
+    /// Hour, 0–23.
+    pub hour: u32,
+    /// Minute, 0–59.
+    pub minute: u32,
+    /// Second, 0–59.
+    pub second: u32,
+    /// Day of the week, 0 = Sunday.
+    pub weekday: u32,
+}
+
+impl UtcTime {
+    /// The UTC calendar time `unix_secs` seconds after 1970-01-01T00:00:00Z, by Howard Hinnant's
+    /// civil-from-days algorithm.
+    pub fn from_unix(unix_secs: u64) -> Self {
+        let days = (unix_secs / 86_400) as i64;
+        let in_day = (unix_secs % 86_400) as u32;
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        UtcTime {
+            year: yoe + era * 400 + i64::from(month <= 2),
+            month,
+            day,
+            hour: in_day / 3600,
+            minute: in_day / 60 % 60,
+            second: in_day % 60,
+            // 1970-01-01 was a Thursday.
+            weekday: ((days + 4) % 7) as u32,
+        }
+    }
+
+    /// Now.
+    pub fn now() -> Self {
+        Self::from_unix(unix_seconds(std::time::SystemTime::now()))
+    }
+
+    /// `YYYY-MM-DD`.
+    pub fn date(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+
+    /// `HH:MM:SS`.
+    pub fn time(&self) -> String {
+        format!("{:02}:{:02}:{:02}", self.hour, self.minute, self.second)
+    }
+
+    /// `Mon, 07 Dec 2026 15:03:09 UTC`: C's `strftime("%a, %d %b %Y %H:%M:%S %Z")` of a UTC time.
+    pub fn rfc2822(&self) -> String {
+        const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        format!(
+            "{}, {:02} {} {:04} {:02}:{:02}:{:02} UTC",
+            DAYS[self.weekday as usize],
+            self.day,
+            MONTHS[self.month as usize - 1],
+            self.year,
+            self.hour,
+            self.minute,
+            self.second
+        )
+    }
+}
+
+/// Whole seconds from 1970-01-01T00:00:00Z to `t` (0 before it).
+pub fn unix_seconds(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]
@@ -231,12 +295,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn utc_dates_and_times() {
-        let at = |s| utc_date_time(s);
-        assert_eq!(at(0), ("1970-01-01".into(), "00:00:00".into()));
-        assert_eq!(at(951_825_599), ("2000-02-29".into(), "11:59:59".into()));
-        assert_eq!(at(1_796_649_099), ("2026-12-07".into(), "13:11:39".into()));
-        assert_eq!(at(-1), ("1969-12-31".into(), "23:59:59".into()));
+    fn utc_times_split_into_calendar_fields() {
+        // `date -u -d @0`, `@951782400` (a leap day) and `@1796655789`.
+        let epoch = UtcTime::from_unix(0);
+        assert_eq!(epoch.rfc2822(), "Thu, 01 Jan 1970 00:00:00 UTC");
+        assert_eq!(UtcTime::from_unix(951_782_400).date(), "2000-02-29");
+        let t = UtcTime::from_unix(1_796_655_789);
+        assert_eq!(t.rfc2822(), "Mon, 07 Dec 2026 15:03:09 UTC");
+        assert_eq!(t.date(), "2026-12-07");
+        assert_eq!(t.time(), "15:03:09");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use common::*;
-use yamux_perf::compare::render::BenchmarkEntry;
+use yamux_perf::compare::render::{BenchmarkEntry, Bmf};
 use yamux_perf::compare::{Comparison, MatchedBy, Metric, Verdict};
 use yamux_perf::interop::InteropFile;
 use yamux_perf::report::BenchmarkResults;
@@ -394,6 +394,101 @@ fn every_output_format_parses_back() {
         .unwrap();
     assert_eq!(entry.value, first.current.as_ref().unwrap().median);
     assert!(entry.range.as_deref().unwrap().starts_with("± "));
+}
+
+/// Bencher's metric format of the committed baseline against itself (how one result set is
+/// exported): every case and metric the table shows, its current median as `value` and the
+/// min and max of its repetitions as `lower_value` and `upper_value`; `--out FILE` writes the
+/// same document instead of printing it and is checked before anything is read.
+#[test]
+fn bmf_exports_the_medians_of_the_committed_baseline() {
+    let bmf_args = [
+        "compare",
+        "results/baseline",
+        "results/baseline",
+        "--format",
+    ];
+    let out = run(&[&bmf_args[..], &["bmf"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // The BMF schema: an object of benchmarks, each an object of measures, each with a numeric
+    // `value` and optional numeric `lower_value` and `upper_value`, nothing else.
+    let benchmarks = doc.as_object().expect("an object of benchmarks");
+    assert!(!benchmarks.is_empty());
+    for (name, measures) in benchmarks {
+        let measures = measures.as_object().expect("an object of measures");
+        assert!(!measures.is_empty(), "{name}");
+        for (slug, m) in measures {
+            assert!(
+                slug.len() <= 64,
+                "a BMF slug is at most 64 characters: {slug}"
+            );
+            let m = m.as_object().unwrap();
+            assert!(m["value"].is_number(), "{name} {slug}");
+            for key in m.keys() {
+                assert!(
+                    ["value", "lower_value", "upper_value"].contains(&key.as_str()),
+                    "{name} {slug}: {key}"
+                );
+                assert!(m[key].is_number(), "{name} {slug}: {key}");
+            }
+        }
+    }
+    let bmf: Bmf = serde_json::from_str(&text).unwrap();
+
+    let json = run(&[&bmf_args[..], &["json"]].concat());
+    let c = comparison_json(&json);
+    let mut rows = 0;
+    for r in c.rows.iter().filter(|r| r.current.is_some()) {
+        let cur = r.current.as_ref().unwrap();
+        let name = format!("{} [{}]", r.label, r.case);
+        let m = &bmf[&name][r.metric.key()];
+        assert_eq!(m.value, cur.median, "{name} {}", r.metric);
+        if cur.n > 1 {
+            assert_eq!(
+                (m.lower_value, m.upper_value),
+                (Some(cur.min), Some(cur.max))
+            );
+        } else {
+            assert_eq!((m.lower_value, m.upper_value), (None, None));
+        }
+        rows += 1;
+    }
+    let measures: usize = bmf.values().map(|m| m.len()).sum();
+    assert_eq!(measures, rows, "one measure per row with a current value");
+
+    // The table prints the same medians: the first case's upload, to its 3 decimals.
+    let table = run(&["compare", "results/baseline", "results/baseline"]);
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    let up = c
+        .rows
+        .iter()
+        .find(|r| r.metric == Metric::UploadGbitS)
+        .unwrap();
+    let shown = format!(
+        "{:.3} Gbit/s",
+        bmf[&format!("{} [{}]", up.label, up.case)]["upload_gbit_s"].value
+    );
+    let line = table
+        .lines()
+        .find(|l| l.starts_with(&up.case) && l.contains("upload "))
+        .expect("the table's upload row");
+    assert!(line.contains(&shown), "{line} vs {shown}");
+
+    let scratch = ScratchDir::new("compare-bmf");
+    let file = scratch.0.join("bmf.json");
+    let out = run(&[&bmf_args[..], &["bmf", "--out", file.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty(), "--out: nothing on stdout");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    let out = run(&[&bmf_args[..], &["bmf", "--out", "/nonexistent/bmf.json"]].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("/nonexistent/bmf.json"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 #[test]

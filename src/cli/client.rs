@@ -1,9 +1,10 @@
 //! `yamux-perf client`.
 
 use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -12,11 +13,13 @@ use yamux_perf::identity;
 use yamux_perf::perf::churn::Churn;
 use yamux_perf::perf::client::{self, ClientConfig};
 use yamux_perf::perf::fairness::{ShareLog, ShortFlows};
-use yamux_perf::perf::report::{self, RunReport, final_line};
+use yamux_perf::perf::iperf3::{self, CpuUtilization};
+use yamux_perf::perf::report::{self, JsonFormat, RunReport, final_line};
 use yamux_perf::perf::server::{self, ServerConfig};
 use yamux_perf::perf::tcp;
 use yamux_perf::perf::{Progress, Request};
 use yamux_perf::probe::{LatencyUnderLoad, ProbeConfig, ProbeKind};
+use yamux_perf::procstat::{self, ProcessUsage};
 use yamux_perf::transport::{Addr, AddrSpec, Listener, TransportKind};
 use yamux_perf::units::ByteSize;
 
@@ -102,6 +105,11 @@ pub(crate) struct ClientOpt {
     /// and peak RSS) as JSON to this file (with --stack tcp: no peer id, yamux RTT or counters).
     #[arg(long)]
     pub(crate) report: Option<PathBuf>,
+    /// The shape of what --report and --json-only write: `ours` (the full report) or `iperf3`
+    /// (iperf3's -J document: start, intervals, end with sum_sent = upload and sum_received =
+    /// download; throughput runs only; see docs/output.md).
+    #[arg(long, value_enum, default_value_t = JsonFormat::Ours)]
+    pub(crate) json_format: JsonFormat,
     /// Write the client's window-growth trace (receive-window decisions and send credit) to
     /// this file as JSON lines.
     #[arg(long)]
@@ -171,6 +179,14 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         usage!("--interval must be above 0");
     }
     let limit = seconds(opt.timeout, "--timeout")?;
+    if opt.json_format == JsonFormat::Iperf3
+        && (opt.latency.is_some() || opt.ping.is_some() || opt.churn.is_some())
+    {
+        usage!(
+            "--json-format {} describes a throughput run: not with --latency, --ping or --churn",
+            opt.json_format.as_str()
+        );
+    }
     if opt.stack == Stack::Tcp && opt.window_trace.is_some() {
         usage!("--window-trace needs --stack yamux (bare TCP has no windows)");
     }
@@ -185,6 +201,7 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         Some(addr) => addr.resolve().await?,
         None => start_embedded_server(&opt)?,
     };
+    let started = Started::now(server.socket);
     if opt.stack == Stack::Tcp {
         if opt.churn.is_some() {
             usage!("--churn needs --stack yamux: its streams share one connection");
@@ -197,7 +214,7 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
                 "--probe needs --stack yamux: it pings on a stream of the transfer's connection"
             );
         }
-        return run_tcp(&opt, server, limit, interval).await;
+        return run_tcp(&opt, server, &started, limit, interval).await;
     }
     let probe = opt
         .probe
@@ -240,14 +257,14 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         if !opt.output.quiet() {
             eprintln!("{}", churned.summary());
         }
-        return finish(&opt, &RunReport::from_churn(&report, churned));
+        return finish(&opt, &RunReport::from_churn(&report, churned), &started);
     }
     if let Some((what, report)) = rounds {
         let run_report = RunReport::from_latency(&report.with_context(against)?);
         if !opt.output.quiet() {
             print_percentiles(&what, &run_report.latency_ms);
         }
-        return finish(&opt, &run_report);
+        return finish(&opt, &run_report, &started);
     }
 
     let progress = Arc::new(Progress::default());
@@ -307,7 +324,7 @@ pub(crate) async fn run(opt: ClientOpt) -> Result<()> {
         report::write_trace(&report.window_trace, std::io::BufWriter::new(file))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    finish(&opt, &run_report)
+    finish(&opt, &run_report, &started)
 }
 
 /// Both probes' percentiles and the muxer-added latency (loaded, same minus separate) on stderr.
@@ -335,7 +352,13 @@ fn print_latency_under_load(l: &LatencyUnderLoad) {
 }
 
 /// `--stack tcp`: the workload over bare TCP.
-async fn run_tcp(opt: &ClientOpt, server: Addr, limit: Duration, interval: Duration) -> Result<()> {
+async fn run_tcp(
+    opt: &ClientOpt,
+    server: Addr,
+    started: &Started,
+    limit: Duration,
+    interval: Duration,
+) -> Result<()> {
     if server.transport != TransportKind::Tcp {
         bail!(
             "--stack tcp runs over bare TCP: {server} is a {} address",
@@ -365,7 +388,7 @@ async fn run_tcp(opt: &ClientOpt, server: Addr, limit: Duration, interval: Durat
         if !opt.output.quiet() {
             print_percentiles(&what, &ms);
         }
-        return finish(opt, &RunReport::from_tcp_latency(&report));
+        return finish(opt, &RunReport::from_tcp_latency(&report), started);
     }
     let request = Request {
         upload: opt.upload.bytes(),
@@ -397,7 +420,7 @@ async fn run_tcp(opt: &ClientOpt, server: Addr, limit: Duration, interval: Durat
             line.time_seconds
         );
     }
-    finish(opt, &RunReport::from_tcp(&report, take(&lines)))
+    finish(opt, &RunReport::from_tcp(&report, take(&lines)), started)
 }
 
 type Lines = Arc<Mutex<Vec<report::Line>>>;
@@ -442,9 +465,44 @@ async fn with_limit<T>(limit: Duration, run: impl Future<Output = T>) -> Result<
         .map_err(|_| anyhow::anyhow!("timed out after {limit:?}"))
 }
 
-/// Writes the report to `--report` and, with `--json-only`, to stdout (its only output).
-fn finish(opt: &ClientOpt, report: &RunReport) -> Result<()> {
-    let text = serde_json::to_string_pretty(report)? + "\n";
+/// When a run started, against which server, and this process's CPU then: what an iperf3
+/// document adds to the report.
+struct Started {
+    at: SystemTime,
+    clock: Instant,
+    cpu: Option<ProcessUsage>,
+    server: SocketAddr,
+}
+
+impl Started {
+    fn now(server: SocketAddr) -> Self {
+        Started {
+            at: SystemTime::now(),
+            clock: Instant::now(),
+            cpu: procstat::read(None),
+            server,
+        }
+    }
+
+    /// This process's CPU since then.
+    fn cpu(&self) -> Option<CpuUtilization> {
+        let (before, now) = self.cpu.zip(procstat::read(None))?;
+        CpuUtilization::of(&now.since(&before), self.clock.elapsed())
+    }
+}
+
+/// Writes the report, in the shape of `--json-format`, to `--report` and, with `--json-only`,
+/// to stdout (its only output).
+fn finish(opt: &ClientOpt, report: &RunReport, started: &Started) -> Result<()> {
+    let text = match opt.json_format {
+        JsonFormat::Ours => serde_json::to_string_pretty(report)?,
+        JsonFormat::Iperf3 => serde_json::to_string_pretty(&iperf3::Document::new(
+            report,
+            started.at,
+            started.server,
+            started.cpu(),
+        ))?,
+    } + "\n";
     if let Some(path) = &opt.report {
         std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
     }

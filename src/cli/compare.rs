@@ -31,6 +31,9 @@ pub(crate) enum Format {
     /// github-action-benchmark custom-tool JSON: two files in --out,
     /// customBiggerIsBetter.json and customSmallerIsBetter.json (the table goes to stdout).
     GithubActionBenchmark,
+    /// Bencher Metric Format JSON (`bencher run --adapter json`): each case's current medians,
+    /// with the min and max of the repetitions as lower and upper values.
+    Bmf,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +106,7 @@ fn output(opt: &CompareOpt, c: &compare::Comparison) -> Result<()> {
         Format::Table => write(out, &render::table(c)),
         Format::Markdown => write(out, &render::markdown(c)),
         Format::Json => write(out, &render::json(c)),
+        Format::Bmf => write(out, &render::bmf_json(c)),
         Format::GithubActionBenchmark => {
             let dir = out.expect("checked before loading");
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -9,7 +9,7 @@ use yamux_perf::interop::{self, Direction, InteropFile, Layers, Peer, Row, Run};
 use yamux_perf::security::Security;
 use yamux_perf::sweep::host;
 use yamux_perf::transport::TransportKind;
-use yamux_perf::units::ByteSize;
+use yamux_perf::units::{ByteSize, UtcTime};
 
 use super::common::{OutputOpt, check_output_dir, check_output_files, seconds, usage};
 
@@ -43,14 +43,6 @@ pub(crate) struct InteropOpt {
     timeout: f64,
     #[command(flatten)]
     pub(crate) output: OutputOpt,
-}
-
-/// Today's date as YYYY-MM-DD (UTC).
-fn today() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    yamux_perf::units::utc_date_time(now).0
 }
 
 /// Every (transport, security) asked for, each once, in flag order.
@@ -116,10 +108,9 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
             interop::foreign_names().collect::<Vec<_>>().join(", ")
         );
     }
-    let out = opt
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("results/interop-{}.json", today())));
+    let out = opt.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("results/interop-{}.json", UtcTime::now().date()))
+    });
     // Before the matrix, not after it.
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         check_output_dir(dir)?;

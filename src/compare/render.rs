@@ -1,11 +1,18 @@
-//! The output formats of `compare`: a plain table, Markdown, JSON (the [`Comparison`] itself)
-//! and github-action-benchmark's custom-tool input.
+//! The output formats of `compare`: a plain table, Markdown, JSON (the [`Comparison`] itself),
+//! github-action-benchmark's custom-tool input and Bencher's metric format (BMF).
 //!
 //! github-action-benchmark (`benchmark-action/github-action-benchmark`, tools
 //! `customBiggerIsBetter` and `customSmallerIsBetter`) reads a JSON array of
 //! `{"name", "unit", "value", "range"?, "extra"?}`, where `range` and `extra` are strings, and one
 //! action step takes one tool. [`github_action_benchmark`] therefore splits the rows into two
 //! arrays, one per direction, which the CLI writes as two files.
+//!
+//! Bencher (`bencher.dev`, "Bencher Metric Format") reads one JSON object
+//! `{"<benchmark>": {"<measure>": {"value", "lower_value"?, "upper_value"?}}}`; [`bmf`] names a
+//! benchmark the way github-action-benchmark's entries name it, without the metric, and uses the
+//! metric key as the measure slug. Both exports carry the same rows: those with a current value.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -185,6 +192,19 @@ pub fn json(c: &Comparison) -> String {
     serde_json::to_string_pretty(c).expect("a comparison serializes") + "\n"
 }
 
+/// The rows a benchmark export carries: those with a current value (a metric or case that only
+/// the baseline has is left out), with that value.
+fn exported(c: &Comparison) -> impl Iterator<Item = (&Row, &Spread)> {
+    c.rows
+        .iter()
+        .filter_map(|r| r.current.as_ref().map(|cur| (r, cur)))
+}
+
+/// The benchmark a row belongs to in an export: `label [case id]`.
+pub fn benchmark_name(r: &Row) -> String {
+    format!("{} [{}]", r.label, r.case)
+}
+
 /// One entry of github-action-benchmark's custom-tool JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -208,15 +228,14 @@ pub struct BenchmarkEntry {
 pub fn github_action_benchmark(c: &Comparison) -> (Vec<BenchmarkEntry>, Vec<BenchmarkEntry>) {
     let mut bigger = Vec::new();
     let mut smaller = Vec::new();
-    for r in &c.rows {
-        let Some(cur) = &r.current else { continue };
+    for (r, cur) in exported(c) {
         let mut extra = format!("n={} min={} max={}", cur.n, cur.min, cur.max);
         if let Some(b) = &r.baseline {
             extra += &format!("\nbaseline median {} (n={})", b.median, b.n);
         }
         extra += &format!("\nratio {}, {}", ratio(r), verdict(r));
         let entry = BenchmarkEntry {
-            name: format!("{} [{}] {}", r.label, r.case, r.metric.key()),
+            name: format!("{} {}", benchmark_name(r), r.metric.key()),
             unit: r.unit.clone(),
             value: cur.median,
             range: (cur.n > 1).then(|| format!("± {}", (cur.max - cur.min) / 2.0)),
@@ -228,6 +247,45 @@ pub fn github_action_benchmark(c: &Comparison) -> (Vec<BenchmarkEntry>, Vec<Benc
         }
     }
     (bigger, smaller)
+}
+
+/// One measure of a benchmark in Bencher's metric format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BmfMetric {
+    /// The current median.
+    pub value: f64,
+    /// The smallest current repetition (with more than one repetition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower_value: Option<f64>,
+    /// The largest current repetition (with more than one repetition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper_value: Option<f64>,
+}
+
+/// A BMF document: benchmark name, then measure slug (the metric key), then the metric.
+pub type Bmf = BTreeMap<String, BTreeMap<String, BmfMetric>>;
+
+/// The rows with a current value in Bencher's metric format.
+pub fn bmf(c: &Comparison) -> Bmf {
+    let mut doc = Bmf::new();
+    for (r, cur) in exported(c) {
+        let spread = cur.n > 1;
+        doc.entry(benchmark_name(r)).or_default().insert(
+            r.metric.key().to_string(),
+            BmfMetric {
+                value: cur.median,
+                lower_value: spread.then_some(cur.min),
+                upper_value: spread.then_some(cur.max),
+            },
+        );
+    }
+    doc
+}
+
+/// [`bmf`] as pretty JSON.
+pub fn bmf_json(c: &Comparison) -> String {
+    serde_json::to_string_pretty(&bmf(c)).expect("a BMF document serializes") + "\n"
 }
 
 #[cfg(test)]

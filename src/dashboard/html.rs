@@ -12,7 +12,7 @@ use std::fmt::Write;
 use super::{Dashboard, Mark, Plot, Point, Series};
 use crate::compare::{Better, Metric};
 use crate::plot::style::{bytes, number};
-use crate::units::utc_date_time;
+use crate::units::UtcTime;
 
 /// `&`, `<`, `>`, `"` and `'` as entities.
 fn esc(text: &str) -> String {
@@ -130,7 +130,8 @@ fn y_range(points: &[Point]) -> (f64, f64) {
 
 fn tooltip(d: &Dashboard, plot: &Plot, p: &Point) -> String {
     let c = &d.history.commits[p.commit];
-    let (date, time) = utc_date_time(c.commit.committed_unix_s);
+    let t = UtcTime::from_unix(c.commit.committed_unix_s.max(0) as u64);
+    let (date, time) = (t.date(), t.time());
     let m = plot.metric;
     let mut text = format!(
         "{} ({date} {time} UTC): {} {}",
@@ -276,7 +277,8 @@ fn commits_table(d: &Dashboard, out: &mut String) {
          <th>subject</th><th>series</th></tr>\n",
     );
     for (i, c) in d.history.commits.iter().enumerate() {
-        let (date, time) = utc_date_time(c.commit.committed_unix_s);
+        let t = UtcTime::from_unix(c.commit.committed_unix_s.max(0) as u64);
+        let (date, time) = (t.date(), t.time());
         let series: Vec<&str> = c.series.keys().map(String::as_str).collect();
         let _ = writeln!(
             out,

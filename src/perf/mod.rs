@@ -13,6 +13,7 @@
 pub mod churn;
 pub mod client;
 pub mod fairness;
+pub mod iperf3;
 pub mod payload;
 pub mod report;
 pub mod server;

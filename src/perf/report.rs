@@ -229,6 +229,30 @@ pub fn write_trace(events: &[(usize, TraceEvent)], mut out: impl Write) -> std::
     out.flush()
 }
 
+/// The shape of the JSON the client writes to `--report` and, with `--json-only`, to stdout.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
+pub enum JsonFormat {
+    /// Our [`RunReport`] (what `sweep` reads).
+    #[default]
+    Ours,
+    /// iperf3's `-J` document ([`super::iperf3`]): throughput runs only.
+    Iperf3,
+}
+
+impl JsonFormat {
+    /// The flag value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JsonFormat::Ours => "ours",
+            JsonFormat::Iperf3 => "iperf3",
+        }
+    }
+}
+
 /// Bytes and time of one direction.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Direction {

@@ -748,12 +748,6 @@ pub(super) fn clear_case(cases_dir: &Path, id: &str) -> Result<(), SweepError> {
     Ok(())
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Runs one case (warm-ups, repetitions, latency run), writes its files and returns its result.
 async fn run_case(
     ctx: &Context<'_>,
@@ -772,7 +766,7 @@ async fn run_case(
     }
     clear_case(&cases_dir, &case.id)?;
     let machine: Machine = host::machine();
-    let started_unix_s = unix_now();
+    let started_unix_s = crate::units::unix_seconds(SystemTime::now());
     let mut runs = Vec::new();
     let mut schedule: Vec<(RunKind, u32, u32)> = (1..=plan.warmup)
         .map(|k| (RunKind::Warmup, k, plan.warmup))

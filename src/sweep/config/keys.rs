@@ -1,10 +1,12 @@
 //! The matrix keys, one line each: the TOML name, the [`CaseConfig`] field it sets, how its
 //! value is parsed ([`Kind`]), its default, how it reaches the client and server commands
 //! ([`Flag`]), which stacks it applies to ([`Scope`]) and how labels and plot legends show it
-//! ([`Show`]). A new key is its `CaseConfig` field plus one line in the table: the commands
-//! (`sweep::run::case_args`), the label and the legends follow from the line. Values are kept as the JSON of that field, so a
-//! case is its assignment deserialized ([`mod@super::expand`]) and an enum key parses through its
-//! type's names (clap's `ValueEnum`, the same lowercase strings as serde).
+//! ([`Show`]) and whether the simulated engine models it ([`Sim`]). A new key is its
+//! `CaseConfig` field plus one line in the table: the commands (`sweep::run::case_args`), the
+//! label, the legends and the simulation's refusal follow from the line. Values are kept as the
+//! JSON of that field, so a case is its assignment deserialized ([`mod@super::expand`]) and an
+//! enum key parses through its type's names (clap's `ValueEnum`, the same lowercase strings as
+//! serde).
 //!
 //! [`CaseConfig`]: crate::results::CaseConfig
 
@@ -115,9 +117,20 @@ pub enum Show {
     Named(&'static str),
 }
 
+/// Whether the simulated engine (`engine = "sim"`, [`crate::sim`]) models a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sim {
+    /// Taken: the simulation runs the case with the key's value (a value it cannot run, such as
+    /// several connections, is refused per case by `sim::check_case`).
+    Modelled,
+    /// Not modelled, and why: a config that sets the key anywhere is refused by name, never
+    /// silently run without it.
+    Refused(&'static str),
+}
+
 macro_rules! matrix_keys {
     ($($key:ident => $variant:ident: $field:literal, $kind:expr, $default:expr,
-        $flag:expr, $scope:ident, $show:expr;)*) => {
+        $flag:expr, $scope:ident, $show:expr, $sim:expr;)*) => {
         /// The matrix keys; in `[matrix]`, `when`, `set` and `[[exclude]]`.
         #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -163,7 +176,7 @@ macro_rules! matrix_keys {
             }
 
             /// The value used when the key is absent, as written in TOML.
-            fn default_scalar(self) -> Scalar {
+            pub(super) fn default_scalar(self) -> Scalar {
                 match self {
                     $(Key::$variant => $default,)*
                 }
@@ -189,6 +202,13 @@ macro_rules! matrix_keys {
                     $(Key::$variant => $show,)*
                 }
             }
+
+            /// Whether `engine = "sim"` models it.
+            pub fn sim(self) -> Sim {
+                match self {
+                    $(Key::$variant => $sim,)*
+                }
+            }
         }
 
         impl Matrix {
@@ -211,54 +231,67 @@ fn text(s: &str) -> Scalar {
 }
 
 // A new key: its `CaseConfig` field, then one line here: TOML name => variant: field, how it
-// parses, its default, how it reaches the commands, its scope, how it shows.
+// parses, its default, how it reaches the commands, its scope, how it shows, whether the
+// simulation models it.
 use Flag::{Elsewhere, Load, Value as Arg, WhenFalse};
 use Show::{Custom, Named};
+use Sim::{Modelled, Refused};
 matrix_keys! {
-    peer => Peer: "peer", Kind::Peer, text(crate::results::OURS), Elsewhere, All, Custom;
-    rtt => Rtt: "rtt_ms", Kind::Ms, Scalar::Int(0), Elsewhere, All, Custom;
-    rate => Rate: "rate_bits_per_second", Kind::Rate, text("none"), Elsewhere, All, Custom;
-    queue => Queue: "queue_bytes", Kind::Size, text("4MiB"), Elsewhere, All, Custom;
+    peer => Peer: "peer", Kind::Peer, text(crate::results::OURS), Elsewhere, All, Custom,
+        Modelled;
+    rtt => Rtt: "rtt_ms", Kind::Ms, Scalar::Int(0), Elsewhere, All, Custom, Modelled;
+    rate => Rate: "rate_bits_per_second", Kind::Rate, text("none"), Elsewhere, All, Custom,
+        Modelled;
+    queue => Queue: "queue_bytes", Kind::Size, text("4MiB"), Elsewhere, All, Custom, Modelled;
     stack => Stack: "stack", Kind::Choice(choices::<Stack>), text(Stack::Yamux.as_str()),
-        Arg("--stack"), All, Custom;
+        Arg("--stack"), All, Custom,
+        Refused("it runs yamux sessions only; bare TCP is a kernel baseline");
     transport => Transport: "transport", Kind::Choice(choices::<TransportKind>),
-        text(TransportKind::Tcp.as_str()), Elsewhere, Yamux, Named("transport");
+        text(TransportKind::Tcp.as_str()), Elsewhere, Yamux, Named("transport"),
+        Refused("no transport is modelled, only the link below yamux");
     early_muxer => EarlyMuxer: "early_muxer", Kind::Bool, Scalar::Bool(true),
-        WhenFalse("--no-early-muxer"), Yamux, Named("early_muxer");
+        WhenFalse("--no-early-muxer"), Yamux, Named("early_muxer"),
+        Refused("no connection setup is modelled: the sessions start established");
     security => Security: "security", Kind::Choice(choices::<Security>),
-        text(Security::Noise.as_str()), Arg("--security"), Yamux, Custom;
+        text(Security::Noise.as_str()), Arg("--security"), Yamux, Custom,
+        Refused("no security layer is modelled: the sessions exchange plaintext frames");
     send_buffer => SendBuffer: "send_buffer_bytes", Kind::Buffer, text("auto"),
-        Arg("--send-buffer"), All, Custom;
+        Arg("--send-buffer"), All, Custom, Refused("no socket is modelled");
     recv_buffer => RecvBuffer: "recv_buffer_bytes", Kind::Buffer, text("auto"),
-        Arg("--recv-buffer"), All, Custom;
+        Arg("--recv-buffer"), All, Custom, Refused("no socket is modelled");
     max_window => MaxWindow: "max_window_bytes", Kind::Size, text("16MiB"),
-        Arg("--max-window"), Yamux, Custom;
+        Arg("--max-window"), Yamux, Custom, Modelled;
     initial_window => InitialWindow: "initial_window_bytes", Kind::Window, text("256KiB"),
-        Arg("--initial-window"), Yamux, Custom;
+        Arg("--initial-window"), Yamux, Custom, Modelled;
     autotune => Autotune: "autotune", Kind::Bool, Scalar::Bool(true),
-        WhenFalse("--no-autotune"), Yamux, Custom;
+        WhenFalse("--no-autotune"), Yamux, Custom, Modelled;
     window_accounting => WindowAccounting: "window_accounting",
         Kind::Choice(choices::<WindowAccounting>), text(WindowAccounting::Full.as_str()),
-        Arg("--window-accounting"), Yamux, Custom;
+        Arg("--window-accounting"), Yamux, Custom, Modelled;
     autotune_rule => AutotuneRule: "autotune_rule", Kind::Choice(choices::<AutotuneRule>),
-        text(AutotuneRule::Go.as_str()), Arg("--autotune-rule"), Yamux, Named("rule");
+        text(AutotuneRule::Go.as_str()), Arg("--autotune-rule"), Yamux, Named("rule"),
+        Modelled;
     max_frame => MaxFrame: "max_frame_bytes", Kind::Size, text("64KiB"), Arg("--max-frame"),
-        Yamux, Custom;
-    streams => Streams: "streams", Kind::Count, Scalar::Int(1), Load("--streams"), All, Custom;
+        Yamux, Custom, Modelled;
+    streams => Streams: "streams", Kind::Count, Scalar::Int(1), Load("--streams"), All, Custom,
+        Modelled;
     connections => Connections: "connections", Kind::Count, Scalar::Int(1),
-        Load("--connections"), All, Custom;
-    upload => Upload: "upload_bytes", Kind::Size, Scalar::Int(0), Load("--upload"), All, Custom;
+        Load("--connections"), All, Custom, Modelled;
+    upload => Upload: "upload_bytes", Kind::Size, Scalar::Int(0), Load("--upload"), All, Custom,
+        Modelled;
     download => Download: "download_bytes", Kind::Size, Scalar::Int(0), Load("--download"), All,
-        Custom;
+        Custom, Modelled;
     latency_rounds => LatencyRounds: "latency_rounds", Kind::Rounds, Scalar::Int(0), Elsewhere,
-        All, Custom;
+        All, Custom, Modelled;
     latency_mode => LatencyMode: "latency_mode", Kind::Choice(choices::<LatencyMode>),
-        text(LatencyMode::Perf.as_str()), Elsewhere, All, Custom;
-    probe => Probe: "probe", Kind::Probe, text("none"), Load("--probe"), Yamux, Named("probe");
+        text(LatencyMode::Perf.as_str()), Elsewhere, All, Custom,
+        Refused("it runs no latency rounds");
+    probe => Probe: "probe", Kind::Probe, text("none"), Load("--probe"), Yamux, Named("probe"),
+        Refused("it runs no ping probe (the probe times pings on real connections)");
     stagger => Stagger: "stagger_ms", Kind::Stagger, Scalar::Int(0), Load("--stagger"), Yamux,
-        Named("stagger");
-    short_flows => ShortFlows: "short_flows", Kind::ShortFlows, text("none"), Load("--short-flows"), Yamux,
-        Named("short_flows");
+        Named("stagger"), Refused("it opens every stream at once");
+    short_flows => ShortFlows: "short_flows", Kind::ShortFlows, text("none"),
+        Load("--short-flows"), Yamux, Named("short_flows"), Refused("it runs no short flows");
 }
 
 fn size(value: &Scalar) -> Result<u64, String> {

@@ -1,39 +1,11 @@
 //! What `engine = "sim"` can run: the keys of the link and of yamux, on `ours` at both ends.
-//! A key the simulation does not model is refused by name, never silently ignored.
+//! A key the simulation does not model ([`Sim::Refused`] in the key table) is refused by name,
+//! never silently ignored.
 
-use super::keys::Key;
+use super::keys::Sim;
 use super::schema::SweepFile;
 use super::{ConfigError, Sweep};
 use crate::results::OURS;
-
-/// Keys the simulation has no model for, with the reason: refused wherever a config sets them.
-const NOT_MODELLED: &[(Key, &str)] = &[
-    (
-        Key::Stack,
-        "it runs yamux sessions only; bare TCP is a kernel baseline",
-    ),
-    (
-        Key::Transport,
-        "no transport is modelled, only the link below yamux",
-    ),
-    (
-        Key::Security,
-        "no security layer is modelled: the sessions exchange plaintext frames",
-    ),
-    (
-        Key::EarlyMuxer,
-        "no connection setup is modelled: the sessions start established",
-    ),
-    (Key::SendBuffer, "no socket is modelled"),
-    (Key::RecvBuffer, "no socket is modelled"),
-    (Key::LatencyMode, "it runs no latency rounds"),
-    (Key::Stagger, "it opens every stream at once"),
-    (Key::ShortFlows, "it runs no short flows"),
-    (
-        Key::Probe,
-        "it runs no ping probe (the probe times pings on real connections)",
-    ),
-];
 
 fn refused(key: String, reason: impl Into<String>) -> ConfigError {
     ConfigError::NotSimulated {
@@ -53,8 +25,8 @@ pub(super) fn check(file: &SweepFile, sweep: &Sweep) -> Result<(), ConfigError> 
     );
     for (table, matrix) in tables {
         for (key, _) in matrix.entries() {
-            if let Some((_, reason)) = NOT_MODELLED.iter().find(|(k, _)| *k == key) {
-                return Err(refused(format!("{table}.{}", key.name()), *reason));
+            if let Sim::Refused(reason) = key.sim() {
+                return Err(refused(format!("{table}.{}", key.name()), reason));
             }
         }
     }
@@ -96,4 +68,43 @@ pub(super) fn check_case(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::keys::Key;
+    use super::super::schema::Scalar;
+    use super::super::tests::error;
+    use super::*;
+
+    fn toml(value: Scalar) -> String {
+        match value {
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Int(n) => n.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Text(s) => format!("{s:?}"),
+        }
+    }
+
+    /// Every key the table marks `Refused` is refused by name with its reason, at its default
+    /// value too (a key is refused for being set, not for its value), and no other key is.
+    #[test]
+    fn every_key_the_table_refuses_is_refused_by_name() {
+        let base = "engine = \"sim\"\n[matrix]\nrtt = \"10ms\"\nupload = \"1MiB\"\n";
+        let mut refused = 0;
+        for &key in Key::ALL {
+            let Sim::Refused(reason) = key.sim() else {
+                continue;
+            };
+            let value = toml(key.default_scalar());
+            let e = error(&format!("{base}{} = {value}\n", key.name()));
+            assert!(
+                e.contains(&format!("matrix.{}", key.name())) && e.contains(reason),
+                "{}: {e}",
+                key.name()
+            );
+            refused += 1;
+        }
+        assert_eq!(refused, 10, "the table refuses ten keys today");
+    }
 }
