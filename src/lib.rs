@@ -79,6 +79,7 @@
 pub mod bufio;
 pub mod build_info;
 pub mod compare;
+pub mod dashboard;
 pub mod icount;
 pub mod identity;
 pub mod interop;

@@ -34,6 +34,9 @@ enum Command {
     /// Compare two result sets per case and metric; exit 1 on a regression past the threshold,
     /// 2 on bad input.
     Compare(cli::compare::CompareOpt),
+    /// One static HTML page from a history of results (one set per commit): each metric over
+    /// the commits as an SVG plot, regressions and improvements marked as compare judges them.
+    Dashboard(cli::dashboard::DashboardOpt),
     /// Convert gungraun's summaries of the instruction-count bench (benches/icount.rs) into the
     /// JSON that compare reads.
     Icount(cli::icount::IcountOpt),
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         }
         Command::Plot(opt) => cli::plot::run(opt),
         Command::Compare(opt) => return cli::compare::run(opt),
+        Command::Dashboard(opt) => cli::dashboard::run(opt),
         Command::Report(opt) => cli::report::run(opt),
         Command::Icount(opt) => cli::icount::run(opt),
         Command::Completions(opt) => cli::shell::completions(opt, command()),

@@ -260,6 +260,11 @@ impl UtcTime {
         format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 
+    /// `HH:MM:SS`.
+    pub fn time(&self) -> String {
+        format!("{:02}:{:02}:{:02}", self.hour, self.minute, self.second)
+    }
+
     /// `Mon, 07 Dec 2026 15:03:09 UTC`: C's `strftime("%a, %d %b %Y %H:%M:%S %Z")` of a UTC time.
     pub fn rfc2822(&self) -> String {
         const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
@@ -298,6 +303,7 @@ mod tests {
         let t = UtcTime::from_unix(1_796_655_789);
         assert_eq!(t.rfc2822(), "Mon, 07 Dec 2026 15:03:09 UTC");
         assert_eq!(t.date(), "2026-12-07");
+        assert_eq!(t.time(), "15:03:09");
     }
 
     #[test]

@@ -206,6 +206,7 @@ fn an_unwritable_report_fails_before_the_transfer() {
             "--out",
             "/proc/nope/i.json",
         ],
+        vec!["dashboard", "results/history", "--out", "/proc/nope"],
         vec!["manpage", "--out-dir", "/proc/nope"],
     ] {
         let stderr = fails_with(&args, EXIT_USAGE);

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use yamux_perf::compare::{self, Input, Metric, Options, Threshold, Verdict, render};
+use yamux_perf::compare::{
+    self, DEFAULT_THRESHOLD, Input, Metric, Options, Threshold, Verdict, render,
+};
 
 use super::common::{check_output_dir, check_output_files};
 
@@ -45,7 +47,7 @@ pub(crate) struct CompareOpt {
     pub(crate) current: PathBuf,
     /// Relative change a verdict needs ("5%" or "0.05"); a regression must also lie outside
     /// the spread of both sides' repetitions.
-    #[arg(long, default_value = "5%")]
+    #[arg(long, default_value = DEFAULT_THRESHOLD)]
     pub(crate) threshold: Threshold,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]

@@ -3,6 +3,7 @@
 pub(crate) mod client;
 pub(crate) mod common;
 pub(crate) mod compare;
+pub(crate) mod dashboard;
 pub(crate) mod icount;
 pub(crate) mod interop;
 pub(crate) mod keygen;

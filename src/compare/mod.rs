@@ -76,6 +76,9 @@ pub enum CompareError {
 #[error("bad threshold {0:?}: expected a percentage such as 5% or a fraction such as 0.05, >= 0")]
 pub struct ThresholdError(pub String);
 
+/// The `--threshold` of `compare` and `dashboard` when none is given.
+pub const DEFAULT_THRESHOLD: &str = "5%";
+
 /// The relative change a verdict needs, as a fraction (`5%` is `0.05`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Threshold(pub f64);
