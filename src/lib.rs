@@ -64,7 +64,8 @@
 //! - [`unified`]: libp2p/unified-testing's perf contract (environment, Redis, iterations, the
 //!   YAML its harness keeps), the entry point of the Docker image.
 //! - [`plot`]: SVG plots of results; [`compare`]: two result sets side by side, per case and
-//!   metric, with a verdict; [`report`]: a Markdown or test-plans summary. These three only read
+//!   metric, with a verdict; [`report`]: a Markdown or test-plans summary; [`dashboard`]: a
+//!   history of result sets, one per commit, as one static HTML page. These four only read
 //!   result files.
 //! - [`icount`]: the instruction-count workloads (`benches/icount.rs`, under Valgrind) and their
 //!   result file, which `compare` reads.
