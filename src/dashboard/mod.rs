@@ -21,7 +21,7 @@
 //!
 //! # The page
 //!
-//! [`html::render`] turns a [`Dashboard`] into the page; [`write`] writes it as `index.html` and
+//! [`html::render`] turns a [`Dashboard`] into the page; [`write()`] writes it as `index.html` and
 //! copies each point's details beside it (`cases/<commit>/<series>/<id>.json` for a sweep case,
 //! `cases/<commit>/<series>` for a whole interop or icount file), so the page's links work
 //! offline. The page loads nothing from the network.
