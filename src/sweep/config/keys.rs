@@ -120,7 +120,7 @@ pub enum Show {
 /// Whether the simulated engine (`engine = "sim"`, [`crate::sim`]) models a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sim {
-    /// Taken: the simulation runs the case with the key's value (a value it cannot run, such as
+    /// Modelled: the simulation runs the case with the key's value (a value it cannot run, such as
     /// several connections, is refused per case by `sim::check_case`).
     Modelled,
     /// Not modelled, and why: a config that sets the key anywhere is refused by name, never
