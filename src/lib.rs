@@ -54,6 +54,7 @@
 //! The stack never uses these (only tests do); [`perf`]'s report records [`procstat`] and
 //! [`build_info`] figures.
 //!
+//! - [`netns`]: test hosts in two network namespaces joined by a veth pair (`tbf` for the rate).
 //! - [`relay`]: a user-space link emulator (delay, rate, bounded queue) between TCP endpoints.
 //! - [`sim`]: the same link model on a virtual clock, with both yamux sessions and the perf
 //!   protocol in one process: the sweep's deterministic `engine = "sim"`.
@@ -85,6 +86,7 @@ pub mod icount;
 pub mod identity;
 pub mod interop;
 pub mod multistream;
+pub mod netns;
 pub mod noise;
 pub mod outputs;
 pub mod perf;

@@ -208,6 +208,90 @@ pub struct CaseConfig {
     /// Short flows during the measured runs (`client --short-flows COUNT:SIZE`); absent: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub short_flows: Option<crate::perf::fairness::ShortFlows>,
+    /// Where client and server run: `loopback` (absent) or `netns`, two network namespaces
+    /// joined by a veth pair ([`crate::netns`]; the rate is then `tbf` on the veth).
+    #[serde(default, skip_serializing_if = "Hosts::is_loopback")]
+    pub hosts: Hosts,
+}
+
+/// Where a case's client and server run.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
+pub enum Hosts {
+    /// Both on this host's loopback (the relay, when the case has one, in the sweep's process).
+    #[default]
+    Loopback,
+    /// Each in its own network namespace, joined by a veth pair with a `tbf` rate limit when
+    /// the case has a rate ([`crate::netns`]; needs root).
+    Netns,
+}
+
+impl Hosts {
+    /// The matrix and JSON value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hosts::Loopback => "loopback",
+            Hosts::Netns => "netns",
+        }
+    }
+
+    /// The default (left out of a case's JSON, so older case ids stay).
+    pub fn is_loopback(&self) -> bool {
+        *self == Hosts::Loopback
+    }
+}
+
+/// The test hosts of a run with `hosts = "netns"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestbedInfo {
+    /// The server's host.
+    pub server: TestbedHost,
+    /// The client's host.
+    pub client: TestbedHost,
+    /// The veth pair's MTU.
+    pub mtu: u32,
+    /// The rate limit on each end, when the case has a rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tbf: Option<TbfInfo>,
+}
+
+/// One test host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestbedHost {
+    /// The network namespace.
+    pub namespace: String,
+    /// Its address on the veth pair.
+    pub address: String,
+    /// Its end of the veth pair.
+    pub interface: String,
+}
+
+/// A `tbf` qdisc (each end of the veth pair has one: one per direction).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TbfInfo {
+    /// `rate`.
+    pub rate_bits_per_second: u64,
+    /// `burst`: the token bucket.
+    pub burst_bytes: u64,
+    /// `limit`: bytes queued waiting for tokens (the case's queue).
+    pub limit_bytes: u64,
 }
 
 fn yes() -> bool {
@@ -221,7 +305,8 @@ fn is_true(value: &bool) -> bool {
 impl CaseConfig {
     /// Whether the relay must sit between client and server.
     pub fn needs_relay(&self) -> bool {
-        self.rtt_ms > 0.0 || self.rate_bits_per_second.is_some()
+        // Between test hosts the rate is tbf's on the veth pair.
+        self.rtt_ms > 0.0 || (self.rate_bits_per_second.is_some() && self.hosts.is_loopback())
     }
 
     /// The stack a case ran over, as [`stack_name`] spells it.
@@ -423,6 +508,9 @@ pub struct RunResult {
     /// The relay, when the case has one.
     #[serde(default)]
     pub relay: Option<RelayInfo>,
+    /// The test hosts, when the case runs in network namespaces (`hosts = "netns"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub testbed: Option<TestbedInfo>,
     /// The address the server printed.
     #[serde(default)]
     pub server_addr: Option<String>,
@@ -458,6 +546,7 @@ impl RunResult {
             server_command,
             client_command: Vec::new(),
             relay: None,
+            testbed: None,
             server_addr: None,
             wall_seconds: None,
             client: None,

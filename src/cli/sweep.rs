@@ -33,6 +33,10 @@ pub(crate) struct SweepOpt {
     /// Where interop/build.sh put the foreign peers (`{interop}` in peer commands).
     #[arg(long, default_value = "target/interop")]
     pub(crate) interop_dir: PathBuf,
+    /// Run every case between two test hosts: network namespaces joined by a veth pair, the
+    /// case's rate as tbf on it (sets hosts = "netns"; needs root).
+    #[arg(long)]
+    pub(crate) netns: bool,
     /// Print the cases (id and label) and exit.
     #[arg(long)]
     pub(crate) list: bool,
@@ -196,8 +200,19 @@ fn table(summary: &Summary) -> String {
 }
 
 pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
-    let mut sweep = config::load(&opt.config, &HostFacts::read())
+    let host_facts = HostFacts::read();
+    let mut sweep = config::load(&opt.config, &host_facts)
         .map_err(|e| bad_input(format_args!("loading {}", opt.config.display()), e))?;
+    if opt.netns {
+        if sweep.plan.engine == yamux_perf::results::Engine::Sim {
+            usage!(
+                "--netns runs real processes between test hosts; this config's engine is \"sim\", which runs no process"
+            );
+        }
+        sweep = sweep
+            .on_hosts(yamux_perf::results::Hosts::Netns, &host_facts)
+            .map_err(|e| bad_input(format_args!("--netns with {}", opt.config.display()), e))?;
+    }
     if let Some(n) = opt.repetitions {
         if !(1..=1000).contains(&n) {
             usage!("--repetitions must be from 1 to 1000");

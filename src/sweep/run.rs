@@ -29,9 +29,10 @@ use super::process::{ServerError, ServerProcess};
 use super::{hgrm, host};
 use crate::perf::report::{Line, LineKind, RunReport};
 use crate::procstat::{self, ProcessUsage};
+use crate::netns::{LinkShape, Side, Testbed};
 use crate::relay::{self, LinkConfig};
 use crate::results::{
-    CaseConfig, CaseResult, Engine, GitRevision, HistogramSummary, METRIC_FCT, METRIC_INTERVAL,
+    CaseConfig, CaseResult, Engine, GitRevision, HistogramSummary, Hosts, METRIC_FCT, METRIC_INTERVAL,
     METRIC_LATENCY, METRIC_TTFB, Machine, OURS, RelayInfo, RunKind, RunResult, SCHEMA_VERSION,
     Spread, Stack, Summary, SummaryRow, WindowGrowth, WindowTraceLine,
 };
@@ -74,6 +75,9 @@ pub enum RunError {
     /// The relay could not listen.
     #[error("starting the relay")]
     Relay(#[source] std::io::Error),
+    /// The test hosts (`hosts = "netns"`) could not be made.
+    #[error("making the test hosts")]
+    Testbed(#[source] crate::netns::NetnsError),
     /// The client ran past the timeout and was killed.
     #[error("the client did not finish within {0:?} and was killed")]
     Timeout(Duration),
@@ -172,10 +176,24 @@ fn table_args(c: &CaseConfig, load: bool) -> Vec<String> {
         .collect()
 }
 
-/// The server command of a case (`{interop}` resolved).
-pub fn server_command(case: &Case, options: &RunOptions) -> Vec<String> {
+/// The address servers listen on: loopback, or the server host's with `hosts = "netns"`.
+fn listen_ip(testbed: Option<&Testbed>) -> std::net::IpAddr {
+    testbed.map_or(std::net::Ipv4Addr::LOCALHOST.into(), |t| t.ip(Side::Server))
+}
+
+/// The server command of a case (`{interop}` and `{host}` resolved), run inside the server's
+/// test host when there is one.
+pub fn server_command(case: &Case, options: &RunOptions, testbed: Option<&Testbed>) -> Vec<String> {
+    let command = server_command_on(case, options, listen_ip(testbed));
+    match testbed {
+        Some(testbed) => testbed.wrap(Side::Server, &command),
+        None => command,
+    }
+}
+
+fn server_command_on(case: &Case, options: &RunOptions, ip: std::net::IpAddr) -> Vec<String> {
     if case.peer.name == OURS {
-        let listen = Addr::new("127.0.0.1:0".parse().expect("valid"), case.config.transport);
+        let listen = Addr::new((ip, 0).into(), case.config.transport);
         let mut cmd = vec![
             options.exe.display().to_string(),
             "server".into(),
@@ -190,7 +208,10 @@ pub fn server_command(case: &Case, options: &RunOptions) -> Vec<String> {
         .peer
         .command
         .iter()
-        .map(|part| part.replace("{interop}", &interop))
+        .map(|part| {
+            part.replace("{interop}", &interop)
+                .replace("{host}", &ip.to_string())
+        })
         .collect();
     cmd.extend(
         match case.config.security {
@@ -378,7 +399,29 @@ async fn run_once(
 ) -> RunResult {
     let case = ctx.case;
     let plan = &ctx.sweep.plan;
-    let server_command = server_command(case, ctx.options);
+    let testbed = match case.config.hosts {
+        Hosts::Loopback => None,
+        Hosts::Netns => {
+            let shape = LinkShape {
+                rate_bits_per_second: case.config.rate_bits_per_second,
+                queue_bytes: case.config.queue_bytes,
+            };
+            match tokio::task::spawn_blocking(move || Testbed::create(&shape)).await {
+                Ok(Ok(testbed)) => Some(testbed),
+                Ok(Err(error)) => {
+                    let mut result = RunResult::new(kind, repetition, Vec::new());
+                    result.error = Some(crate::error_chain(&RunError::Testbed(error)));
+                    return result;
+                }
+                Err(join) => {
+                    let mut result = RunResult::new(kind, repetition, Vec::new());
+                    result.error = Some(format!("making the test hosts: {join}"));
+                    return result;
+                }
+            }
+        }
+    };
+    let server_command = server_command(case, ctx.options, testbed.as_ref());
     let mut client_command = vec![ctx.options.exe.display().to_string(), "client".into()];
     let mut tail_args = client_args(
         &case.config,
@@ -392,6 +435,7 @@ async fn run_once(
         tail_args.extend(case.peer.latency_client_args.iter().cloned());
     }
     let mut result = RunResult::new(kind, repetition, server_command.clone());
+    result.testbed = testbed.as_ref().map(|t| t.info().clone());
     let fail = |mut result: RunResult, error: RunError, tail: String| {
         result.error = Some(crate::error_chain(&error));
         result.stderr_tail = (!tail.is_empty()).then_some(tail);
@@ -400,8 +444,9 @@ async fn run_once(
 
     // A launcher given as a path (not looked up on PATH) that is not there: interop/build.sh
     // has not built it, which deserves a better message than "No such file or directory".
+    let launcher = server_command.get(if testbed.is_some() { 4 } else { 0 });
     if case.peer.name != OURS
-        && let Some(program) = server_command.first().map(Path::new)
+        && let Some(program) = launcher.map(Path::new)
         && program.components().count() > 1
         && !program.exists()
     {
@@ -431,6 +476,9 @@ async fn run_once(
     result.relay = relay.as_ref().map(|r| r.info.clone());
     client_command.extend(["--server".into(), dial.to_multiaddr().to_string()]);
     client_command.extend(tail_args);
+    if let Some(testbed) = &testbed {
+        client_command = testbed.wrap(Side::Client, &client_command);
+    }
     result.client_command = client_command.clone();
 
     let before = server.usage();
@@ -451,6 +499,7 @@ async fn run_once(
     };
     let server_tail = server.stop().await;
     drop(relay);
+    drop(testbed);
 
     let (client_tail, error) = match outcome {
         Ok(tail) => (tail, None),

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use super::schema::{Scalar, Values};
 use crate::perf::fairness::ShortFlows;
 use crate::probe::ProbeKind;
-use crate::results::{CaseConfig, LatencyMode, Stack};
+use crate::results::{CaseConfig, Hosts, LatencyMode, Stack};
 use crate::security::Security;
 use crate::transport::TransportKind;
 use crate::units::{ByteSize, Rate, parse_duration};
@@ -239,6 +239,9 @@ use Sim::{Modelled, Refused};
 matrix_keys! {
     peer => Peer: "peer", Kind::Peer, text(crate::results::OURS), Elsewhere, All, Custom,
         Modelled;
+    hosts => Hosts: "hosts", Kind::Choice(choices::<Hosts>), text(Hosts::Loopback.as_str()),
+        Elsewhere, All, Named("hosts"),
+        Refused("no hosts are modelled: the simulated link is the only path");
     rtt => Rtt: "rtt_ms", Kind::Ms, Scalar::Int(0), Elsewhere, All, Custom, Modelled;
     rate => Rate: "rate_bits_per_second", Kind::Rate, text("none"), Elsewhere, All, Custom,
         Modelled;

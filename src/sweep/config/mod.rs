@@ -12,6 +12,8 @@
 //!
 //! [matrix]                  # a list multiplies the cases; a single value applies to all
 //! peer = ["ours", "go"]     # ours | rust | go | js | py | a name from [peers]
+//! hosts = "loopback"        # netns: server and client in two network namespaces joined by a
+//!                           # veth pair, the rate as tbf on it (root; rtt must be 0); sweep --netns
 //! rtt = ["0ms", "50ms"]     # added by the in-process relay (half each way)
 //! rate = "1Gbit"            # relay rate each way; "none" (default) for no limit
 //! queue = "4MiB"            # relay queue
@@ -50,8 +52,10 @@
 //! autotune = false
 //! window_accounting = "go"
 //!
-//! [peers.go]                # replaces or adds a foreign server; {interop} = --interop-dir
-//! command = ["{interop}/go/go-libp2p-perf", "--run-server", "--server-address", "127.0.0.1:0"]
+//! [peers.go]                # replaces or adds a foreign server; {interop} = --interop-dir,
+//!                           # {host} = the address to listen on (127.0.0.1, or the server
+//!                           # host's with hosts = "netns")
+//! command = ["{interop}/go/go-libp2p-perf", "--run-server", "--server-address", "{host}:0"]
 //! latency_client_args = []  # extra client flags for the latency run (js: ["--no-lazy"])
 //! plaintext_args = ["--security", "plaintext"] # server flags for security = "plaintext"
 //! tls_args = ["--security", "tls"]             # server flags for security = "tls"
@@ -258,6 +262,22 @@ pub fn load(path: &Path, host: &HostFacts) -> Result<Sweep, ConfigError> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "sweep".into());
     expand(&file, &stem, host)
+}
+
+impl Sweep {
+    /// Every case moved to `hosts` (`sweep --netns`): ids, labels and notes derived again.
+    pub fn on_hosts(mut self, hosts: crate::results::Hosts, host: &HostFacts) -> Result<Self, ConfigError> {
+        let cases = std::mem::take(&mut self.cases);
+        for case in cases {
+            let mut config = case.config;
+            config.hosts = hosts;
+            let case = case_from_config(config, case.peer, host)?;
+            if !self.cases.iter().any(|c| c.id == case.id) {
+                self.cases.push(case);
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// A case from its config and peer (also used to re-run a case from its JSON): validates the

@@ -47,7 +47,7 @@ impl Default for PeerTable {
                         format!("{{interop}}/{}", peer.launcher).as_str(),
                         "--run-server",
                         "--server-address",
-                        "127.0.0.1:0",
+                        "{host}:0",
                     ]
                     .map(String::from)
                     .to_vec(),

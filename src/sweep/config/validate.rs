@@ -2,7 +2,7 @@
 //! and whether its peer speaks what it needs.
 
 use super::keys::MAX_RTT_MS;
-use crate::results::{CaseConfig, OURS, PeerInfo, Stack};
+use crate::results::{CaseConfig, Hosts, OURS, PeerInfo, Stack};
 use crate::security::Security;
 use crate::transport::TransportKind;
 use crate::units::ByteSize;
@@ -35,6 +35,14 @@ pub(super) fn validate(c: &CaseConfig) -> Result<(), String> {
     }
     if c.streams == 0 || c.connections == 0 {
         return Err("streams and connections must be at least 1".into());
+    }
+    if c.hosts == Hosts::Netns && c.rtt_ms > 0.0 {
+        return Err(format!(
+            "hosts = \"netns\" with rtt = {} ms: between test hosts the link is a veth pair with \
+             tbf for the rate, and no delay can be added there (netem is not used); use rtt = 0 \
+             with hosts = \"netns\", or hosts = \"loopback\" for the relay's delay",
+            c.rtt_ms
+        ));
     }
     Ok(())
 }
