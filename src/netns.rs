@@ -107,7 +107,7 @@ fn run(args: &[&str]) -> Result<String, NetnsError> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// The `tbf` bucket for a rate: 4 ms of it, and at least [`MIN_BURST`].
+/// The `tbf` bucket for a rate: 4 ms of it, and at least 128 KiB (a 64 KiB segment, twice).
 pub fn burst_bytes(rate_bits_per_second: u64) -> u64 {
     (rate_bits_per_second / 8 / 250).max(MIN_BURST)
 }
@@ -296,7 +296,14 @@ mod tests {
         let wrapped = testbed.wrap(Side::Client, &["yamux-perf".into(), "client".into()]);
         assert_eq!(
             wrapped,
-            ["ip", "netns", "exec", "ypf-0-0-client", "yamux-perf", "client"]
+            [
+                "ip",
+                "netns",
+                "exec",
+                "ypf-0-0-client",
+                "yamux-perf",
+                "client"
+            ]
         );
         assert_eq!(testbed.ip(Side::Server).to_string(), "10.77.0.1");
         // Dropping it deletes namespaces that do not exist: no panic.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use yamux_perf::interop::{self, Direction, InteropFile, Layers, Peer, Row, Run};
+use yamux_perf::results::Hosts;
 use yamux_perf::security::Security;
 use yamux_perf::sweep::host;
 use yamux_perf::transport::TransportKind;
@@ -38,6 +39,10 @@ pub(crate) struct InteropOpt {
     /// JSON output; default results/interop-<date>.json.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Run every client and server in their own network namespace, joined by a veth pair
+    /// (fresh for each run; needs root): a real path with a 1500-byte MTU instead of loopback.
+    #[arg(long)]
+    netns: bool,
     /// Seconds one run may take.
     #[arg(long, default_value_t = 300.0)]
     timeout: f64,
@@ -126,6 +131,11 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
         );
     }
     let bytes = opt.size.bytes();
+    let hosts = if opt.netns {
+        Hosts::Netns
+    } else {
+        Hosts::Loopback
+    };
     let pairs = interop::pairs(&peers);
     let (cells, skipped) = cells(&opt, &pairs)?;
     for why in skipped.iter().filter(|_| !quiet) {
@@ -139,7 +149,7 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
                     Direction::Upload => (bytes, 0),
                     Direction::Download => (0, bytes),
                 };
-                let result = interop::run_once(client, server, *layers, up, down, limit);
+                let result = interop::run_once(client, server, *layers, up, down, limit, hosts);
                 let bps = result.as_ref().ok().map(|s| bytes as f64 * 8.0 / s);
                 // A failure is in the table and the JSON, with its error.
                 if !quiet {
@@ -228,6 +238,7 @@ pub(crate) fn run(opt: InteropOpt) -> Result<()> {
         git: yamux_perf::build_info::git_revision(),
         bytes,
         repetitions: opt.repetitions,
+        hosts,
         missing_peers: missing,
         skipped,
         table,

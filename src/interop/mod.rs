@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 
 pub use peers::{FOREIGN_PEERS, ForeignPeer, Layers, Unsupported};
 
-use crate::results::{GitRevision, Machine, OURS, Spread};
+use crate::netns::{LinkShape, Side, Testbed};
+use crate::results::{GitRevision, Hosts, Machine, OURS, Spread};
 use crate::security::Security;
 use crate::sweep::process::{ADDRESS_TIMEOUT, ServerError, ServerProcess};
 use crate::transport::{Addr, TransportKind};
@@ -63,6 +64,9 @@ pub enum InteropError {
         /// The end of its stderr.
         stderr_tail: String,
     },
+    /// The test hosts (`--netns`) could not be made.
+    #[error("making the test hosts: {0}")]
+    Testbed(#[from] crate::netns::NetnsError),
     /// A peer does not speak the layers asked for.
     #[error(transparent)]
     Unsupported(#[from] Unsupported),
@@ -99,16 +103,21 @@ impl Peer {
         self.foreign.map_or(Ok(()), |f| f.check(layers))
     }
 
+    #[cfg(test)]
     fn server_command(&self, layers: Layers) -> Command {
+        self.server_command_on(layers, std::net::Ipv4Addr::LOCALHOST.into())
+    }
+
+    fn server_command_on(&self, layers: Layers, ip: std::net::IpAddr) -> Command {
         let mut cmd = Command::new(&self.program);
         match self.foreign {
             None => {
-                let listen = Addr::new("127.0.0.1:0".parse().expect("valid"), layers.transport);
+                let listen = Addr::new((ip, 0).into(), layers.transport);
                 cmd.args(["server", "--listen", &listen.to_multiaddr().to_string()]);
                 cmd.args(["--security", layers.security.as_str()]);
             }
             Some(foreign) => {
-                cmd.args(["--run-server", "--server-address", "127.0.0.1:0"]);
+                cmd.args(["--run-server", "--server-address", &format!("{ip}:0")]);
                 cmd.args(foreign.args(layers));
             }
         }
@@ -214,18 +223,36 @@ pub struct Run {
     pub error: Option<String>,
 }
 
-fn start_server(peer: &Peer, layers: Layers) -> Result<ServerProcess, InteropError> {
-    ServerProcess::start(peer.server_command(layers), ADDRESS_TIMEOUT, None).map_err(|failure| {
-        InteropError::Server {
-            peer: peer.name.clone(),
-            stderr_tail: tail(&failure.stderr_tail, 300),
-            source: failure.error,
-        }
+/// `command` inside a test host when there is one.
+fn placed(command: Command, testbed: Option<&Testbed>, side: Side) -> Command {
+    let Some(testbed) = testbed else {
+        return command;
+    };
+    let mut parts = vec![command.get_program().to_string_lossy().into_owned()];
+    parts.extend(command.get_args().map(|a| a.to_string_lossy().into_owned()));
+    let parts = testbed.wrap(side, &parts);
+    let mut wrapped = Command::new(&parts[0]);
+    wrapped.args(&parts[1..]);
+    wrapped
+}
+
+fn start_server(
+    peer: &Peer,
+    layers: Layers,
+    testbed: Option<&Testbed>,
+) -> Result<ServerProcess, InteropError> {
+    let ip = testbed.map_or(std::net::Ipv4Addr::LOCALHOST.into(), |t| t.ip(Side::Server));
+    let command = placed(peer.server_command_on(layers, ip), testbed, Side::Server);
+    ServerProcess::start(command, ADDRESS_TIMEOUT, None).map_err(|failure| InteropError::Server {
+        peer: peer.name.clone(),
+        stderr_tail: tail(&failure.stderr_tail, 300),
+        source: failure.error,
     })
 }
 
 /// Runs `client` against `server` once over `layers` and returns the client's final time in
-/// seconds.
+/// seconds; with `hosts = Netns`, each in its own test host ([`crate::netns`], made for this
+/// run and deleted after it).
 pub fn run_once(
     client: &Peer,
     server: &Peer,
@@ -233,12 +260,21 @@ pub fn run_once(
     upload: u64,
     download: u64,
     limit: Duration,
+    hosts: Hosts,
 ) -> Result<f64, InteropError> {
     for peer in [client, server] {
         peer.check(layers)?;
     }
-    let server_process = start_server(server, layers)?;
-    let mut cmd = client.client_command(&server_process.printed, upload, download, layers);
+    let testbed = match hosts {
+        Hosts::Loopback => None,
+        Hosts::Netns => Some(Testbed::create(&LinkShape {
+            rate_bits_per_second: None,
+            queue_bytes: 4 << 20,
+        })?),
+    };
+    let server_process = start_server(server, layers, testbed.as_ref())?;
+    let cmd = client.client_command(&server_process.printed, upload, download, layers);
+    let mut cmd = placed(cmd, testbed.as_ref(), Side::Client);
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::null());
@@ -338,6 +374,10 @@ pub struct InteropFile {
     pub bytes: u64,
     /// Runs per pair and direction.
     pub repetitions: u32,
+    /// Where client and server ran (`--netns`: each run between two fresh test hosts,
+    /// server 10.77.0.1 and client 10.77.0.2 on a veth pair with a 1500-byte MTU).
+    #[serde(default, skip_serializing_if = "Hosts::is_loopback")]
+    pub hosts: Hosts,
     /// Peers that were not built.
     pub missing_peers: Vec<String>,
     /// Pairs and layers left out because a peer does not speak them, each with the reason.
@@ -541,7 +581,16 @@ mod tests {
             transport: TransportKind::Ws,
             security: Security::Noise,
         };
-        let e = run_once(&peer(OURS), &lab, ws, 1, 0, Duration::from_secs(1)).unwrap_err();
+        let e = run_once(
+            &peer(OURS),
+            &lab,
+            ws,
+            1,
+            0,
+            Duration::from_secs(1),
+            Hosts::Loopback,
+        )
+        .unwrap_err();
         assert!(matches!(e, InteropError::Unsupported(_)), "{e}");
         assert!(
             e.to_string()

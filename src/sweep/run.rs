@@ -27,14 +27,14 @@ use tokio::sync::oneshot;
 use super::config::{Case, Key, Sweep, case_fields};
 use super::process::{ServerError, ServerProcess};
 use super::{hgrm, host};
+use crate::netns::{LinkShape, Side, Testbed};
 use crate::perf::report::{Line, LineKind, RunReport};
 use crate::procstat::{self, ProcessUsage};
-use crate::netns::{LinkShape, Side, Testbed};
 use crate::relay::{self, LinkConfig};
 use crate::results::{
-    CaseConfig, CaseResult, Engine, GitRevision, HistogramSummary, Hosts, METRIC_FCT, METRIC_INTERVAL,
-    METRIC_LATENCY, METRIC_TTFB, Machine, OURS, RelayInfo, RunKind, RunResult, SCHEMA_VERSION,
-    Spread, Stack, Summary, SummaryRow, WindowGrowth, WindowTraceLine,
+    CaseConfig, CaseResult, Engine, GitRevision, HistogramSummary, Hosts, METRIC_FCT,
+    METRIC_INTERVAL, METRIC_LATENCY, METRIC_TTFB, Machine, OURS, RelayInfo, RunKind, RunResult,
+    SCHEMA_VERSION, Spread, Stack, Summary, SummaryRow, WindowGrowth, WindowTraceLine,
 };
 use crate::security::Security;
 use crate::transport::{self, Addr, TcpConfig, TransportKind};

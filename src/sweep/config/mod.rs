@@ -266,7 +266,11 @@ pub fn load(path: &Path, host: &HostFacts) -> Result<Sweep, ConfigError> {
 
 impl Sweep {
     /// Every case moved to `hosts` (`sweep --netns`): ids, labels and notes derived again.
-    pub fn on_hosts(mut self, hosts: crate::results::Hosts, host: &HostFacts) -> Result<Self, ConfigError> {
+    pub fn on_hosts(
+        mut self,
+        hosts: crate::results::Hosts,
+        host: &HostFacts,
+    ) -> Result<Self, ConfigError> {
         let cases = std::mem::take(&mut self.cases);
         for case in cases {
             let mut config = case.config;
