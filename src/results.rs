@@ -485,6 +485,17 @@ pub struct WindowGrowth {
     pub max_send_blocked_ms: Option<f64>,
 }
 
+/// A server this sweep did not start (`sweep --server ADDR`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteServer {
+    /// The multiaddr given.
+    pub address: String,
+    /// The flags the case would have passed to `yamux-perf server`; whoever started the remote
+    /// server decides them, so the results say they were not applied.
+    pub flags_not_applied: Vec<String>,
+}
+
 /// One run: a server, maybe a relay, one client process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -511,7 +522,11 @@ pub struct RunResult {
     /// The test hosts, when the case runs in network namespaces (`hosts = "netns"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub testbed: Option<TestbedInfo>,
-    /// The address the server printed.
+    /// The server was started elsewhere (`sweep --server`): its address, and the server-side
+    /// flags this case would have passed to a server it started, which were not applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_server: Option<RemoteServer>,
+    /// The address the server printed (or, with a remote server, the one dialled).
     #[serde(default)]
     pub server_addr: Option<String>,
     /// Wall-clock seconds of the client process; absent for a simulated run (its result does
@@ -547,6 +562,7 @@ impl RunResult {
             client_command: Vec::new(),
             relay: None,
             testbed: None,
+            remote_server: None,
             server_addr: None,
             wall_seconds: None,
             client: None,

@@ -493,3 +493,82 @@ fn sigterm_stops_the_sweep_and_kills_its_server_and_client() {
         assert!(!running(kid), "child {kid} of the sweep outlived it");
     }
 }
+
+/// `sweep --server`: the runs dial a server this sweep did not start (directly, and through the
+/// relay for a rate), record it and the server-side flags they could not apply, and leave it
+/// serving; a case the remote server cannot serve is refused before any run.
+#[test]
+fn a_sweep_against_a_remote_server_dials_it_and_records_what_it_did_not_apply() {
+    let dir = TempDir::new("remote");
+    let mut server = our_server(&[], "info");
+    let config = dir.0.join("remote.toml");
+    std::fs::write(
+        &config,
+        "repetitions = 1\n[matrix]\nrate = [\"none\", \"200Mbit\"]\nmax_window = \"4MiB\"\nupload = \"2MiB\"\ndownload = \"2MiB\"\n",
+    )
+    .unwrap();
+    let out_dir = dir.0.join("out");
+    let out = sweep(&[
+        config.to_str().unwrap(),
+        "--server",
+        &server.addr,
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "sweep failed: {}", stderr_of(&out));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(out_dir.join("cases")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let case: CaseResult = read(&path);
+        let run = &case.runs[0];
+        assert!(run.ok, "{:?} {:?}", run.error, run.stderr_tail);
+        assert!(run.server_command.is_empty(), "{:?}", run.server_command);
+        assert!(
+            run.server_usage.is_none(),
+            "no server process of ours to read"
+        );
+        let remote = run
+            .remote_server
+            .as_ref()
+            .expect("the remote server is named");
+        assert_eq!(remote.address, server.addr);
+        assert_eq!(run.server_addr.as_deref(), Some(server.addr.as_str()));
+        assert!(
+            remote.flags_not_applied.iter().any(|f| f == "--max-window"),
+            "{:?}",
+            remote.flags_not_applied
+        );
+        let dialled = run
+            .client_command
+            .iter()
+            .skip_while(|a| *a != "--server")
+            .nth(1)
+            .unwrap();
+        match case.config.rate_bits_per_second {
+            Some(_) => {
+                let relay = run.relay.as_ref().expect("a rate runs through the relay");
+                assert_ne!(dialled, &server.addr, "the client dials the relay");
+                assert!(relay.rate_bits_per_second.is_some(), "{relay:?}");
+            }
+            None => assert_eq!(dialled, &server.addr),
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
+    assert!(server.is_running(), "the remote server serves on");
+
+    // A case over WebSocket against a TCP address, and a case naming another server: refused
+    // with the reason, before any run.
+    for (matrix, needle) in [
+        ("transport = \"ws\"", "runs over ws"),
+        ("peer = \"go\"", "names peer \"go\""),
+    ] {
+        std::fs::write(&config, format!("[matrix]\nupload = \"1MiB\"\n{matrix}\n")).unwrap();
+        let out = sweep(&[config.to_str().unwrap(), "--server", &server.addr]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+        assert!(stderr_of(&out).contains(needle), "{}", stderr_of(&out));
+    }
+}

@@ -37,6 +37,11 @@ pub(crate) struct SweepOpt {
     /// case's rate as tbf on it (sets hosts = "netns"; needs root).
     #[arg(long)]
     pub(crate) netns: bool,
+    /// Dial a server started elsewhere (`yamux-perf server` on another machine) instead of
+    /// starting one per run: every case's transport must match the address (`/ws` or not), and
+    /// the server-side flags a case would pass are recorded as not applied.
+    #[arg(long, value_name = "MULTIADDR", conflicts_with = "netns")]
+    pub(crate) server: Option<yamux_perf::transport::AddrSpec>,
     /// Print the cases (id and label) and exit.
     #[arg(long)]
     pub(crate) list: bool,
@@ -199,6 +204,50 @@ fn table(summary: &Summary) -> String {
     text
 }
 
+/// The server of `--server`, resolved, once every selected case is one it can serve: a process
+/// run by this sweep (not the simulation), ours (a peer key names a server to start), on this
+/// host (not netns), and over the address's transport.
+async fn remote_server(
+    spec: &yamux_perf::transport::AddrSpec,
+    sweep: &config::Sweep,
+    selected: &[usize],
+) -> Result<yamux_perf::transport::Addr> {
+    if sweep.plan.engine == yamux_perf::results::Engine::Sim {
+        usage!(
+            "--server dials a real server; this config's engine is \"sim\", which runs no process"
+        );
+    }
+    let addr = spec
+        .resolve()
+        .await
+        .with_context(|| format!("resolving --server {spec}"))?;
+    for case in selected.iter().map(|&i| &sweep.cases[i]) {
+        if case.peer.name != yamux_perf::results::OURS {
+            usage!(
+                "--server dials a server started elsewhere, but case {} names peer {:?}, a server this sweep would start; filter it out or drop the peer key",
+                case.label,
+                case.peer.name
+            );
+        }
+        if case.config.hosts != yamux_perf::results::Hosts::Loopback {
+            usage!(
+                "--server dials from this host, but case {} runs between test hosts (hosts = \"netns\")",
+                case.label
+            );
+        }
+        if case.config.transport != addr.transport {
+            usage!(
+                "case {} runs over {}, but --server {spec} is {}: give a {} address, or --filter the cases of one transport",
+                case.label,
+                case.config.transport,
+                addr.transport,
+                case.config.transport
+            );
+        }
+    }
+    Ok(addr)
+}
+
 pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
     let host_facts = HostFacts::read();
     let mut sweep = config::load(&opt.config, &host_facts)
@@ -248,6 +297,10 @@ pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
             opt.filter.as_deref().unwrap_or("")
         );
     }
+    let remote_server = match &opt.server {
+        Some(spec) => Some(remote_server(spec, &sweep, &selected).await?),
+        None => None,
+    };
     let rerun = opt.config.extension().is_some_and(|e| e == "json");
     let out = opt.out.clone().unwrap_or_else(|| {
         PathBuf::from("results").join(if rerun {
@@ -282,6 +335,7 @@ pub(crate) async fn run(opt: SweepOpt) -> Result<()> {
         interop_dir: std::path::absolute(&opt.interop_dir)
             .with_context(|| format!("resolving {}", opt.interop_dir.display()))?,
         sweep_command: std::env::args().collect(),
+        remote_server,
     };
     let runs_per_case = sweep.plan.warmup + sweep.plan.repetitions;
     let total_runs: u64 = selected

@@ -33,8 +33,8 @@ use crate::procstat::{self, ProcessUsage};
 use crate::relay::{self, LinkConfig};
 use crate::results::{
     CaseConfig, CaseResult, Engine, GitRevision, HistogramSummary, Hosts, METRIC_FCT,
-    METRIC_INTERVAL, METRIC_LATENCY, METRIC_TTFB, Machine, OURS, RelayInfo, RunKind, RunResult,
-    SCHEMA_VERSION, Spread, Stack, Summary, SummaryRow, WindowGrowth, WindowTraceLine,
+    METRIC_INTERVAL, METRIC_LATENCY, METRIC_TTFB, Machine, OURS, RelayInfo, RemoteServer, RunKind,
+    RunResult, SCHEMA_VERSION, Spread, Stack, Summary, SummaryRow, WindowGrowth, WindowTraceLine,
 };
 use crate::security::Security;
 use crate::transport::{self, Addr, TcpConfig, TransportKind};
@@ -134,6 +134,9 @@ pub struct RunOptions {
     pub interop_dir: PathBuf,
     /// The `yamux-perf sweep …` command line, recorded in every case.
     pub sweep_command: Vec<String>,
+    /// A server started elsewhere (`sweep --server`): every run dials it (through the relay
+    /// when the case has one) instead of starting a server.
+    pub remote_server: Option<Addr>,
 }
 
 /// What the progress display hears; every method defaults to nothing.
@@ -421,7 +424,10 @@ async fn run_once(
             }
         }
     };
-    let server_command = server_command(case, ctx.options, testbed.as_ref());
+    let server_command = match ctx.options.remote_server {
+        Some(_) => Vec::new(),
+        None => server_command(case, ctx.options, testbed.as_ref()),
+    };
     let mut client_command = vec![ctx.options.exe.display().to_string(), "client".into()];
     let mut tail_args = client_args(
         &case.config,
@@ -436,6 +442,10 @@ async fn run_once(
     }
     let mut result = RunResult::new(kind, repetition, server_command.clone());
     result.testbed = testbed.as_ref().map(|t| t.info().clone());
+    result.remote_server = ctx.options.remote_server.map(|addr| RemoteServer {
+        address: addr.to_string(),
+        flags_not_applied: case_args(&case.config),
+    });
     let fail = |mut result: RunResult, error: RunError, tail: String| {
         result.error = Some(crate::error_chain(&error));
         result.stderr_tail = (!tail.is_empty()).then_some(tail);
@@ -456,23 +466,32 @@ async fn run_once(
         };
         return fail(result, error, String::new());
     }
-    let server = match Server::start(&server_command).await {
-        Ok(server) => server,
-        Err((error, tail)) => return fail(result, error, format!("server: {tail}")),
+    let (server, server_addr) = match ctx.options.remote_server {
+        Some(remote) => {
+            result.server_addr = Some(remote.to_string());
+            (None, remote)
+        }
+        None => match Server::start(&server_command).await {
+            Ok(server) => {
+                result.server_addr = Some(server.0.printed.clone());
+                let addr = server.0.addr;
+                (Some(server), addr)
+            }
+            Err((error, tail)) => return fail(result, error, format!("server: {tail}")),
+        },
     };
-    result.server_addr = Some(server.0.printed.clone());
     let relay = if case.config.needs_relay() {
-        match start_relay(&case.config, server.0.addr) {
+        match start_relay(&case.config, server_addr) {
             Ok(relay) => Some(relay),
             Err(error) => {
-                let tail = server.stop().await;
+                let tail = stop(server).await;
                 return fail(result, error, format!("server: {tail}"));
             }
         }
     } else {
         None
     };
-    let dial = relay.as_ref().map_or(server.0.addr, |r| r.addr);
+    let dial = relay.as_ref().map_or(server_addr, |r| r.addr);
     result.relay = relay.as_ref().map(|r| r.info.clone());
     client_command.extend(["--server".into(), dial.to_multiaddr().to_string()]);
     client_command.extend(tail_args);
@@ -481,7 +500,7 @@ async fn run_once(
     }
     result.client_command = client_command.clone();
 
-    let before = server.usage();
+    let before = server.as_ref().and_then(Server::usage);
     let total_bytes = match kind {
         RunKind::Latency => 0,
         _ => {
@@ -492,12 +511,12 @@ async fn run_once(
     let started = Instant::now();
     let outcome = run_client(&client_command, plan.timeout_s, total_bytes, observer).await;
     result.wall_seconds = Some(started.elapsed().as_secs_f64());
-    let after = server.usage();
+    let after = server.as_ref().and_then(Server::usage);
     result.server_usage = match (before, after) {
         (Some(b), Some(a)) => Some(a.since(&b)),
         _ => None,
     };
-    let server_tail = server.stop().await;
+    let server_tail = stop(server).await;
     drop(relay);
     drop(testbed);
 
@@ -524,6 +543,14 @@ async fn run_once(
         result.window_trace = files.trace_name.clone();
     }
     result
+}
+
+/// Stops the server this run started, if it started one; its stderr tail.
+async fn stop(server: Option<Server>) -> String {
+    match server {
+        Some(server) => server.stop().await,
+        None => String::new(),
+    }
 }
 
 /// Runs the client to completion or the timeout; `Ok` carries its stderr tail.
